@@ -1,0 +1,179 @@
+//! Bearer tokens: a static one, or client credentials with a cached token
+//! renewed before it expires.
+
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use serde::Deserialize;
+
+use crate::client::{Call, Client, Method, Policy, Request};
+use crate::endpoint::Endpoint;
+use crate::secret::is_header_safe_token;
+use crate::{Credentials, Error, Event, Secret};
+
+/// Lifetime assumed when the token endpoint does not say (`expires_in` absent).
+const DEFAULT_LIFETIME: Duration = Duration::from_secs(300);
+/// Renew this long before expiry (the official client's margin), or at half
+/// the lifetime for tokens that live less than two minutes.
+const RENEW_MARGIN: Duration = Duration::from_secs(60);
+
+pub(crate) struct Auth {
+    credentials: Credentials,
+    token_endpoint: Endpoint,
+    scope: String,
+    cached: Mutex<Option<Cached>>,
+}
+
+struct Cached {
+    token: Secret,
+    renew_at: Instant,
+}
+
+impl Auth {
+    pub(crate) fn new(credentials: Credentials, authority: Endpoint, scope: String) -> Self {
+        Self {
+            credentials,
+            token_endpoint: authority,
+            scope,
+            cached: Mutex::new(None),
+        }
+    }
+
+    /// True when a refused token can be replaced by a fresh one.
+    pub(crate) fn can_renew(&self) -> bool {
+        matches!(self.credentials, Credentials::ClientCredentials { .. })
+    }
+
+    /// Forgets the cached token, so the next call fetches a new one.
+    pub(crate) fn invalidate(&self) {
+        *self.cached.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    /// The token to send now.
+    pub(crate) fn bearer(&self, client: &Client, call: &mut Call<'_>) -> Result<Secret, Error> {
+        let (client_id, client_secret) = match &self.credentials {
+            Credentials::AccessToken(token) => return Ok(token.clone()),
+            Credentials::ClientCredentials {
+                client_id,
+                client_secret,
+            } => (client_id, client_secret),
+        };
+        if let Some(c) = &*self.cached.lock().unwrap_or_else(PoisonError::into_inner) {
+            if Instant::now() < c.renew_at {
+                return Ok(c.token.clone());
+            }
+        }
+        let asked_at = Instant::now();
+        let (token, lifetime) = self.fetch(client, call, client_id, client_secret)?;
+        call.observer.on_event(Event::TokenIssued(&token));
+        let margin = RENEW_MARGIN.min(lifetime / 2);
+        *self.cached.lock().unwrap_or_else(PoisonError::into_inner) = Some(Cached {
+            token: token.clone(),
+            renew_at: asked_at + (lifetime - margin),
+        });
+        Ok(token)
+    }
+
+    fn fetch(
+        &self,
+        client: &Client,
+        call: &mut Call<'_>,
+        client_id: &str,
+        client_secret: &Secret,
+    ) -> Result<(Secret, Duration), Error> {
+        let enc = |s: &str| utf8_percent_encode(s, NON_ALPHANUMERIC).to_string();
+        let basic = BASE64.encode(format!(
+            "{}:{}",
+            enc(client_id),
+            enc(client_secret.expose())
+        ));
+        let request = Request {
+            method: Method::Post,
+            url: self.token_endpoint.join("/connect/token"),
+            endpoint: &self.token_endpoint,
+            authorization: Some(Secret::new(format!("Basic {basic}"))),
+            accept: "application/json",
+            body: Some((
+                "application/x-www-form-urlencoded",
+                format!("grant_type=client_credentials&scope={}", enc(&self.scope)).into_bytes(),
+            )),
+        };
+        // Asking for a token twice is harmless, so every failure may be retried.
+        let reply = client.execute(&request, Policy::Idempotent, call)?;
+        let body = match reply.status {
+            200 => reply.body,
+            400..=499 => {
+                return Err(Error::AuthRefused {
+                    status: reply.status,
+                    detail: reply.detail(),
+                });
+            }
+            status => {
+                return Err(Error::Service {
+                    status,
+                    detail: reply.detail(),
+                });
+            }
+        };
+        parse_token(&body)
+    }
+}
+
+fn parse_token(body: &[u8]) -> Result<(Secret, Duration), Error> {
+    #[derive(Deserialize)]
+    struct Answer {
+        access_token: String,
+        expires_in: Option<f64>,
+        token_type: Option<String>,
+    }
+    let bad = |why: &str| Error::InvalidResponse(format!("token endpoint: {why}"));
+    let answer: Answer =
+        serde_json::from_slice(body).map_err(|_| bad("answer is not the documented JSON"))?;
+    if answer
+        .token_type
+        .as_deref()
+        .is_some_and(|t| !t.eq_ignore_ascii_case("bearer"))
+    {
+        return Err(bad("token type is not Bearer"));
+    }
+    if !is_header_safe_token(&answer.access_token) {
+        return Err(bad(
+            "access token is empty or not header-safe (value not shown)",
+        ));
+    }
+    let lifetime = match answer.expires_in {
+        None => DEFAULT_LIFETIME,
+        Some(s) if s.is_finite() && s > 0.0 => Duration::from_secs_f64(s.min(86_400.0)),
+        Some(_) => Duration::ZERO,
+    };
+    Ok((Secret::new(answer.access_token), lifetime))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_answers() {
+        let (t, life) =
+            parse_token(br#"{"access_token":"abc","expires_in":3600,"token_type":"Bearer"}"#)
+                .unwrap();
+        assert_eq!((t.expose(), life), ("abc", Duration::from_secs(3600)));
+        let (_, life) = parse_token(br#"{"access_token":"abc"}"#).unwrap();
+        assert_eq!(life, DEFAULT_LIFETIME);
+        let (_, life) = parse_token(br#"{"access_token":"abc","expires_in":-5}"#).unwrap();
+        assert_eq!(life, Duration::ZERO);
+        for bad in [
+            &b"garbage"[..],
+            br#"{"access_token":""}"#,
+            br#"{"access_token":"a b"}"#,
+            br#"{"access_token":"a","token_type":"mac"}"#,
+        ] {
+            let err = parse_token(bad).unwrap_err();
+            assert!(matches!(err, Error::InvalidResponse(_)), "{err}");
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! The command line, as typed. Validation into settings happens in
+//! [`super::settings`].
+
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+/// Shown after `--help`: the contract a CI script relies on.
+const AFTER_HELP: &str = "\
+Exit status:
+  0    job Succeeded (for `status`: the service answered with the job)
+  1    job Failed
+  2    usage or configuration error; nothing was sent
+  3    timed out: the job was still Queued/Running at the deadline
+  4    authentication or authorization refused (401, 403, token endpoint)
+  5    job not found (404)
+  6    service or network error that outlasted the retries
+  130  interrupted by SIGINT;  143  terminated by SIGTERM
+
+Environment (flags win; empty values count as unset):
+  ITWIN_ACCESS_TOKEN     bearer token (with or without a leading `Bearer `)
+  ITWIN_CLIENT_ID        service-app client id (used when no token)
+  ITWIN_CLIENT_SECRET    service-app client secret
+  ITWIN_SCOPE            scope for client credentials [default: itwin-platform]
+  ITWIN_AUTHORITY        IMS authority [default: https://ims.bentley.com]
+  ITWIN_API_URL          API root [default: https://api.bentley.com]
+  EC3_JOB_ID             job id, when JOB_ID is not given
+  EC3_TIMEOUT            wait deadline [default: 30m]
+  EC3_INTERVAL           poll interval while Queued/Running [default: 5s]
+  GITHUB_ACTIONS=true    write step outputs, summary and annotations
+  HTTPS_PROXY, NO_PROXY  proxies, with curl's rules (loopback is never proxied)
+Secrets are read only from the environment, never from flags.";
+
+/// Gate CI on an EC3 upload job of Bentley's iTwin Carbon Calculation API.
+#[derive(Debug, Parser)]
+#[command(name = "ec3-gate", version, about, after_help = AFTER_HELP, propagate_version = true)]
+pub struct Args {
+    /// API root (`/insights/carbon-calculation/...` is appended) [env: ITWIN_API_URL]
+    #[arg(long, global = true, value_name = "URL")]
+    pub api_url: Option<String>,
+
+    /// IMS authority that issues client-credential tokens [env: ITWIN_AUTHORITY]
+    #[arg(long, global = true, value_name = "URL")]
+    pub authority: Option<String>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Query a job's status once and print it (exit 0 whatever the state).
+    #[command(after_help = AFTER_HELP)]
+    Status {
+        /// The EC3 upload job id [env: EC3_JOB_ID]
+        job_id: Option<String>,
+        /// Retry transient failures for at most this long (`30s`, `2m`)
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "1m")]
+        timeout: Duration,
+        /// Print `{"jobId","status","message","ec3ProjectUrl"}` instead of the status word
+        #[arg(long)]
+        json: bool,
+    },
+    /// Wait until the job Succeeded (exit 0) or Failed (exit 1), or time out (exit 3).
+    #[command(after_help = AFTER_HELP)]
+    Wait {
+        /// The EC3 upload job id [env: EC3_JOB_ID]
+        job_id: Option<String>,
+        /// Overall deadline (`500ms`, `30s`, `15m`) [env: EC3_TIMEOUT] [default: 30m]
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        timeout: Option<Duration>,
+        /// Time between polls while Queued/Running [env: EC3_INTERVAL] [default: 5s]
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        interval: Option<Duration>,
+        /// Print `{"jobId","status","message","ec3ProjectUrl"}` at the end
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// A humantime duration; the error names the value.
+pub fn parse_duration(value: &str) -> Result<Duration, String> {
+    humantime::parse_duration(value.trim()).map_err(|e| {
+        format!(
+            "invalid duration '{}': {e} (examples: 500ms, 30s, 15m)",
+            ec3_gate::text::one_line(value, 40)
+        )
+    })
+}

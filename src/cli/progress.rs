@@ -1,0 +1,107 @@
+//! What a run shows while it works: masks, one line per status change (or a
+//! live spinner in a terminal), retries and warnings. Also keeps the last
+//! answer, so outputs can be written even when the run is interrupted.
+
+use std::io::IsTerminal as _;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use ec3_gate::github::{command, escape_data};
+use ec3_gate::text::one_line;
+use ec3_gate::{Event, Job, JobId, Observer};
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// The last job answer, shared with the thread that reports the outcome.
+pub type LastJob = Arc<Mutex<Option<Job>>>;
+
+/// Prints progress to stderr (stdout carries only the result).
+pub struct Progress {
+    github: bool,
+    job_id: JobId,
+    spinner: Option<ProgressBar>,
+    last: LastJob,
+}
+
+impl Progress {
+    /// A progress display for `job_id`; a spinner only in an interactive
+    /// terminal outside CI and without `NO_COLOR`.
+    pub fn new(github: bool, job_id: JobId, last: LastJob, live: bool) -> Self {
+        let interactive = live
+            && !github
+            && std::io::stderr().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            && std::env::var_os("CI").is_none();
+        let spinner = interactive.then(|| {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.set_message(format!("waiting for job {job_id}"));
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        Self {
+            github,
+            job_id,
+            spinner,
+            last,
+        }
+    }
+
+    /// Prints one line on stderr, above the spinner if there is one.
+    pub fn line(&self, text: &str) {
+        match &self.spinner {
+            Some(bar) => bar.println(text),
+            None => eprintln!("{text}"),
+        }
+    }
+
+    /// Removes the spinner before the final report.
+    pub fn finish(&self) {
+        if let Some(bar) = &self.spinner {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Observer for Progress {
+    fn on_event(&mut self, event: Event<'_>) {
+        match event {
+            Event::TokenIssued(token) if self.github => {
+                self.line(&command("add-mask", &[], token.expose()));
+            }
+            Event::TokenIssued(_) => {}
+            Event::Retrying { error, delay } => self.line(&format!(
+                "ec3-gate: {error}; retrying in {}",
+                humantime::format_duration(Duration::from_millis(delay.as_millis() as u64))
+            )),
+            Event::StatusChanged { job, elapsed } => {
+                let elapsed = humantime::format_duration(Duration::from_secs(elapsed.as_secs()));
+                if let Some(bar) = &self.spinner {
+                    bar.set_message(format!("job {} is {}", self.job_id, job.status));
+                } else {
+                    self.line(&format!(
+                        "ec3-gate: job {} is {} ({elapsed})",
+                        self.job_id, job.status
+                    ));
+                }
+            }
+            Event::Polled { job, .. } => {
+                *self.last.lock().unwrap_or_else(PoisonError::into_inner) = Some(job.clone());
+            }
+            Event::UnknownStatus(value) => {
+                let text = format!(
+                    "unknown job status '{}'; still waiting",
+                    one_line(value, 64)
+                );
+                if self.github {
+                    self.line(&format!("::warning::{}", escape_data(&text)));
+                } else {
+                    self.line(&format!("ec3-gate: warning: {text}"));
+                }
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! Validated settings: flags over environment over defaults. `main` sees
+//! only these, or a usage error.
+
+use std::ffi::OsString;
+use std::time::Duration;
+
+use ec3_gate::{Config, Credentials, Error, JobId, WaitOptions};
+use serde::Deserialize;
+
+use super::args::{Args, Command, parse_duration};
+
+/// The environment variables ec3-gate reads (through envy). Deliberately not
+/// `Debug`: it holds secrets.
+#[derive(Default, Deserialize)]
+struct Env {
+    itwin_access_token: Option<String>,
+    itwin_client_id: Option<String>,
+    itwin_client_secret: Option<String>,
+    itwin_scope: Option<String>,
+    itwin_authority: Option<String>,
+    itwin_api_url: Option<String>,
+    ec3_job_id: Option<String>,
+    ec3_timeout: Option<String>,
+    ec3_interval: Option<String>,
+    github_actions: Option<String>,
+}
+
+const KNOWN: &[&str] = &[
+    "ITWIN_ACCESS_TOKEN",
+    "ITWIN_CLIENT_ID",
+    "ITWIN_CLIENT_SECRET",
+    "ITWIN_SCOPE",
+    "ITWIN_AUTHORITY",
+    "ITWIN_API_URL",
+    "EC3_JOB_ID",
+    "EC3_TIMEOUT",
+    "EC3_INTERVAL",
+    "GITHUB_ACTIONS",
+];
+
+/// Longest accepted wait or query deadline.
+const MAX_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Poll interval bounds: fast enough for tests, slow enough to be polite.
+const MIN_INTERVAL: Duration = Duration::from_millis(10);
+const MAX_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// What to run.
+pub enum Task {
+    /// One status query.
+    Status { timeout: Duration },
+    /// Wait for a terminal status.
+    Wait(WaitOptions),
+}
+
+/// Everything a run needs, validated.
+pub struct Settings {
+    /// The job.
+    pub job_id: JobId,
+    /// The client configuration (credentials inside).
+    pub config: Config,
+    /// What to run.
+    pub task: Task,
+}
+
+/// What is known before validation: needed to report even a usage error.
+pub struct Early {
+    /// `GITHUB_ACTIONS=true`.
+    pub github: bool,
+    /// Secrets found in the environment, to mask before anything is printed.
+    pub secrets: Vec<String>,
+    /// `--json` was asked for.
+    pub json: bool,
+}
+
+/// Reads the process environment, keeping only the variables ec3-gate knows.
+/// A known variable that is not UTF-8 is an error naming it; empty ones count
+/// as unset.
+fn read_env(vars: impl Iterator<Item = (OsString, OsString)>) -> Result<Env, Error> {
+    let mut pairs = Vec::new();
+    for (key, value) in vars {
+        let Some(key) = key.to_str().filter(|k| KNOWN.contains(k)) else {
+            continue;
+        };
+        let value = value
+            .into_string()
+            .map_err(|_| Error::config(key, "is not valid UTF-8 (value not shown)"))?;
+        if !value.is_empty() {
+            pairs.push((key.to_owned(), value));
+        }
+    }
+    envy::from_iter(pairs).map_err(|e| Error::config("environment", e.to_string()))
+}
+
+/// Reads the environment and the parsed flags into settings.
+pub fn resolve(
+    args: Args,
+    vars: impl Iterator<Item = (OsString, OsString)>,
+) -> (Early, Result<Settings, Error>) {
+    let json = match &args.command {
+        Command::Status { json, .. } | Command::Wait { json, .. } => *json,
+    };
+    let env = match read_env(vars) {
+        Ok(env) => env,
+        Err(e) => {
+            return (
+                Early {
+                    github: false,
+                    secrets: Vec::new(),
+                    json,
+                },
+                Err(e),
+            );
+        }
+    };
+    let early = Early {
+        github: env.github_actions.as_deref() == Some("true"),
+        secrets: [&env.itwin_access_token, &env.itwin_client_secret]
+            .into_iter()
+            .flatten()
+            .map(|s| {
+                s.trim()
+                    .strip_prefix("Bearer ")
+                    .unwrap_or(s.trim())
+                    .to_owned()
+            })
+            .collect(),
+        json,
+    };
+    let settings = validate(args, env);
+    (early, settings)
+}
+
+fn validate(args: Args, env: Env) -> Result<Settings, Error> {
+    let (job_arg, task) = match args.command {
+        Command::Status {
+            job_id, timeout, ..
+        } => (
+            job_id,
+            Task::Status {
+                timeout: check_timeout("--timeout", timeout)?,
+            },
+        ),
+        Command::Wait {
+            job_id,
+            timeout,
+            interval,
+            ..
+        } => {
+            let timeout = match (timeout, &env.ec3_timeout) {
+                (Some(t), _) => check_timeout("--timeout", t)?,
+                (None, Some(v)) => check_timeout("EC3_TIMEOUT", env_duration("EC3_TIMEOUT", v)?)?,
+                (None, None) => WaitOptions::default().timeout,
+            };
+            let interval = match (interval, &env.ec3_interval) {
+                (Some(i), _) => check_interval("--interval", i)?,
+                (None, Some(v)) => {
+                    check_interval("EC3_INTERVAL", env_duration("EC3_INTERVAL", v)?)?
+                }
+                (None, None) => WaitOptions::default().interval,
+            };
+            (job_id, Task::Wait(WaitOptions { timeout, interval }))
+        }
+    };
+    let job_id = match job_arg.or(env.ec3_job_id) {
+        Some(id) => JobId::new(&id)?,
+        None => {
+            return Err(Error::config(
+                "job id",
+                "missing: pass JOB_ID or set EC3_JOB_ID",
+            ));
+        }
+    };
+    let credentials = match (
+        env.itwin_access_token,
+        env.itwin_client_id,
+        env.itwin_client_secret,
+    ) {
+        (Some(token), _, _) => Credentials::access_token(&token).map_err(|_| {
+            Error::config(
+                "ITWIN_ACCESS_TOKEN",
+                "must be a token of visible ASCII characters (value not shown)",
+            )
+        })?,
+        (None, Some(id), Some(secret)) => Credentials::client_credentials(&id, &secret)?,
+        (None, Some(_), None) => {
+            return Err(Error::config(
+                "ITWIN_CLIENT_SECRET",
+                "missing (ITWIN_CLIENT_ID is set)",
+            ));
+        }
+        (None, None, Some(_)) => {
+            return Err(Error::config(
+                "ITWIN_CLIENT_ID",
+                "missing (ITWIN_CLIENT_SECRET is set)",
+            ));
+        }
+        (None, None, None) => return Err(Error::NoCredentials),
+    };
+    let mut config = Config::new(credentials);
+    if let Some(url) = args.api_url.or(env.itwin_api_url) {
+        config = config.api_url(url);
+    }
+    if let Some(url) = args.authority.or(env.itwin_authority) {
+        config = config.authority(url);
+    }
+    if let Some(scope) = env.itwin_scope {
+        config = config.scope(scope);
+    }
+    Ok(Settings {
+        job_id,
+        config,
+        task,
+    })
+}
+
+fn env_duration(name: &str, value: &str) -> Result<Duration, Error> {
+    parse_duration(value).map_err(|reason| Error::config(name, reason))
+}
+
+fn check_timeout(name: &str, d: Duration) -> Result<Duration, Error> {
+    if d.is_zero() || d > MAX_TIMEOUT {
+        return Err(Error::config(
+            name,
+            "must be more than 0 and at most 7 days",
+        ));
+    }
+    Ok(d)
+}
+
+fn check_interval(name: &str, d: Duration) -> Result<Duration, Error> {
+    if d < MIN_INTERVAL || d > MAX_INTERVAL {
+        return Err(Error::config(name, "must be between 10ms and 1h"));
+    }
+    Ok(d)
+}

@@ -1,0 +1,428 @@
+//! The HTTP client: one ureq agent, retries within a deadline, and the
+//! service's endpoints.
+
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
+
+use ureq::Agent;
+use ureq::config::RedirectAuthHeaders;
+
+use crate::auth::Auth;
+use crate::endpoint::Endpoint;
+use crate::retry::{Backoff, is_retryable_status, parse_retry_after};
+use crate::{Cancel, Config, Error, Event, Job, JobId, Observer, Secret, ServiceError, proxy};
+
+/// Largest answer body read (1 MiB); a larger one is an error, not a hang.
+pub const MAX_BODY_BYTES: u64 = 1 << 20;
+/// No single request runs longer than this (nor past the call's deadline).
+const MAX_REQUEST_TIME: Duration = Duration::from_secs(30);
+/// Connecting (including TLS) gives up after this.
+const MAX_CONNECT_TIME: Duration = Duration::from_secs(10);
+/// The media type the iTwin Platform recommends.
+pub(crate) const ITWIN_ACCEPT: &str = "application/vnd.bentley.itwin-platform.v1+json";
+/// Where jobs live under the API root.
+const JOBS_PATH: &str = "/insights/carbon-calculation/ec3/jobs";
+
+/// A client of the Carbon Calculation API.
+///
+/// It holds one HTTP agent, so all calls share kept-alive connections, and
+/// (with client credentials) one cached token. A `Client` is `Send + Sync`:
+/// calls from several threads may run at once.
+pub struct Client {
+    api: Endpoint,
+    api_proxy: Option<ureq::Proxy>,
+    token_proxy: Option<ureq::Proxy>,
+    auth: Auth,
+    user_agent: String,
+    agent: Mutex<Agent>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("api", &self.api)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The deadline, cancel flag and observer of one public call.
+pub(crate) struct Call<'a> {
+    pub(crate) deadline: Instant,
+    pub(crate) cancel: &'a Cancel,
+    pub(crate) observer: &'a mut dyn Observer,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Method {
+    Get,
+    Post,
+}
+
+/// One request, before it is sent (possibly several times).
+pub(crate) struct Request<'a> {
+    pub(crate) method: Method,
+    pub(crate) url: String,
+    pub(crate) endpoint: &'a Endpoint,
+    pub(crate) authorization: Option<Secret>,
+    pub(crate) accept: &'static str,
+    pub(crate) body: Option<(&'static str, Vec<u8>)>,
+}
+
+/// Which failures may be retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Policy {
+    /// Safe to repeat: retry every transient failure.
+    Idempotent,
+    /// Must not run twice (creating a job): retry only when the request
+    /// surely did not reach the service (it could not connect), or the
+    /// service said so (429, or 503 with `Retry-After`).
+    NotIdempotent,
+}
+
+/// A final answer (anything but a retryable status).
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) body: Vec<u8>,
+}
+
+impl Reply {
+    pub(crate) fn detail(&self) -> ServiceError {
+        ServiceError::from_body(&self.body)
+    }
+
+    /// The body of a 2xx answer, or the error this status means; `not_found`
+    /// says what a 404 means for this endpoint.
+    pub(crate) fn into_body(self, not_found: fn(ServiceError) -> Error) -> Result<Vec<u8>, Error> {
+        let detail = || ServiceError::from_body(&self.body);
+        match self.status {
+            200..=299 => Ok(self.body),
+            status @ (401 | 403) => Err(Error::AuthRefused {
+                status,
+                detail: detail(),
+            }),
+            404 => Err(not_found(detail())),
+            status @ (400 | 422) => Err(Error::Rejected {
+                status,
+                detail: detail(),
+            }),
+            status => Err(Error::Service {
+                status,
+                detail: detail(),
+            }),
+        }
+    }
+}
+
+/// The outcome of one attempt.
+enum Attempt {
+    Answered {
+        status: u16,
+        body: Vec<u8>,
+        retry_after: Option<Duration>,
+    },
+    Failed {
+        error: ureq::Error,
+    },
+}
+
+impl Client {
+    /// Validates `config` and builds the client. Proxies are read from the
+    /// environment here, once (see the crate docs for the rules).
+    pub fn new(config: Config) -> Result<Self, Error> {
+        Self::with_env(config, |name| std::env::var(name).ok())
+    }
+
+    /// [`Client::new`] with the environment read through `var`.
+    pub(crate) fn with_env(
+        config: Config,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, Error> {
+        let api = Endpoint::parse("API URL", &config.api_url)?;
+        let authority = Endpoint::parse("authority", &config.authority)?;
+        if config.scope.trim().is_empty() || config.scope.chars().any(char::is_control) {
+            return Err(Error::config(
+                "scope",
+                "must be non-empty, without control characters",
+            ));
+        }
+        let api_proxy = proxy::select(&api, &var)?;
+        let token_proxy = proxy::select(&authority, &var)?;
+        let agent = build_agent(&config.user_agent);
+        Ok(Self {
+            api,
+            api_proxy,
+            token_proxy,
+            auth: Auth::new(config.credentials, authority, config.scope),
+            user_agent: config.user_agent,
+            agent: Mutex::new(agent),
+        })
+    }
+
+    /// Queries a job's status once. Transient failures are retried until
+    /// `timeout` has passed.
+    pub fn job_status(
+        &self,
+        job: &JobId,
+        timeout: Duration,
+        cancel: &Cancel,
+        observer: &mut dyn Observer,
+    ) -> Result<Job, Error> {
+        self.run(timeout, cancel, observer, |client, call| {
+            client.fetch_job(job, call)
+        })
+    }
+
+    /// Runs `f` as one public call: a deadline, and an agent the cancel flag
+    /// can interrupt. After a cancel the agent is replaced, so the client
+    /// stays usable.
+    pub(crate) fn run<T>(
+        &self,
+        timeout: Duration,
+        cancel: &Cancel,
+        observer: &mut dyn Observer,
+        f: impl FnOnce(&Self, &mut Call<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let deadline = Instant::now()
+            .checked_add(timeout)
+            .ok_or_else(|| Error::config("timeout", "is too large"))?;
+        cancel.attach(&self.agent())?;
+        let mut call = Call {
+            deadline,
+            cancel,
+            observer,
+        };
+        let result = f(self, &mut call);
+        if cancel.is_cancelled() {
+            *self.agent.lock().unwrap_or_else(PoisonError::into_inner) =
+                build_agent(&self.user_agent);
+            return Err(Error::Cancelled);
+        }
+        result
+    }
+
+    pub(crate) fn fetch_job(&self, job: &JobId, call: &mut Call<'_>) -> Result<Job, Error> {
+        let url = self.api.join(&format!("{JOBS_PATH}/{job}"));
+        let reply = self.api_call(Method::Get, url, None, Policy::Idempotent, call)?;
+        Job::from_json(&reply.into_body(Error::JobNotFound)?)
+    }
+
+    /// A call to the API with the bearer token: renews the token once on a
+    /// 401 when it can (a token revoked or expired early), then gives up.
+    pub(crate) fn api_call(
+        &self,
+        method: Method,
+        url: String,
+        body: Option<Vec<u8>>,
+        policy: Policy,
+        call: &mut Call<'_>,
+    ) -> Result<Reply, Error> {
+        let mut renewed = false;
+        loop {
+            let token = self.auth.bearer(self, call)?;
+            let request = Request {
+                method,
+                url: url.clone(),
+                endpoint: &self.api,
+                authorization: Some(Secret::new(format!("Bearer {}", token.expose()))),
+                accept: ITWIN_ACCEPT,
+                body: body.clone().map(|b| ("application/json", b)),
+            };
+            let reply = self.execute(&request, policy, call)?;
+            if reply.status == 401 && !renewed && self.auth.can_renew() {
+                self.auth.invalidate();
+                renewed = true;
+                continue;
+            }
+            return Ok(reply);
+        }
+    }
+
+    /// Sends `request` until it gets a final answer, retrying transient
+    /// failures with backoff (never sooner than `Retry-After`) as long as the
+    /// next try can start before the deadline.
+    pub(crate) fn execute(
+        &self,
+        request: &Request<'_>,
+        policy: Policy,
+        call: &mut Call<'_>,
+    ) -> Result<Reply, Error> {
+        let mut backoff = Backoff::new();
+        loop {
+            call.cancel.check()?;
+            let remaining = call.deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Err(Error::Network(
+                    "deadline reached before the request could be sent".into(),
+                ));
+            }
+            let attempt = self.send_once(request, remaining);
+            call.cancel.check()?;
+            let (error, retry_after) = match attempt {
+                Attempt::Answered {
+                    status,
+                    body,
+                    retry_after,
+                } => {
+                    let retry = is_retryable_status(status)
+                        && (policy == Policy::Idempotent
+                            || status == 429
+                            || (status == 503 && retry_after.is_some()));
+                    if !retry {
+                        return Ok(Reply { status, body });
+                    }
+                    let detail = ServiceError::from_body(&body);
+                    (Error::Service { status, detail }, retry_after)
+                }
+                Attempt::Failed { error } => {
+                    let not_sent = was_not_sent(&error);
+                    let error = transport_error(error);
+                    if matches!(error, Error::InvalidResponse(_))
+                        || (policy == Policy::NotIdempotent && !not_sent)
+                    {
+                        return Err(error);
+                    }
+                    (error, None)
+                }
+            };
+            let delay = backoff.next_delay().max(retry_after.unwrap_or_default());
+            if Instant::now() + delay >= call.deadline {
+                return Err(error);
+            }
+            call.observer.on_event(Event::Retrying {
+                error: &error,
+                delay,
+            });
+            call.cancel.sleep(delay)?;
+        }
+    }
+
+    fn send_once(&self, request: &Request<'_>, remaining: Duration) -> Attempt {
+        let agent = self.agent();
+        let proxy = if std::ptr::eq(request.endpoint, &self.api) {
+            self.api_proxy.clone()
+        } else {
+            self.token_proxy.clone()
+        };
+        let result = match request.method {
+            Method::Get => configure(agent.get(&request.url), request, proxy, remaining).call(),
+            Method::Post => {
+                let (content_type, body) = request
+                    .body
+                    .as_ref()
+                    .map_or(("application/json", &[][..]), |(t, b)| (*t, b));
+                configure(agent.post(&request.url), request, proxy, remaining)
+                    .header("Content-Type", content_type)
+                    .send(body)
+            }
+        };
+        let mut response = match result {
+            Ok(r) => r,
+            Err(error) => return Attempt::Failed { error },
+        };
+        let status = response.status().as_u16();
+        let retry_after = retry_after(response.headers());
+        let read = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_BODY_BYTES)
+            .read_to_vec();
+        match read {
+            Ok(body) => Attempt::Answered {
+                status,
+                body,
+                retry_after,
+            },
+            // An error answer's body only adds detail; the status says enough.
+            Err(_) if status >= 400 => Attempt::Answered {
+                status,
+                body: Vec::new(),
+                retry_after,
+            },
+            Err(error) => Attempt::Failed { error },
+        }
+    }
+
+    fn agent(&self) -> Agent {
+        self.agent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+fn configure<B>(
+    builder: ureq::RequestBuilder<B>,
+    request: &Request<'_>,
+    proxy: Option<ureq::Proxy>,
+    remaining: Duration,
+) -> ureq::RequestBuilder<B> {
+    let mut builder = builder
+        .config()
+        .proxy(proxy)
+        // A redirect from https must not downgrade to plain http.
+        .https_only(request.endpoint.is_https())
+        .timeout_global(Some(remaining.min(MAX_REQUEST_TIME)))
+        .timeout_connect(Some(remaining.min(MAX_CONNECT_TIME)))
+        .build()
+        .header("Accept", request.accept);
+    if let Some(auth) = &request.authorization {
+        builder = builder.header("Authorization", auth.expose());
+    }
+    builder
+}
+
+fn build_agent(user_agent: &str) -> Agent {
+    Agent::config_builder()
+        // 429 and 503 answers must keep their Retry-After header.
+        .http_status_as_error(false)
+        .user_agent(user_agent)
+        .max_redirects(5)
+        // ureq's default, stated: Authorization never follows a redirect.
+        .redirect_auth_headers(RedirectAuthHeaders::Never)
+        // Proxies are chosen per endpoint (curl's rules), never by ureq.
+        .proxy(None)
+        .max_idle_connections_per_host(2)
+        .build()
+        .new_agent()
+}
+
+/// `Retry-After`, else the iTwin Platform's own rate-limit header.
+fn retry_after(headers: &ureq::http::HeaderMap) -> Option<Duration> {
+    let now = SystemTime::now();
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    header("retry-after")
+        .and_then(|v| parse_retry_after(v, now))
+        .or_else(|| {
+            header("itwinplatform-ratelimit-retry-after-seconds")
+                .and_then(|v| parse_retry_after(v, now))
+        })
+}
+
+/// True when the request surely never reached the server.
+fn was_not_sent(error: &ureq::Error) -> bool {
+    use ureq::Timeout;
+    matches!(
+        error,
+        ureq::Error::ConnectionFailed
+            | ureq::Error::HostNotFound
+            | ureq::Error::Timeout(Timeout::Resolve | Timeout::Connect)
+    ) || matches!(error, ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused)
+}
+
+/// ureq's error as one of ours, without any header values in it.
+fn transport_error(error: ureq::Error) -> Error {
+    match error {
+        ureq::Error::BodyExceedsLimit(_) => {
+            Error::InvalidResponse(format!("answer is larger than {} bytes", MAX_BODY_BYTES))
+        }
+        ureq::Error::TooManyRedirects => Error::Network("too many redirects".into()),
+        ureq::Error::RequireHttpsOnly(_) => {
+            Error::Network("refused a redirect from https to plain http".into())
+        }
+        ureq::Error::Timeout(t) => Error::Network(format!("timed out ({t})")),
+        ureq::Error::ConnectionFailed => Error::Network("connection failed".into()),
+        ureq::Error::HostNotFound => Error::Network("host not found".into()),
+        ureq::Error::Io(e) => Error::Network(format!("i/o error: {}", e.kind())),
+        other => Error::Network(crate::text::one_line(&other.to_string(), 200)),
+    }
+}

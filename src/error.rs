@@ -1,0 +1,216 @@
+//! The one error type of the core.
+
+use std::fmt;
+
+use crate::text;
+
+/// What the service said about a failed request, when its body had the
+/// documented `{"error": {"code", "message"}}` shape. Both parts are untrusted
+/// text: capped, and printed escaped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceError {
+    /// The error code, such as `JobNotFound`.
+    pub code: Option<String>,
+    /// The human-readable message.
+    pub message: Option<String>,
+}
+
+impl ServiceError {
+    /// Reads the documented error shape out of a response body; anything else
+    /// (HTML from a gateway, nothing at all) gives an empty `ServiceError`.
+    pub(crate) fn from_body(body: &[u8]) -> Self {
+        #[derive(serde::Deserialize)]
+        struct Envelope {
+            error: Option<Inner>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Inner {
+            code: Option<serde_json::Value>,
+            message: Option<serde_json::Value>,
+        }
+        fn text_of(v: Option<serde_json::Value>) -> Option<String> {
+            match v? {
+                serde_json::Value::String(s) => Some(text::normalize(&s, 1024)),
+                _ => None,
+            }
+        }
+        match serde_json::from_slice::<Envelope>(body) {
+            Ok(Envelope { error: Some(e) }) => Self {
+                code: text_of(e.code),
+                message: text_of(e.message),
+            },
+            _ => Self::default(),
+        }
+    }
+}
+
+impl fmt::Display for ServiceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.code, &self.message) {
+            (Some(c), Some(m)) => {
+                write!(f, "{}: {}", text::one_line(c, 100), text::one_line(m, 300))
+            }
+            (Some(c), None) => f.write_str(&text::one_line(c, 100)),
+            (None, Some(m)) => f.write_str(&text::one_line(m, 300)),
+            (None, None) => Ok(()),
+        }
+    }
+}
+
+/// Everything that can go wrong in ec3-gate's core.
+///
+/// The variants follow the CLI's exit-code contract, so a caller can map an
+/// error to an outcome without reading its text. `Display` never includes a
+/// token or secret, and server text in it is escaped onto one line.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// A job id that is not 1-128 ASCII letters, digits, `-`, `_` or `.`.
+    InvalidJobId(String),
+    /// A setting that cannot be used (a malformed URL, a bad duration, …).
+    InvalidConfig {
+        /// The setting, as the user names it (`ITWIN_API_URL`, `--timeout`).
+        what: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// Neither an access token nor client credentials were given.
+    NoCredentials,
+    /// The service or the token endpoint refused the credentials (401/403,
+    /// or the token endpoint refused the client).
+    AuthRefused {
+        /// HTTP status of the refusal.
+        status: u16,
+        /// What the service said.
+        detail: ServiceError,
+    },
+    /// The job does not exist (404).
+    JobNotFound(ServiceError),
+    /// The service rejected the request as invalid (400/422).
+    Rejected {
+        /// HTTP status of the rejection.
+        status: u16,
+        /// What the service said.
+        detail: ServiceError,
+    },
+    /// The service answered with an error status that retries did not cure
+    /// (5xx, 429 past the deadline) or that is final (other 4xx).
+    Service {
+        /// HTTP status of the last answer.
+        status: u16,
+        /// What the service said.
+        detail: ServiceError,
+    },
+    /// The connection failed, reset or timed out, and retries did not cure it.
+    Network(String),
+    /// The service answered 2xx with a body that is not the documented shape,
+    /// is not JSON, or is larger than the 1 MiB cap.
+    InvalidResponse(String),
+    /// `wait` reached its deadline while the job was still unfinished.
+    TimedOut,
+    /// The operation was cancelled (a signal, or a C caller's cancel).
+    Cancelled,
+}
+
+impl Error {
+    /// An [`Error::InvalidConfig`] for the setting `what`.
+    pub fn config(what: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::InvalidConfig {
+            what: what.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// True for errors found before anything was sent: usage and configuration.
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            Self::InvalidJobId(_) | Self::InvalidConfig { .. } | Self::NoCredentials
+        )
+    }
+}
+
+fn with_detail(
+    f: &mut fmt::Formatter<'_>,
+    head: &str,
+    status: u16,
+    d: &ServiceError,
+) -> fmt::Result {
+    if d.code.is_none() && d.message.is_none() {
+        write!(f, "{head} (HTTP {status})")
+    } else {
+        write!(f, "{head} (HTTP {status} {d})")
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidJobId(id) => write!(
+                f,
+                "invalid job id '{}': expected 1-128 characters of ASCII letters, digits, '-', '_' or '.'",
+                text::one_line(id, 140)
+            ),
+            Self::InvalidConfig { what, reason } => write!(f, "{what}: {reason}"),
+            Self::NoCredentials => f.write_str(
+                "no credentials: set ITWIN_ACCESS_TOKEN, or ITWIN_CLIENT_ID and ITWIN_CLIENT_SECRET",
+            ),
+            Self::AuthRefused { status, detail } => {
+                with_detail(f, "authentication refused", *status, detail)
+            }
+            Self::JobNotFound(detail) => with_detail(f, "job not found", 404, detail),
+            Self::Rejected { status, detail } => {
+                with_detail(f, "request rejected as invalid", *status, detail)
+            }
+            Self::Service { status, detail } => with_detail(f, "service error", *status, detail),
+            Self::Network(reason) => write!(f, "network error: {reason}"),
+            Self::InvalidResponse(reason) => write!(f, "unreadable answer from the service: {reason}"),
+            Self::TimedOut => f.write_str("timed out waiting for the job"),
+            Self::Cancelled => f.write_str("cancelled"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_is_small_and_thread_safe() {
+        fn assert_send_sync<T: Send + Sync + 'static>() {}
+        assert_send_sync::<Error>();
+        assert!(std::mem::size_of::<Error>() <= 64);
+    }
+
+    #[test]
+    fn service_error_reads_documented_shape_only() {
+        let d = ServiceError::from_body(
+            br#"{"error":{"code":"JobNotFound","message":"Requested EC3 Job is not available.","target":"jobId"}}"#,
+        );
+        assert_eq!(d.code.as_deref(), Some("JobNotFound"));
+        assert_eq!(
+            ServiceError::from_body(b"<html>502</html>"),
+            ServiceError::default()
+        );
+        assert_eq!(
+            ServiceError::from_body(br#"{"error":{"code":5}}"#),
+            ServiceError::default()
+        );
+    }
+
+    #[test]
+    fn display_escapes_server_text() {
+        let e = Error::Service {
+            status: 500,
+            detail: ServiceError {
+                code: Some("X".into()),
+                message: Some("line\n::error::evil".into()),
+            },
+        };
+        let s = e.to_string();
+        assert!(!s.contains('\n'), "{s}");
+        assert_eq!(s, "service error (HTTP 500 X: line\\n::error::evil)");
+    }
+}

@@ -1,0 +1,55 @@
+//! What a running query or wait reports as it goes.
+
+use std::time::Duration;
+
+use crate::{Error, Job, Secret};
+
+/// One thing that happened during a call, reported to an [`Observer`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// A token was obtained at run time (client credentials). A CI runner
+    /// must mask it before anything else is printed.
+    TokenIssued(&'a Secret),
+    /// A request failed in a way worth retrying; the next try is in `delay`.
+    Retrying {
+        /// Why the request failed.
+        error: &'a Error,
+        /// How long until the next try.
+        delay: Duration,
+    },
+    /// A poll answered (every poll, for live displays).
+    Polled {
+        /// The job as answered.
+        job: &'a Job,
+        /// Time since the wait started.
+        elapsed: Duration,
+    },
+    /// The job's status differs from the previous poll's (or it is the first).
+    StatusChanged {
+        /// The job as answered.
+        job: &'a Job,
+        /// Time since the wait started.
+        elapsed: Duration,
+    },
+    /// The service answered a status value this version does not know; it
+    /// is reported once per distinct value and treated as unfinished.
+    UnknownStatus(&'a str),
+}
+
+/// Receives [`Event`]s. Closures taking an `Event` are observers; `()` ignores
+/// everything.
+pub trait Observer {
+    /// Called for each event, on the thread running the call.
+    fn on_event(&mut self, event: Event<'_>);
+}
+
+impl<F: FnMut(Event<'_>)> Observer for F {
+    fn on_event(&mut self, event: Event<'_>) {
+        self(event);
+    }
+}
+
+impl Observer for () {
+    fn on_event(&mut self, _: Event<'_>) {}
+}

@@ -1,0 +1,288 @@
+//! The GitHub Actions runner's file and command formats.
+//!
+//! Rules from the runner and `@actions/toolkit` sources: outputs are appended
+//! to `$GITHUB_OUTPUT` as `name<<DELIM` / value / `DELIM` with a fresh random
+//! `ghadelimiter_…` per value; workflow commands are `::name k=v::data` lines,
+//! with data and property values escaped so text cannot end the command or
+//! start another one.
+
+use std::fmt::Write as _;
+use std::io::{self, Write as _};
+use std::path::Path;
+
+/// Escapes workflow-command data: `%`, CR and LF (percent first), as the
+/// toolkit's `escapeData`.
+pub fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a workflow-command property value: as [`escape_data`] plus `:`
+/// and `,`, as the toolkit's `escapeProperty`.
+pub fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// Formats one workflow command line (without the trailing newline):
+/// `::name k=v,k2=v2::data`, everything escaped.
+pub fn command(name: &str, properties: &[(&str, &str)], data: &str) -> String {
+    let mut line = format!("::{name}");
+    for (i, (key, value)) in properties.iter().enumerate() {
+        line.push(if i == 0 { ' ' } else { ',' });
+        let _ = write!(line, "{key}={}", escape_property(value));
+    }
+    let _ = write!(line, "::{}", escape_data(data));
+    line
+}
+
+/// A fresh `ghadelimiter_<uuid v4>` from the operating system's randomness.
+pub fn new_delimiter() -> io::Result<String> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b)
+        .map_err(|e| io::Error::other(format!("no randomness for a delimiter: {e}")))?;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    Ok(format!(
+        "ghadelimiter_{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    ))
+}
+
+/// One output in the runner's multi-line form. CRLF and lone CR in `value`
+/// become LF: the format cannot carry a value ending in CR, and lines are
+/// lines. The name must be a plain identifier.
+pub fn output_entry(name: &str, value: &str) -> io::Result<String> {
+    let valid_name = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !valid_name {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "invalid output name",
+        ));
+    }
+    let value = value.replace("\r\n", "\n").replace('\r', "\n");
+    // A delimiter found in the value is never used: draw another.
+    let delimiter = loop {
+        let d = new_delimiter()?;
+        if !value.contains(&d) {
+            break d;
+        }
+    };
+    Ok(format!("{name}<<{delimiter}\n{value}\n{delimiter}\n"))
+}
+
+/// Appends all `outputs` to the file at `path` in one write.
+pub fn append_outputs(path: &Path, outputs: &[(&str, &str)]) -> io::Result<()> {
+    let mut text = String::new();
+    for (name, value) in outputs {
+        text.push_str(&output_entry(name, value)?);
+    }
+    append(path, &text)
+}
+
+/// Appends `text` to the file at `path` (creating it).
+pub fn append(path: &Path, text: &str) -> io::Result<()> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?
+        .write_all(text.as_bytes())
+}
+
+/// Reads an output file the way the runner does (`name=value` lines and
+/// `name<<DELIM` … `DELIM` blocks, LF or CRLF line ends; a value is the exact
+/// text between its header line and the delimiter line). For tests and tools.
+pub fn parse_output_file(text: &str) -> Result<Vec<(String, String)>, String> {
+    let mut pairs = Vec::new();
+    let mut index = 0;
+    while let Some((line, _)) = read_line(text, &mut index) {
+        if line.is_empty() {
+            continue;
+        }
+        let eq = line.find('=');
+        let heredoc = line.find("<<");
+        match (eq, heredoc) {
+            (Some(e), h) if h.is_none_or(|h| e < h) => {
+                if e == 0 {
+                    return Err(format!("invalid format '{line}'"));
+                }
+                pairs.push((line[..e].to_owned(), line[e + 1..].to_owned()));
+            }
+            (_, Some(h)) => {
+                let (key, delimiter) = (&line[..h], &line[h + 2..]);
+                if key.is_empty() || delimiter.is_empty() {
+                    return Err(format!("invalid format '{line}'"));
+                }
+                let start = index;
+                let mut end = index;
+                loop {
+                    match read_line(text, &mut index) {
+                        None => return Err(format!("matching delimiter not found '{delimiter}'")),
+                        Some((l, _)) if l == delimiter => break,
+                        Some((_, None)) => return Err("EOF marker missing new line".into()),
+                        Some((_, Some(newline))) => end = index - newline.len(),
+                    }
+                }
+                pairs.push((key.to_owned(), text[start..end.max(start)].to_owned()));
+            }
+            _ => return Err(format!("invalid format '{line}'")),
+        }
+    }
+    Ok(pairs)
+}
+
+/// The runner's `ReadLine`: the line at `index` without its line end, and
+/// that line end (`None` at the end of the text); advances `index`.
+fn read_line<'t>(text: &'t str, index: &mut usize) -> Option<(&'t str, Option<&'static str>)> {
+    let rest = text.get(*index..).filter(|r| !r.is_empty())?;
+    let start = *index;
+    Some(match rest.find('\n') {
+        None => {
+            *index = text.len();
+            (rest, None)
+        }
+        Some(lf) if lf > 0 && rest.as_bytes()[lf - 1] == b'\r' => {
+            *index = start + lf + 1;
+            (&rest[..lf - 1], Some("\r\n"))
+        }
+        Some(lf) => {
+            *index = start + lf + 1;
+            (&rest[..lf], Some("\n"))
+        }
+    })
+}
+
+/// Escapes text for one Markdown table cell: no line breaks (they become
+/// `<br>`), no raw `|`, HTML and Markdown syntax made literal.
+pub fn markdown_cell(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 16);
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' => {
+                if chars.peek() == Some(&'\n') {
+                    chars.next();
+                }
+                out.push_str("<br>");
+            }
+            '\n' => out.push_str("<br>"),
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '|' => out.push_str("&#124;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '#' | '!' | '~' | '{' | '}' | '+'
+            | '-' | '.' | ':' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => {
+                let _ = write!(out, "&#{};", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A Markdown link to `url` when it is an `https://` URL, with every
+/// character that could end the link target percent-encoded; otherwise the
+/// URL as escaped text.
+pub fn markdown_link(url: &str) -> String {
+    if !url
+        .get(..8)
+        .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
+    {
+        return markdown_cell(url);
+    }
+    let mut target = String::with_capacity(url.len());
+    for b in url.bytes() {
+        if b.is_ascii_graphic() && !b"()<>[]|\\\"'`{} ".contains(&b) {
+            target.push(b as char);
+        } else {
+            let _ = write!(target, "%{b:02X}");
+        }
+    }
+    format!("[{}]({target})", markdown_cell(url))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_like_the_toolkit() {
+        assert_eq!(escape_data("50% a\r\nb"), "50%25 a%0D%0Ab");
+        assert_eq!(escape_property("a:b,c%"), "a%3Ab%2Cc%25");
+        assert_eq!(
+            command("error", &[("title", "EC3: failed, sorry")], "x\n::y"),
+            "::error title=EC3%3A failed%2C sorry::x%0A::y"
+        );
+        assert_eq!(command("add-mask", &[], "tok"), "::add-mask::tok");
+    }
+
+    #[test]
+    fn delimiters_are_fresh_uuids() {
+        let a = new_delimiter().unwrap();
+        assert_eq!(a.len(), "ghadelimiter_".len() + 36);
+        assert_ne!(a, new_delimiter().unwrap());
+    }
+
+    #[test]
+    fn outputs_round_trip_through_the_runner_parser() {
+        let values = [
+            "",
+            "plain",
+            "two\nlines",
+            "EOF",
+            "a=b<<c",
+            "%0A ::error::x",
+            "ghadelimiter_x\n",
+            "\n\n",
+        ];
+        let mut file = String::new();
+        for (i, v) in values.iter().enumerate() {
+            file.push_str(&output_entry(&format!("k{i}"), v).unwrap());
+        }
+        let parsed = parse_output_file(&file).unwrap();
+        let want: Vec<(String, String)> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (format!("k{i}"), (*v).to_owned()))
+            .collect();
+        assert_eq!(parsed, want);
+        assert!(output_entry("bad name", "x").is_err());
+    }
+
+    #[test]
+    fn runner_parser_reads_simple_and_crlf_forms() {
+        let parsed = parse_output_file("a=1\r\nb<<E\r\nx\r\ny\r\nE\r\n").unwrap();
+        assert_eq!(
+            parsed,
+            vec![("a".into(), "1".into()), ("b".into(), "x\r\ny".into())]
+        );
+        assert!(parse_output_file("b<<E\nx\n").is_err());
+        assert!(parse_output_file("novalue\n").is_err());
+    }
+
+    #[test]
+    fn markdown_cells_cannot_break_the_table() {
+        let cell = markdown_cell("a|b\nc\r\n<script>**x**`y`");
+        assert_eq!(cell, "a&#124;b<br>c<br>&lt;script&gt;\\*\\*x\\*\\*\\`y\\`");
+        assert_eq!(
+            markdown_link("https://x.org/a b)(c"),
+            "[https\\://x\\.org/a b\\)\\(c](https://x.org/a%20b%29%28c)"
+        );
+        assert_eq!(
+            markdown_link("javascript:alert(1)"),
+            "javascript\\:alert\\(1\\)"
+        );
+    }
+}

@@ -1,0 +1,58 @@
+//! ec3-gate's core: query and wait for EC3 upload jobs of Bentley's iTwin
+//! Carbon Calculation API, as a CI gate.
+//!
+//! One synchronous [`Client`] (one HTTP agent, so one kept-alive connection
+//! per host) answers [`Client::job_status`] and [`Client::wait`]. The
+//! `ec3-gate` binary and the C library are thin layers over it.
+//!
+//! # Network rules
+//! - `https://` only, except plain `http://` to loopback hosts.
+//! - Transient failures (408, 429, 500, 502, 503, 504, connection errors,
+//!   timeouts) are retried with capped exponential backoff and jitter until
+//!   the call's deadline; `Retry-After` is honoured; no request outlives the
+//!   deadline. Answers are read up to 1 MiB.
+//! - `Authorization` never follows a redirect.
+//! - Proxies follow curl's rules: `https_proxy`/`HTTPS_PROXY`, `http_proxy`,
+//!   `all_proxy`/`ALL_PROXY`, `no_proxy`/`NO_PROXY`; loopback is never proxied.
+//!
+//! # Example
+//! ```no_run
+//! use ec3_gate::{Cancel, Client, Config, Credentials, JobId, WaitOptions};
+//!
+//! let config = Config::new(Credentials::access_token("eyJ...")?);
+//! let client = Client::new(config)?;
+//! let job = client.wait(&JobId::new("0ee7070d")?, &WaitOptions::default(), &Cancel::new(), &mut ())?;
+//! println!("{} {:?}", job.status, job.ec3_project_url);
+//! # Ok::<(), ec3_gate::Error>(())
+//! ```
+
+// The core is plain safe Rust; unsafe code belongs to the C library crate.
+#![forbid(unsafe_code)]
+// Every public item is part of a contract (the CLI's and the C library's).
+#![deny(missing_docs)]
+
+mod auth;
+mod cancel;
+mod client;
+mod config;
+mod endpoint;
+mod error;
+mod event;
+pub mod github;
+mod job;
+mod proxy;
+pub mod report;
+mod retry;
+mod secret;
+pub mod text;
+mod wait;
+
+pub use cancel::Cancel;
+pub use client::{Client, MAX_BODY_BYTES};
+pub use config::{Config, Credentials, DEFAULT_API_URL, DEFAULT_AUTHORITY, DEFAULT_SCOPE};
+pub use error::{Error, ServiceError};
+pub use event::{Event, Observer};
+pub use job::{Job, JobId, JobStatus};
+pub use retry::parse_retry_after;
+pub use secret::Secret;
+pub use wait::WaitOptions;

@@ -1,0 +1,116 @@
+//! The result of a query or wait, in the forms users read: the JSON object,
+//! the step outputs, and the step summary.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::github::{markdown_cell, markdown_link};
+use crate::{Job, JobId};
+
+/// What is known about a job at the end of a run (or when it was cut short):
+/// the `--json` object `{"jobId","status","message","ec3ProjectUrl"}`, with
+/// `null` where absent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    /// The job id, when valid.
+    pub job_id: Option<String>,
+    /// The last status the service answered.
+    pub status: Option<String>,
+    /// The job's failure message.
+    pub message: Option<String>,
+    /// Link to the EC3 project.
+    pub ec3_project_url: Option<String>,
+}
+
+impl Report {
+    /// A report of `job` (the last answer, if any) for `id`.
+    pub fn new(id: Option<&JobId>, job: Option<&Job>) -> Self {
+        Self {
+            job_id: id.map(|i| i.as_str().to_owned()),
+            status: job.map(|j| j.status.as_str().to_owned()),
+            message: job.and_then(|j| j.message.clone()),
+            ec3_project_url: job.and_then(|j| j.ec3_project_url.clone()),
+        }
+    }
+
+    /// The one-line JSON object.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".to_owned())
+    }
+
+    /// The step outputs `status`, `message`, `ec3-project-url`, `job-id`
+    /// (empty strings where absent).
+    pub fn outputs(&self) -> [(&'static str, &str); 4] {
+        fn s(v: &Option<String>) -> &str {
+            v.as_deref().unwrap_or("")
+        }
+        [
+            ("status", s(&self.status)),
+            ("message", s(&self.message)),
+            ("ec3-project-url", s(&self.ec3_project_url)),
+            ("job-id", s(&self.job_id)),
+        ]
+    }
+
+    /// A short Markdown report for `$GITHUB_STEP_SUMMARY`; `outcome` is the
+    /// one-line verdict ("succeeded", "timed out", …). Every value is escaped
+    /// for its table cell.
+    pub fn summary(&self, outcome: &str, elapsed: Duration) -> String {
+        let cell = |v: &Option<String>| v.as_deref().map_or_else(|| "–".to_owned(), markdown_cell);
+        let elapsed = humantime::format_duration(Duration::from_secs(elapsed.as_secs()));
+        let link = self
+            .ec3_project_url
+            .as_deref()
+            .map_or_else(|| "–".to_owned(), markdown_link);
+        format!(
+            "### EC3 upload job: {}\n\n| | |\n|---|---|\n| Job | {} |\n| Status | {} |\n| Elapsed | {elapsed} |\n| EC3 project | {link} |\n| Message | {} |\n\n",
+            markdown_cell(outcome),
+            cell(&self.job_id),
+            cell(&self.status),
+            cell(&self.message),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::JobStatus;
+
+    #[test]
+    fn json_has_nulls_where_absent() {
+        assert_eq!(
+            Report::default().to_json(),
+            r#"{"jobId":null,"status":null,"message":null,"ec3ProjectUrl":null}"#
+        );
+        let job = Job {
+            status: JobStatus::Failed,
+            message: Some("a\nb".into()),
+            ec3_project_url: None,
+        };
+        let r = Report::new(Some(&JobId::new("j1").unwrap()), Some(&job));
+        assert_eq!(
+            r.to_json(),
+            r#"{"jobId":"j1","status":"Failed","message":"a\nb","ec3ProjectUrl":null}"#
+        );
+        assert_eq!(r.outputs()[1], ("message", "a\nb"));
+        assert_eq!(r.outputs()[2], ("ec3-project-url", ""));
+    }
+
+    #[test]
+    fn summary_rows_stay_one_line_each() {
+        let job = Job {
+            status: JobStatus::Failed,
+            message: Some("x | y\n| z".into()),
+            ec3_project_url: None,
+        };
+        let s = Report::new(Some(&JobId::new("j1").unwrap()), Some(&job))
+            .summary("failed", Duration::from_millis(62_500));
+        let rows: Vec<&str> = s.lines().filter(|l| l.starts_with('|')).collect();
+        assert_eq!(rows.len(), 7, "{s}");
+        assert!(s.contains("| Elapsed | 1m 2s |"), "{s}");
+        assert!(s.contains("| Message | x &#124; y<br>&#124; z |"), "{s}");
+    }
+}
