@@ -1,0 +1,126 @@
+//! Shared helpers for the integration tests: run the real binary with a
+//! clean environment, and read what it wrote the way the runner does.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use ec3_gate::github::parse_output_file;
+
+/// Where the tests' jobs live.
+pub const JOBS: &str = "/insights/carbon-calculation/ec3/jobs";
+/// A token the tests check never leaks.
+pub const TOKEN: &str = "s3cr3t-t0ken.abc";
+
+/// `{"job": {...}}` with a status, optional message and link.
+pub fn job_json(status: &str, message: Option<&str>, link: Option<&str>) -> String {
+    let links = link.map_or(
+        serde_json::json!({}),
+        |l| serde_json::json!({"ec3Project": {"href": l}}),
+    );
+    serde_json::json!({"job": {"status": status, "message": message, "_links": links}}).to_string()
+}
+
+/// What one run of the binary did.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    /// `$GITHUB_OUTPUT` parsed by the runner's rules (GitHub mode only).
+    pub outputs: Vec<(String, String)>,
+    /// The raw output file.
+    pub output_file: String,
+    /// `$GITHUB_STEP_SUMMARY`.
+    pub summary: String,
+}
+
+impl Run {
+    /// The value of one output; panics when absent or repeated.
+    pub fn output(&self, name: &str) -> &str {
+        let found: Vec<_> = self.outputs.iter().filter(|(k, _)| k == name).collect();
+        assert_eq!(found.len(), 1, "output {name} in {:?}", self.outputs);
+        &found[0].1
+    }
+
+    /// Everything the run printed or wrote.
+    pub fn everything(&self) -> String {
+        format!(
+            "{}{}{}{}",
+            self.stdout, self.stderr, self.output_file, self.summary
+        )
+    }
+
+    /// Asserts no secret in any stream or file, and no panic.
+    pub fn assert_clean(&self) {
+        let all = self.everything();
+        for secret in [
+            TOKEN,
+            "client-s3cret",
+            "sim-token-",
+            "fresh-t0ken",
+            "ec3-s3cret",
+        ] {
+            // A token may appear only in the runner's mask command.
+            for line in all.lines().filter(|l| l.contains(secret)) {
+                assert!(line.starts_with("::add-mask::"), "secret leaked: {line}");
+            }
+        }
+        assert!(!all.contains("panicked"), "panic: {all}");
+        assert!(!all.contains("RUST_BACKTRACE"), "panic: {all}");
+    }
+}
+
+/// A command for the binary with an empty environment (no proxies, no CI).
+pub fn ec3(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ec3-gate"));
+    c.args(args).env_clear().stdin(Stdio::null());
+    c
+}
+
+/// Runs the binary with `env`, outside GitHub mode.
+pub fn run(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut c = ec3(args);
+    c.envs(env.iter().copied());
+    finish(c.output().expect("run ec3-gate"), None)
+}
+
+/// Runs the binary in GitHub mode with fresh output and summary files.
+pub fn run_github(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = github_command(args, env, &dir);
+    finish(
+        c.output().expect("run ec3-gate"),
+        Some(dir.path().to_owned()),
+    )
+}
+
+/// A GitHub-mode command writing into `dir`.
+pub fn github_command(args: &[&str], env: &[(&str, &str)], dir: &tempfile::TempDir) -> Command {
+    let mut c = ec3(args);
+    c.envs(env.iter().copied())
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", dir.path().join("output"))
+        .env("GITHUB_STEP_SUMMARY", dir.path().join("summary"));
+    c
+}
+
+/// Collects a finished process and its files (`dir` in GitHub mode).
+pub fn finish(out: std::process::Output, dir: Option<PathBuf>) -> Run {
+    let read = |name: &str| {
+        dir.as_ref()
+            .and_then(|d| std::fs::read_to_string(d.join(name)).ok())
+            .unwrap_or_default()
+    };
+    let output_file = read("output");
+    let outputs = parse_output_file(&output_file).expect("the runner accepts GITHUB_OUTPUT");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        outputs,
+        output_file,
+        summary: read("summary"),
+    }
+}
