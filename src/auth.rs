@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 
 use crate::client::{Call, Client, Method, Policy, Request};
@@ -19,6 +19,12 @@ const DEFAULT_LIFETIME: Duration = Duration::from_secs(300);
 /// Renew this long before expiry (the official client's margin), or at half
 /// the lifetime for tokens that live less than two minutes.
 const RENEW_MARGIN: Duration = Duration::from_secs(60);
+/// `application/x-www-form-urlencoded` leaves these unencoded (RFC 6749, B).
+const FORM: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'*');
 
 pub(crate) struct Auth {
     credentials: Credentials,
@@ -84,7 +90,7 @@ impl Auth {
         client_id: &str,
         client_secret: &Secret,
     ) -> Result<(Secret, Duration), Error> {
-        let enc = |s: &str| utf8_percent_encode(s, NON_ALPHANUMERIC).to_string();
+        let enc = |s: &str| utf8_percent_encode(s, FORM).to_string();
         let basic = BASE64.encode(format!(
             "{}:{}",
             enc(client_id),

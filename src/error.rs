@@ -16,28 +16,25 @@ pub struct ServiceError {
 }
 
 impl ServiceError {
-    /// Reads the documented error shape out of a response body; anything else
-    /// (HTML from a gateway, nothing at all) gives an empty `ServiceError`.
+    /// Reads the documented error shape out of a response body (and OAuth's
+    /// `{"error": "invalid_client", "error_description": …}` from the token
+    /// endpoint); anything else (HTML from a gateway, nothing at all) gives
+    /// an empty `ServiceError`.
     pub(crate) fn from_body(body: &[u8]) -> Self {
-        #[derive(serde::Deserialize)]
-        struct Envelope {
-            error: Option<Inner>,
-        }
-        #[derive(serde::Deserialize)]
-        struct Inner {
-            code: Option<serde_json::Value>,
-            message: Option<serde_json::Value>,
-        }
-        fn text_of(v: Option<serde_json::Value>) -> Option<String> {
-            match v? {
-                serde_json::Value::String(s) => Some(text::normalize(&s, 1024)),
-                _ => None,
-            }
-        }
-        match serde_json::from_slice::<Envelope>(body) {
-            Ok(Envelope { error: Some(e) }) => Self {
-                code: text_of(e.code),
-                message: text_of(e.message),
+        use serde_json::Value;
+        let text_of =
+            |v: Option<&Value>| v.and_then(Value::as_str).map(|s| text::normalize(s, 1024));
+        let Ok(Value::Object(root)) = serde_json::from_slice::<Value>(body) else {
+            return Self::default();
+        };
+        match root.get("error") {
+            Some(Value::Object(e)) => Self {
+                code: text_of(e.get("code")),
+                message: text_of(e.get("message")),
+            },
+            Some(code @ Value::String(_)) => Self {
+                code: text_of(Some(code)),
+                message: text_of(root.get("error_description")),
             },
             _ => Self::default(),
         }
