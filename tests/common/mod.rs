@@ -8,6 +8,8 @@ use std::process::{Command, Stdio};
 
 use ec3_gate::github::parse_output_file;
 
+pub mod server;
+
 /// Where the tests' jobs live.
 pub const JOBS: &str = "/insights/carbon-calculation/ec3/jobs";
 /// A token the tests check never leaks.

@@ -1,0 +1,127 @@
+//! Whole-process behaviour: one TCP connection per wait, and prompt, honest
+//! exits on SIGINT/SIGTERM.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::server::{Action, TestServer, json};
+use common::{TOKEN, finish, github_command, job_json, run};
+
+#[test]
+fn a_six_poll_wait_uses_one_tcp_connection() {
+    let server = TestServer::start(|req| {
+        let status = match req.index {
+            0 => "Queued",
+            1..=4 => "Running",
+            _ => "Succeeded",
+        };
+        json(
+            200,
+            &job_json(status, None, Some("https://buildingtransparency.org/ec3/x")),
+        )
+    });
+    let r = run(
+        &["wait", "j1", "--interval", "10ms"],
+        &[
+            ("ITWIN_ACCESS_TOKEN", TOKEN),
+            ("ITWIN_API_URL", &server.url),
+        ],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(server.requests(), 6, "polls");
+    assert_eq!(server.accepts(), 1, "TCP connections");
+    // And nothing after the terminal answer.
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(server.requests(), 6);
+}
+
+#[cfg(unix)]
+fn signal(child: &std::process::Child, name: &str) {
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status();
+    assert!(status.unwrap().success());
+}
+
+#[cfg(unix)]
+fn interrupted(
+    server: &TestServer,
+    name: &str,
+    interval: &str,
+    settle: Duration,
+) -> (common::Run, Duration) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = github_command(
+        &["wait", "j1", "--interval", interval, "--timeout", "10m"],
+        &[
+            ("ITWIN_ACCESS_TOKEN", TOKEN),
+            ("ITWIN_API_URL", &server.url),
+        ],
+        &dir,
+    );
+    let child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(settle);
+    let sent = Instant::now();
+    signal(&child, name);
+    let out = child.wait_with_output().unwrap();
+    let took = sent.elapsed();
+    (finish(out, Some(dir.path().to_owned())), took)
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_during_the_poll_sleep_exits_143_with_outputs() {
+    let server = TestServer::start(|_| json(200, &job_json("Running", None, None)));
+    let (r, took) = interrupted(&server, "TERM", "1h", Duration::from_millis(600));
+    assert_eq!(r.code, 143, "{r:?}");
+    assert_eq!((r.output("status"), r.output("job-id")), ("Running", "j1"));
+    assert!(
+        r.stderr.contains("interrupted by signal 15"),
+        "{}",
+        r.stderr
+    );
+    // Promptly: far less than the hour-long interval (a bound, not a benchmark).
+    assert!(took < Duration::from_secs(5), "{took:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn sigint_during_a_stalled_request_exits_130_with_outputs() {
+    let server = TestServer::start(|req| {
+        if req.index == 0 {
+            json(200, &job_json("Queued", None, None))
+        } else {
+            Action::Hang
+        }
+    });
+    let (r, took) = interrupted(&server, "INT", "10ms", Duration::from_millis(600));
+    assert_eq!(r.code, 130, "{r:?}");
+    assert_eq!(r.output("status"), "Queued");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    r.assert_clean();
+}
+
+#[test]
+fn a_server_that_never_answers_cannot_hold_the_wait_past_its_deadline() {
+    let server = TestServer::start(|_| Action::Hang);
+    let start = Instant::now();
+    let r = run(
+        &["wait", "j1", "--timeout", "1500ms"],
+        &[
+            ("ITWIN_ACCESS_TOKEN", TOKEN),
+            ("ITWIN_API_URL", &server.url),
+        ],
+    );
+    assert_eq!(r.code, 6, "{r:?}");
+    assert!(r.stderr.contains("timed out"), "{}", r.stderr);
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+}
