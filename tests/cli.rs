@@ -228,7 +228,8 @@ fn usage_errors_exit_two_and_send_nothing() {
     let mut server = Server::new();
     let any = server.mock("GET", Matcher::Any).expect(0).create();
     let url = server.url();
-    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>, &str)> = vec![
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
         (vec!["wait", "../etc"], vec![], "invalid job id"),
         (vec!["wait", "a/b"], vec![], "invalid job id"),
         (vec!["wait", "a?x=1"], vec![], "invalid job id"),
