@@ -200,6 +200,17 @@ impl Client {
         result
     }
 
+    /// `path` under the API root.
+    pub(crate) fn api_url(&self, path: &str) -> String {
+        self.api.join(path)
+    }
+
+    /// True when `url` is under the API root (same scheme, host and port).
+    pub(crate) fn is_api_url(&self, url: &str) -> bool {
+        let base = self.api.join("/");
+        url.len() > base.len() && url[..base.len()].eq_ignore_ascii_case(&base)
+    }
+
     pub(crate) fn fetch_job(&self, job: &JobId, call: &mut Call<'_>) -> Result<Job, Error> {
         let url = self.api.join(&format!("{JOBS_PATH}/{job}"));
         let reply = self.api_call(Method::Get, url, None, Policy::Idempotent, call)?;

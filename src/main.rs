@@ -30,13 +30,14 @@ fn main() -> ExitCode {
 /// tell" (2-6), and timeouts (3) from errors, because a retry helps only some.
 fn exit_code(outcome: &Outcome) -> u8 {
     match outcome {
-        Outcome::Answered(_) => 0,
+        Outcome::Answered(_) | Outcome::Created(_) | Outcome::Listed(_) => 0,
         Outcome::Finished(job) if job.status == JobStatus::Succeeded => 0,
         Outcome::Finished(_) => 1,
         Outcome::Failed(e) if e.is_usage() => 2,
         Outcome::Failed(Error::TimedOut) => 3,
         Outcome::Failed(Error::AuthRefused { .. }) => 4,
         Outcome::Failed(Error::JobNotFound(_)) => 5,
+        Outcome::Failed(Error::Rejected { .. }) => 7,
         Outcome::Failed(_) => 6,
         // 128 + signal number, as shells report it: 130 for SIGINT, 143 for SIGTERM.
         Outcome::Interrupted(sig) => u8::try_from(128 + sig).unwrap_or(130),

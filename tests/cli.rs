@@ -329,7 +329,7 @@ fn empty_env_vars_count_as_unset() {
 
 #[test]
 fn http_errors_map_to_documented_exit_codes() {
-    let cases = [(404, 5), (401, 4), (403, 4), (400, 6), (409, 6)];
+    let cases = [(404, 5), (401, 4), (403, 4), (400, 7), (422, 7), (409, 6)];
     for (status, code) in cases {
         let mut server = Server::new();
         let m = server

@@ -15,6 +15,7 @@ Exit status:
   4    authentication or authorization refused (401, 403, token endpoint)
   5    job not found (404)
   6    service or network error that outlasted the retries
+  7    the service rejected the request as invalid (400/422)
   130  interrupted by SIGINT;  143  terminated by SIGTERM
 
 Environment (flags win; empty values count as unset):
@@ -27,6 +28,10 @@ Environment (flags win; empty values count as unset):
   EC3_JOB_ID             job id, when JOB_ID is not given
   EC3_TIMEOUT            wait deadline [default: 30m]
   EC3_INTERVAL           poll interval while Queued/Running [default: 5s]
+  EC3_BEARER_TOKEN       EC3 (Building Transparency) token, for `upload`
+  EC3_CONFIGURATION_ID   `upload --configuration-id`
+  EC3_PROJECT_NAME       `upload --project-name`
+  EC3_EXTRACTION_ID      `upload --extraction-id`
   GITHUB_ACTIONS=true    write step outputs, summary and annotations
   HTTPS_PROXY, NO_PROXY  proxies, with curl's rules (loopback is never proxied)
 Secrets are read only from the environment, never from flags.";
@@ -75,6 +80,45 @@ pub enum Command {
         #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
         interval: Option<Duration>,
         /// Print `{"jobId","status","message","ec3ProjectUrl"}` at the end
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create an EC3 upload job (POST), print its id, and with --wait gate on it like `wait`.
+    #[command(after_help = AFTER_HELP)]
+    Upload {
+        /// EC3 configuration id (see `configurations`) [env: EC3_CONFIGURATION_ID]
+        #[arg(long, value_name = "ID")]
+        configuration_id: Option<String>,
+        /// Name of the EC3 project to create [env: EC3_PROJECT_NAME]
+        #[arg(long, value_name = "NAME")]
+        project_name: Option<String>,
+        /// Extraction to upload, for extraction-based jobs [env: EC3_EXTRACTION_ID]
+        #[arg(long, value_name = "ID")]
+        extraction_id: Option<String>,
+        /// Then wait for the job, exactly like `ec3-gate wait`
+        #[arg(long)]
+        wait: bool,
+        /// Deadline: with --wait for creating and waiting [env: EC3_TIMEOUT] [default: 30m],
+        /// else for creating [default: 1m]
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        timeout: Option<Duration>,
+        /// Time between polls with --wait [env: EC3_INTERVAL] [default: 5s]
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        interval: Option<Duration>,
+        /// Print `{"jobId","status","message","ec3ProjectUrl"}` instead of the bare job id
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the EC3 configurations of an iTwin (id, display name, modified).
+    #[command(after_help = AFTER_HELP)]
+    Configurations {
+        /// The iTwin (project) id
+        #[arg(long, value_name = "ID")]
+        itwin_id: String,
+        /// Retry transient failures for at most this long
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "1m")]
+        timeout: Duration,
+        /// Print a JSON array of `{"id","displayName","description","modifiedOn"}`
         #[arg(long)]
         json: bool,
     },

@@ -11,21 +11,58 @@ use ec3_gate::text::one_line;
 use ec3_gate::{Event, Job, JobId, Observer};
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// The last job answer, shared with the thread that reports the outcome.
-pub type LastJob = Arc<Mutex<Option<Job>>>;
+/// What is known so far (the job id, the last answer), shared with the
+/// thread that reports the outcome, so even an interrupted run reports it.
+#[derive(Clone, Default)]
+pub struct Known(Arc<Mutex<KnownState>>);
+
+/// The contents of [`Known`].
+#[derive(Clone, Default)]
+pub struct KnownState {
+    /// The job's id, once known.
+    pub job_id: Option<JobId>,
+    /// The last answer.
+    pub job: Option<Job>,
+    /// The `job-id` step output was written already.
+    pub job_id_written: bool,
+}
+
+impl Known {
+    /// A copy of the state.
+    pub fn get(&self) -> KnownState {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Records the job id; in GitHub mode (`write`) also writes the `job-id`
+    /// output at once.
+    pub fn set_job_id(&self, id: JobId, write: bool) {
+        let mut state = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if write {
+            state.job_id_written = super::report::write_outputs(&[("job-id", id.as_str())]);
+        }
+        state.job_id = Some(id);
+    }
+
+    fn set_job(&self, job: &Job) {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).job = Some(job.clone());
+    }
+}
 
 /// Prints progress to stderr (stdout carries only the result).
 pub struct Progress {
     github: bool,
-    job_id: JobId,
+    job_id: Option<JobId>,
     spinner: Option<ProgressBar>,
-    last: LastJob,
+    known: Known,
 }
 
 impl Progress {
     /// A progress display for `job_id`; a spinner only in an interactive
     /// terminal outside CI and without `NO_COLOR`.
-    pub fn new(github: bool, job_id: JobId, last: LastJob, live: bool) -> Self {
+    pub fn new(github: bool, job_id: Option<JobId>, known: Known, live: bool) -> Self {
         let interactive = live
             && !github
             && std::io::stderr().is_terminal()
@@ -37,7 +74,7 @@ impl Progress {
                 ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             );
-            bar.set_message(format!("waiting for job {job_id}"));
+            bar.set_message("waiting for the job");
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
         });
@@ -45,7 +82,7 @@ impl Progress {
             github,
             job_id,
             spinner,
-            last,
+            known,
         }
     }
 
@@ -78,18 +115,14 @@ impl Observer for Progress {
             )),
             Event::StatusChanged { job, elapsed } => {
                 let elapsed = humantime::format_duration(Duration::from_secs(elapsed.as_secs()));
+                let id = self.job_id.as_ref().map_or("", JobId::as_str);
                 if let Some(bar) = &self.spinner {
-                    bar.set_message(format!("job {} is {}", self.job_id, job.status));
+                    bar.set_message(format!("job {id} is {}", job.status));
                 } else {
-                    self.line(&format!(
-                        "ec3-gate: job {} is {} ({elapsed})",
-                        self.job_id, job.status
-                    ));
+                    self.line(&format!("ec3-gate: job {id} is {} ({elapsed})", job.status));
                 }
             }
-            Event::Polled { job, .. } => {
-                *self.last.lock().unwrap_or_else(PoisonError::into_inner) = Some(job.clone());
-            }
+            Event::Polled { job, .. } => self.known.set_job(job),
             Event::UnknownStatus(value) => {
                 let text = format!(
                     "unknown job status '{}'; still waiting",

@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 use std::time::Duration;
 
-use ec3_gate::{Config, Credentials, Error, JobId, WaitOptions};
+use ec3_gate::{Config, Credentials, Error, JobId, NewJob, Secret, WaitOptions};
 use serde::Deserialize;
 
 use super::args::{Args, Command, parse_duration};
@@ -22,6 +22,10 @@ struct Env {
     ec3_job_id: Option<String>,
     ec3_timeout: Option<String>,
     ec3_interval: Option<String>,
+    ec3_bearer_token: Option<String>,
+    ec3_configuration_id: Option<String>,
+    ec3_project_name: Option<String>,
+    ec3_extraction_id: Option<String>,
     github_actions: Option<String>,
 }
 
@@ -35,6 +39,10 @@ const KNOWN: &[&str] = &[
     "EC3_JOB_ID",
     "EC3_TIMEOUT",
     "EC3_INTERVAL",
+    "EC3_BEARER_TOKEN",
+    "EC3_CONFIGURATION_ID",
+    "EC3_PROJECT_NAME",
+    "EC3_EXTRACTION_ID",
     "GITHUB_ACTIONS",
 ];
 
@@ -47,15 +55,21 @@ const MAX_INTERVAL: Duration = Duration::from_secs(3600);
 /// What to run.
 pub enum Task {
     /// One status query.
-    Status { timeout: Duration },
+    Status { job_id: JobId, timeout: Duration },
     /// Wait for a terminal status.
-    Wait(WaitOptions),
+    Wait { job_id: JobId, options: WaitOptions },
+    /// Create a job; then wait for it when `wait` is set.
+    Upload {
+        job: NewJob,
+        timeout: Duration,
+        wait: Option<WaitOptions>,
+    },
+    /// List an iTwin's EC3 configurations.
+    Configurations { itwin_id: String, timeout: Duration },
 }
 
 /// Everything a run needs, validated.
 pub struct Settings {
-    /// The job.
-    pub job_id: JobId,
     /// The client configuration (credentials inside).
     pub config: Config,
     /// What to run.
@@ -97,7 +111,10 @@ pub fn resolve(
     vars: impl Iterator<Item = (OsString, OsString)>,
 ) -> (Early, Result<Settings, Error>) {
     let json = match &args.command {
-        Command::Status { json, .. } | Command::Wait { json, .. } => *json,
+        Command::Status { json, .. }
+        | Command::Wait { json, .. }
+        | Command::Upload { json, .. }
+        | Command::Configurations { json, .. } => *json,
     };
     let env = match read_env(vars) {
         Ok(env) => env,
@@ -114,16 +131,20 @@ pub fn resolve(
     };
     let early = Early {
         github: env.github_actions.as_deref() == Some("true"),
-        secrets: [&env.itwin_access_token, &env.itwin_client_secret]
-            .into_iter()
-            .flatten()
-            .map(|s| {
-                s.trim()
-                    .strip_prefix("Bearer ")
-                    .unwrap_or(s.trim())
-                    .to_owned()
-            })
-            .collect(),
+        secrets: [
+            &env.itwin_access_token,
+            &env.itwin_client_secret,
+            &env.ec3_bearer_token,
+        ]
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            s.trim()
+                .strip_prefix("Bearer ")
+                .unwrap_or(s.trim())
+                .to_owned()
+        })
+        .collect(),
         json,
     };
     let settings = validate(args, env);
@@ -131,44 +152,78 @@ pub fn resolve(
 }
 
 fn validate(args: Args, env: Env) -> Result<Settings, Error> {
-    let (job_arg, task) = match args.command {
+    let job_id = |arg: Option<String>, env: &Env| match arg.or_else(|| env.ec3_job_id.clone()) {
+        Some(id) => JobId::new(&id),
+        None => Err(Error::config(
+            "job id",
+            "missing: pass JOB_ID or set EC3_JOB_ID",
+        )),
+    };
+    let task = match args.command {
         Command::Status {
-            job_id, timeout, ..
-        } => (
-            job_id,
-            Task::Status {
-                timeout: check_timeout("--timeout", timeout)?,
-            },
-        ),
+            job_id: id,
+            timeout,
+            ..
+        } => Task::Status {
+            job_id: job_id(id, &env)?,
+            timeout: check_timeout("--timeout", timeout)?,
+        },
         Command::Wait {
-            job_id,
+            job_id: id,
+            timeout,
+            interval,
+            ..
+        } => Task::Wait {
+            options: wait_options(timeout, interval, &env)?,
+            job_id: job_id(id, &env)?,
+        },
+        Command::Upload {
+            configuration_id,
+            project_name,
+            extraction_id,
+            wait,
             timeout,
             interval,
             ..
         } => {
-            let timeout = match (timeout, &env.ec3_timeout) {
-                (Some(t), _) => check_timeout("--timeout", t)?,
-                (None, Some(v)) => check_timeout("EC3_TIMEOUT", env_duration("EC3_TIMEOUT", v)?)?,
-                (None, None) => WaitOptions::default().timeout,
+            let required = |flag: Option<String>, var: &Option<String>, what: &str| {
+                flag.or_else(|| var.clone()).ok_or_else(|| {
+                    Error::config(what, "missing: pass the flag or set the variable")
+                })
             };
-            let interval = match (interval, &env.ec3_interval) {
-                (Some(i), _) => check_interval("--interval", i)?,
-                (None, Some(v)) => {
-                    check_interval("EC3_INTERVAL", env_duration("EC3_INTERVAL", v)?)?
-                }
-                (None, None) => WaitOptions::default().interval,
+            let job = NewJob {
+                configuration_id: required(
+                    configuration_id,
+                    &env.ec3_configuration_id,
+                    "--configuration-id / EC3_CONFIGURATION_ID",
+                )?,
+                project_name: required(
+                    project_name,
+                    &env.ec3_project_name,
+                    "--project-name / EC3_PROJECT_NAME",
+                )?,
+                ec3_token: Secret::new(required(None, &env.ec3_bearer_token, "EC3_BEARER_TOKEN")?),
+                extraction_id: extraction_id.or_else(|| env.ec3_extraction_id.clone()),
             };
-            (job_id, Task::Wait(WaitOptions { timeout, interval }))
+            job.validate()?;
+            let wait = if wait {
+                Some(wait_options(timeout, interval, &env)?)
+            } else {
+                None
+            };
+            let timeout = match (wait, timeout) {
+                (Some(options), _) => options.timeout,
+                (None, Some(t)) => check_timeout("--timeout", t)?,
+                (None, None) => Duration::from_secs(60),
+            };
+            Task::Upload { job, timeout, wait }
         }
-    };
-    let job_id = match job_arg.or(env.ec3_job_id) {
-        Some(id) => JobId::new(&id)?,
-        None => {
-            return Err(Error::config(
-                "job id",
-                "missing: pass JOB_ID or set EC3_JOB_ID",
-            ));
-        }
+        Command::Configurations {
+            itwin_id, timeout, ..
+        } => Task::Configurations {
+            itwin_id,
+            timeout: check_timeout("--timeout", timeout)?,
+        },
     };
     let credentials = match (
         env.itwin_access_token,
@@ -206,11 +261,27 @@ fn validate(args: Args, env: Env) -> Result<Settings, Error> {
     if let Some(scope) = env.itwin_scope {
         config = config.scope(scope);
     }
-    Ok(Settings {
-        job_id,
-        config,
-        task,
-    })
+    Ok(Settings { config, task })
+}
+
+/// `--timeout`/`EC3_TIMEOUT` and `--interval`/`EC3_INTERVAL`, flags first.
+fn wait_options(
+    timeout: Option<Duration>,
+    interval: Option<Duration>,
+    env: &Env,
+) -> Result<WaitOptions, Error> {
+    let defaults = WaitOptions::default();
+    let timeout = match (timeout, &env.ec3_timeout) {
+        (Some(t), _) => check_timeout("--timeout", t)?,
+        (None, Some(v)) => check_timeout("EC3_TIMEOUT", env_duration("EC3_TIMEOUT", v)?)?,
+        (None, None) => defaults.timeout,
+    };
+    let interval = match (interval, &env.ec3_interval) {
+        (Some(i), _) => check_interval("--interval", i)?,
+        (None, Some(v)) => check_interval("EC3_INTERVAL", env_duration("EC3_INTERVAL", v)?)?,
+        (None, None) => defaults.interval,
+    };
+    Ok(WaitOptions { timeout, interval })
 }
 
 fn env_duration(name: &str, value: &str) -> Result<Duration, Error> {

@@ -1,0 +1,105 @@
+//! Listing an iTwin's EC3 configurations, so users can find the id to put
+//! in their workflow.
+
+use std::time::Duration;
+
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use serde::{Deserialize, Serialize};
+
+use crate::client::{Method, Policy};
+use crate::{Cancel, Client, Error, Observer, text};
+
+/// Most pages followed; a service that links on forever is an error.
+const MAX_PAGES: usize = 100;
+
+/// One EC3 configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Configuration {
+    /// The id to pass as `--configuration-id`.
+    pub id: String,
+    /// Its name.
+    pub display_name: Option<String>,
+    /// Its description.
+    pub description: Option<String>,
+    /// When it was last changed (as the service writes it).
+    pub modified_on: Option<String>,
+}
+
+impl Client {
+    /// Lists the EC3 configurations of `itwin_id`, following `_links.next`
+    /// (only to the same API root: the token never goes elsewhere).
+    pub fn configurations(
+        &self,
+        itwin_id: &str,
+        timeout: Duration,
+        cancel: &Cancel,
+        observer: &mut dyn Observer,
+    ) -> Result<Vec<Configuration>, Error> {
+        #[derive(Deserialize)]
+        struct Page {
+            configurations: Vec<Configuration>,
+            #[serde(rename = "_links")]
+            links: Option<Links>,
+        }
+        #[derive(Deserialize)]
+        struct Links {
+            next: Option<Link>,
+        }
+        #[derive(Deserialize)]
+        struct Link {
+            href: Option<String>,
+        }
+
+        let valid = (1..=128).contains(&itwin_id.len())
+            && itwin_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !valid {
+            return Err(Error::config(
+                "iTwin id",
+                "must be 1-128 ASCII letters, digits or '-'",
+            ));
+        }
+        self.run(timeout, cancel, observer, |client, call| {
+            let mut url = client.api_url(&format!(
+                "/insights/carbon-calculation/ec3/configurations?iTwinId={}",
+                utf8_percent_encode(itwin_id, NON_ALPHANUMERIC)
+            ));
+            let mut all = Vec::new();
+            for _ in 0..MAX_PAGES {
+                let reply = client.api_call(Method::Get, url, None, Policy::Idempotent, call)?;
+                let body = reply.into_body(|detail| Error::Service {
+                    status: 404,
+                    detail,
+                })?;
+                let page: Page = serde_json::from_slice(&body).map_err(|_| {
+                    Error::InvalidResponse("configuration list is not the documented JSON".into())
+                })?;
+                all.extend(page.configurations.into_iter().map(sanitize));
+                match page.links.and_then(|l| l.next).and_then(|n| n.href) {
+                    Some(next) if client.is_api_url(&next) => url = next,
+                    Some(_) => {
+                        return Err(Error::InvalidResponse(
+                            "the next page link leaves the API root; not followed".into(),
+                        ));
+                    }
+                    None => return Ok(all),
+                }
+            }
+            Err(Error::InvalidResponse(format!(
+                "more than {MAX_PAGES} pages of configurations"
+            )))
+        })
+    }
+}
+
+fn sanitize(c: Configuration) -> Configuration {
+    let cap = |s: Option<String>| s.map(|s| text::normalize(&s, 1024));
+    Configuration {
+        id: text::normalize(&c.id, 256),
+        display_name: cap(c.display_name),
+        description: cap(c.description),
+        modified_on: cap(c.modified_on),
+    }
+}

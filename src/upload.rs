@@ -1,0 +1,150 @@
+//! Creating an EC3 upload job: `POST /ec3/jobs`.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::client::{Method, Policy};
+use crate::{Cancel, Client, Error, JobId, Observer, Secret};
+
+/// What to upload: a report-based job, or extraction-based with
+/// `extraction_id`.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    /// The EC3 configuration that says which report to upload.
+    pub configuration_id: String,
+    /// Name of the EC3 project to create.
+    pub project_name: String,
+    /// The user's EC3 (Building Transparency) OAuth token, scope `read
+    /// write`. A secret: it goes into the request body and nowhere else.
+    pub ec3_token: Secret,
+    /// The extraction to upload, for extraction-based jobs.
+    pub extraction_id: Option<String>,
+}
+
+impl NewJob {
+    /// Refuses empty fields, control characters and oversized values before
+    /// anything is sent. Errors never include the EC3 token.
+    pub fn validate(&self) -> Result<(), Error> {
+        let check = |what: &str, value: &str, max: usize| {
+            if value.trim().is_empty()
+                || value.chars().count() > max
+                || value.chars().any(char::is_control)
+            {
+                Err(Error::config(
+                    what,
+                    format!("must be 1-{max} characters without control characters"),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        check("configuration id", &self.configuration_id, 256)?;
+        check("project name", &self.project_name, 256)?;
+        if let Some(id) = &self.extraction_id {
+            check("extraction id", id, 256)?;
+        }
+        if self.ec3_token.expose().trim().is_empty()
+            || self.ec3_token.expose().chars().any(char::is_control)
+        {
+            return Err(Error::config(
+                "EC3 token",
+                "must be non-empty, without control characters (value not shown)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Client {
+    /// Creates an EC3 upload job and returns its id.
+    ///
+    /// Creating is not idempotent, so a failure is retried only when the
+    /// request surely never reached the service (it could not connect) or the
+    /// service asked for it (429, or 503 with `Retry-After`), within `timeout`.
+    /// A connection lost after sending is an error, never a second job.
+    pub fn create_job(
+        &self,
+        job: &NewJob,
+        timeout: Duration,
+        cancel: &Cancel,
+        observer: &mut dyn Observer,
+    ) -> Result<JobId, Error> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Body<'a> {
+            configuration_id: &'a str,
+            project_name: &'a str,
+            ec3_bearer_token: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            extraction_id: Option<&'a str>,
+        }
+        #[derive(Deserialize)]
+        struct Created {
+            job: Option<CreatedJob>,
+        }
+        #[derive(Deserialize)]
+        struct CreatedJob {
+            id: Option<String>,
+        }
+
+        job.validate()?;
+        let body = serde_json::to_vec(&Body {
+            configuration_id: &job.configuration_id,
+            project_name: &job.project_name,
+            ec3_bearer_token: job.ec3_token.expose(),
+            extraction_id: job.extraction_id.as_deref(),
+        })
+        .map_err(|e| Error::InvalidResponse(format!("cannot encode the request: {e}")))?;
+        self.run(timeout, cancel, observer, |client, call| {
+            let url = client.api_url("/insights/carbon-calculation/ec3/jobs");
+            let reply =
+                client.api_call(Method::Post, url, Some(body), Policy::NotIdempotent, call)?;
+            let answer = reply.into_body(|detail| Error::Service {
+                status: 404,
+                detail,
+            })?;
+            let created: Created = serde_json::from_slice(&answer).map_err(|_| {
+                Error::InvalidResponse("job creation answer is not the documented JSON".into())
+            })?;
+            let id = created.job.and_then(|j| j.id).ok_or_else(|| {
+                Error::InvalidResponse("job creation answer has no job id".into())
+            })?;
+            JobId::new(&id).map_err(|_| {
+                Error::InvalidResponse("the service returned an invalid job id".into())
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job() -> NewJob {
+        NewJob {
+            configuration_id: "cfg".into(),
+            project_name: "Tower".into(),
+            ec3_token: Secret::new("ec3-s3cret"),
+            extraction_id: None,
+        }
+    }
+
+    #[test]
+    fn validation_names_the_field_and_hides_the_token() {
+        assert!(job().validate().is_ok());
+        let mut j = job();
+        j.project_name = "a\nb".into();
+        assert!(
+            j.validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("project name:")
+        );
+        let mut j = job();
+        j.ec3_token = Secret::new(" ");
+        let err = j.validate().unwrap_err().to_string();
+        assert!(err.starts_with("EC3 token:"));
+        assert!(!format!("{:?}", job()).contains("ec3-s3cret"));
+    }
+}
