@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
 
 use crate::client::{Method, Policy};
@@ -62,9 +61,9 @@ impl Client {
             ));
         }
         self.run(timeout, cancel, observer, |client, call| {
+            // Validated above: nothing in the id needs encoding.
             let mut url = client.api_url(&format!(
-                "/insights/carbon-calculation/ec3/configurations?iTwinId={}",
-                utf8_percent_encode(itwin_id, NON_ALPHANUMERIC)
+                "/insights/carbon-calculation/ec3/configurations?iTwinId={itwin_id}"
             ));
             let mut all = Vec::new();
             for _ in 0..MAX_PAGES {
