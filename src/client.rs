@@ -296,7 +296,8 @@ impl Client {
                 }
             };
             let delay = backoff.next_delay().max(retry_after.unwrap_or_default());
-            if Instant::now() + delay >= call.deadline {
+            // `Retry-After` may be absurd (u64::MAX seconds): no overflow, just too late.
+            if Instant::now().checked_add(delay).is_none_or(|t| t >= call.deadline) {
                 return Err(error);
             }
             call.observer.on_event(Event::Retrying {

@@ -411,16 +411,19 @@ fn retry_after_is_honoured_never_earlier() {
 
 #[test]
 fn retry_after_past_the_deadline_gives_up_at_once_with_six() {
-    let mut server = Server::new();
-    let m = server
-        .mock("GET", job_path("j1").as_str())
-        .with_status(429)
-        .with_header("retry-after", "999999")
-        .expect(1)
-        .create();
-    let r = run_env(&["status", "j1", "--timeout", "3s"], &env(&server.url()));
-    m.assert();
-    assert_eq!(r.code, 6, "{r:?}");
+    for absurd in ["999999", "99999999999999999999999", "Fri, 31 Dec 9999 23:59:59 GMT"] {
+        let mut server = Server::new();
+        let m = server
+            .mock("GET", job_path("j1").as_str())
+            .with_status(429)
+            .with_header("retry-after", absurd)
+            .expect(1)
+            .create();
+        let r = run_env(&["status", "j1", "--timeout", "3s"], &env(&server.url()));
+        m.assert();
+        assert_eq!(r.code, 6, "{absurd}: {r:?}");
+        r.assert_clean();
+    }
 }
 
 #[test]
