@@ -286,8 +286,16 @@ impl Client {
                 }
                 Attempt::Failed { error } => {
                     let not_sent = was_not_sent(&error);
+                    // A redirect that cannot be followed now never will be.
+                    let permanent = matches!(
+                        error,
+                        ureq::Error::TooManyRedirects
+                            | ureq::Error::RedirectFailed
+                            | ureq::Error::RequireHttpsOnly(_)
+                    );
                     let error = transport_error(error);
-                    if matches!(error, Error::InvalidResponse(_))
+                    if permanent
+                        || matches!(error, Error::InvalidResponse(_))
                         || (policy == Policy::NotIdempotent && !not_sent)
                     {
                         return Err(error);
@@ -297,7 +305,10 @@ impl Client {
             };
             let delay = backoff.next_delay().max(retry_after.unwrap_or_default());
             // `Retry-After` may be absurd (u64::MAX seconds): no overflow, just too late.
-            if Instant::now().checked_add(delay).is_none_or(|t| t >= call.deadline) {
+            if Instant::now()
+                .checked_add(delay)
+                .is_none_or(|t| t >= call.deadline)
+            {
                 return Err(error);
             }
             call.observer.on_event(Event::Retrying {
@@ -338,10 +349,19 @@ impl Client {
             .with_config()
             .limit(MAX_BODY_BYTES)
             .read_to_vec();
+        // A service that echoes the token it was sent must not carry it into
+        // errors, outputs or the summary.
+        let token = request
+            .authorization
+            .as_ref()
+            .and_then(|a| a.expose().strip_prefix("Bearer "));
         match read {
             Ok(body) => Attempt::Answered {
                 status,
-                body,
+                body: match token {
+                    Some(t) => redact(&body, t),
+                    None => body,
+                },
                 retry_after,
             },
             // An error answer's body only adds detail; the status says enough.
@@ -408,6 +428,26 @@ fn retry_after(headers: &ureq::http::HeaderMap) -> Option<Duration> {
             header("itwinplatform-ratelimit-retry-after-seconds")
                 .and_then(|v| parse_retry_after(v, now))
         })
+}
+
+/// `body` with every occurrence of `secret` replaced by `***`.
+fn redact(body: &[u8], secret: &str) -> Vec<u8> {
+    let secret = secret.as_bytes();
+    if secret.is_empty() {
+        return body.to_vec();
+    }
+    let mut out = Vec::with_capacity(body.len());
+    let mut rest = body;
+    while !rest.is_empty() {
+        if rest.starts_with(secret) {
+            out.extend_from_slice(b"***");
+            rest = &rest[secret.len()..];
+        } else {
+            out.push(rest[0]);
+            rest = &rest[1..];
+        }
+    }
+    out
 }
 
 /// True when the request surely never reached the server.

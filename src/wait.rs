@@ -77,7 +77,9 @@ impl Client {
                 }
                 let step =
                     options.interval + jitter((options.interval / 10).min(Duration::from_secs(1)));
-                let wake = now.checked_add(step).map_or(last_chance, |t| t.min(last_chance));
+                let wake = now
+                    .checked_add(step)
+                    .map_or(last_chance, |t| t.min(last_chance));
                 call.cancel.sleep(wake - now)?;
             }
         })

@@ -411,7 +411,11 @@ fn retry_after_is_honoured_never_earlier() {
 
 #[test]
 fn retry_after_past_the_deadline_gives_up_at_once_with_six() {
-    for absurd in ["999999", "99999999999999999999999", "Fri, 31 Dec 9999 23:59:59 GMT"] {
+    for absurd in [
+        "999999",
+        "99999999999999999999999",
+        "Fri, 31 Dec 9999 23:59:59 GMT",
+    ] {
         let mut server = Server::new();
         let m = server
             .mock("GET", job_path("j1").as_str())
