@@ -1,0 +1,183 @@
+# shellcheck shell=bash
+# Shared by install.sh and run.sh: sourced, never run. Both scripts run under
+# `set -euo pipefail` on Linux, macOS and Windows (Git Bash) runners.
+#
+# Inputs arrive as INPUT_* environment variables that action.yml maps from
+# `inputs.*` (a composite action gets no INPUT_* of its own: actions/runner#665).
+# The runner does not enforce `required: true`, so every input is checked here.
+
+# Workflow-command data escaping: percent first, then CR and LF. Anything that
+# came from a user goes through this before it is printed after `::`.
+escape_data() {
+  local s=$1
+  s=${s//'%'/'%25'}
+  s=${s//$'\r'/'%0D'}
+  s=${s//$'\n'/'%0A'}
+  printf '%s' "$s"
+}
+
+# Bad input: nothing has been downloaded or sent yet. Exit 2, as `ec3-gate`
+# itself does for usage and configuration errors.
+bail() {
+  printf '::error::%s\n' "$(escape_data "$*")"
+  exit 2
+}
+
+# Install failed (download, checksum, build): the step fails; exit 1.
+die() {
+  printf '::error title=ec3-gate install::%s\n' "$(escape_data "$*")"
+  exit 1
+}
+
+info() {
+  printf '%s\n' "$*"
+}
+
+# Loose duration check; `ec3-gate` parses the value exactly (humantime), this
+# only catches typos before anything is downloaded. One or more groups of
+# digits followed by a unit: 500ms, 30s, 15m, 1h 30m, 2min.
+is_duration() {
+  [[ $1 =~ ^[0-9]+[[:space:]]?[a-zA-Z]+([[:space:]]?[0-9]+[[:space:]]?[a-zA-Z]+)*$ ]]
+}
+
+# An http(s) URL: https anywhere, plain http only to loopback (the binary
+# refuses anything else too; this gives the same answer before a download).
+check_url() {
+  local name=$1 value=$2
+  case $value in
+    '') ;;
+    *[[:space:]]*) bail "input '$name' must not contain whitespace" ;;
+    https://?*) ;;
+    http://127.*|http://localhost|http://localhost[:/]*|'http://[::1]'|'http://[::1]'[:/]*) ;;
+    http://*) bail "input '$name' must use https:// (plain http is allowed only to 127.0.0.1, localhost or [::1]), got '$value'" ;;
+    *) bail "input '$name' must be an https:// URL such as https://api.bentley.com, got '$value'" ;;
+  esac
+}
+
+# A secret: never echoed back, only described.
+check_secret() {
+  local name=$1 value=$2
+  case $value in
+    *[[:space:]]*) bail "input '$name' must not contain whitespace or newlines (value not shown)" ;;
+  esac
+}
+
+# Checks every input the action declares. Called first by both scripts, so a
+# missing job id or missing credentials fail before any download.
+validate_inputs() {
+  case ${INPUT_JOB_ID:-} in
+    '') bail "input 'job-id' is required: the EC3 upload job id, e.g. job-id: \${{ steps.export.outputs.job-id }}" ;;
+    *[!A-Za-z0-9._-]*) bail "input 'job-id' may contain only letters, digits, '.', '_' and '-', got '${INPUT_JOB_ID}'" ;;
+  esac
+
+  check_secret access-token "${INPUT_ACCESS_TOKEN:-}"
+  check_secret client-secret "${INPUT_CLIENT_SECRET:-}"
+  case ${INPUT_CLIENT_ID:-} in
+    *[[:space:]]*) bail "input 'client-id' must not contain whitespace, got '${INPUT_CLIENT_ID}'" ;;
+  esac
+  local token=${INPUT_ACCESS_TOKEN:-} id=${INPUT_CLIENT_ID:-} secret=${INPUT_CLIENT_SECRET:-}
+  case "${token:+T}${id:+I}${secret:+S}" in
+    T) ;;
+    IS) ;;
+    '') bail "no credentials: give either 'access-token', or 'client-id' and 'client-secret' (a service application's client credentials)" ;;
+    I) bail "input 'client-id' is set but 'client-secret' is empty: give both (is the secret defined for this repository and event?)" ;;
+    S) bail "input 'client-secret' is set but 'client-id' is empty: give both" ;;
+    *) bail "give either 'access-token' or 'client-id'/'client-secret', not both" ;;
+  esac
+
+  check_url api-url "${INPUT_API_URL:-}"
+  check_url authority "${INPUT_AUTHORITY:-}"
+
+  case ${INPUT_SCOPE:-} in
+    *[$'\n\r\t']*) bail "input 'scope' must be one line of space-separated scopes, e.g. itwin-platform" ;;
+  esac
+
+  local name value
+  for name in timeout interval; do
+    if [[ $name == timeout ]]; then value=${INPUT_TIMEOUT:-}; else value=${INPUT_INTERVAL:-}; fi
+    if [[ -n $value ]] && ! is_duration "$value"; then
+      bail "input '$name' must be a duration with a unit, e.g. 500ms, 30s, 15m or 1h 30m, got '$value'"
+    fi
+  done
+
+  case ${INPUT_FAIL_ON_FAILED:-true} in
+    true|false) ;;
+    *) bail "input 'fail-on-failed' must be 'true' or 'false', got '${INPUT_FAIL_ON_FAILED}'" ;;
+  esac
+
+  case ${INPUT_VERSION:-} in
+    ''|source) ;;
+    *)
+      if ! [[ ${INPUT_VERSION} =~ ^v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.+-]+)?$ ]]; then
+        bail "input 'version' must be empty (the release matching this action's ref), 'source', or a release such as 1.2.3, got '${INPUT_VERSION}'"
+      fi
+      ;;
+  esac
+}
+
+# The action's own checkout: GITHUB_ACTION_PATH on a runner, else two levels up.
+action_root() {
+  local root=${GITHUB_ACTION_PATH:-}
+  if [[ -z $root ]]; then
+    root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+  fi
+  unix_path "$root"
+}
+
+# Git Bash on Windows runners hands us C:\ paths; bash wants /c/ paths and the
+# runner wants C:\ paths back in GITHUB_PATH.
+unix_path() {
+  if [[ ${RUNNER_OS:-} == Windows ]] && command -v cygpath >/dev/null 2>&1; then
+    cygpath -u "$1"
+  else
+    printf '%s\n' "$1"
+  fi
+}
+
+native_path() {
+  if [[ ${RUNNER_OS:-} == Windows ]] && command -v cygpath >/dev/null 2>&1; then
+    cygpath -w "$1"
+  else
+    printf '%s\n' "$1"
+  fi
+}
+
+exe_name() {
+  if [[ $1 == Windows ]]; then printf 'ec3-gate.exe\n'; else printf 'ec3-gate\n'; fi
+}
+
+# RUNNER_OS/RUNNER_ARCH to the Rust target of a prebuilt release archive.
+# Prints nothing for a platform without one (the caller builds from source).
+target_triple() {
+  case "$1/$2" in
+    Linux/X64) printf 'x86_64-unknown-linux-gnu\n' ;;
+    Linux/ARM64) printf 'aarch64-unknown-linux-gnu\n' ;;
+    macOS/X64) printf 'x86_64-apple-darwin\n' ;;
+    macOS/ARM64) printf 'aarch64-apple-darwin\n' ;;
+    Windows/X64) printf 'x86_64-pc-windows-msvc\n' ;;
+    *) ;;
+  esac
+}
+
+archive_ext() {
+  if [[ $1 == Windows ]]; then printf 'zip\n'; else printf 'tar.gz\n'; fi
+}
+
+# The version in a Cargo.toml: `[package] version`, else `[workspace.package] version`.
+cargo_version() {
+  awk '
+    /^[[:space:]]*\[/ { section = $0; gsub(/[[:space:]]/, "", section) }
+    (section == "[package]" || section == "[workspace.package]") && /^[[:space:]]*version[[:space:]]*=/ {
+      v = $0; sub(/^[^"]*"/, "", v); sub(/".*$/, "", v); print v; exit
+    }' "$1"
+}
+
+sha256_of() {
+  if command -v sha256sum >/dev/null 2>&1; then
+    sha256sum "$1" | awk '{ print $1 }'
+  elif command -v shasum >/dev/null 2>&1; then
+    shasum -a 256 "$1" | awk '{ print $1 }'
+  else
+    openssl dgst -sha256 -r "$1" | awk '{ print $1 }'
+  fi
+}
