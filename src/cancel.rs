@@ -7,9 +7,11 @@ use crate::Error;
 
 /// A one-shot cancellation flag shared between threads.
 ///
-/// Cancelling wakes a sleeping wait at once and shuts down the HTTP agent of
-/// the operation it is attached to, so a request blocked on a stalled server
-/// returns at once too. Clones share the flag.
+/// Cancelling wakes a sleeping wait at once and shuts down the HTTP agents of
+/// the operations it is attached to, so a request blocked on a stalled server
+/// returns at once too. An agent is its client's: a cancel also interrupts
+/// other calls in flight on the same client (they retry on a fresh agent).
+/// Clones share the flag.
 #[derive(Clone, Default)]
 pub struct Cancel(Arc<Inner>);
 
@@ -22,7 +24,9 @@ struct Inner {
 #[derive(Default)]
 struct State {
     cancelled: bool,
-    agent: Option<ureq::Agent>,
+    /// The agents of the calls running now, by attachment number.
+    agents: Vec<(u64, ureq::Agent)>,
+    next: u64,
 }
 
 impl Cancel {
@@ -34,13 +38,13 @@ impl Cancel {
     /// Cancels: wakes every sleep and interrupts the attached agent's I/O.
     /// Calling it again does nothing.
     pub fn cancel(&self) {
-        let agent = {
+        let agents = {
             let mut state = self.lock();
             state.cancelled = true;
-            state.agent.take()
+            std::mem::take(&mut state.agents)
         };
         self.0.wake.notify_all();
-        if let Some(agent) = agent {
+        for (_, agent) in agents {
             agent.shutdown();
         }
     }
@@ -59,14 +63,23 @@ impl Cancel {
         }
     }
 
-    /// Registers the agent whose connections a cancel must interrupt.
-    pub(crate) fn attach(&self, agent: &ureq::Agent) -> Result<(), Error> {
+    /// Registers the agent whose connections a cancel must interrupt, until
+    /// [`Cancel::detach`] with the returned number.
+    pub(crate) fn attach(&self, agent: &ureq::Agent) -> Result<u64, Error> {
         let mut state = self.lock();
         if state.cancelled {
             return Err(Error::Cancelled);
         }
-        state.agent = Some(agent.clone());
-        Ok(())
+        let id = state.next;
+        state.next += 1;
+        state.agents.push((id, agent.clone()));
+        Ok(id)
+    }
+
+    /// Forgets an agent when its call is over, so a flag reused for many
+    /// calls holds none of their agents.
+    pub(crate) fn detach(&self, id: u64) {
+        self.lock().agents.retain(|(n, _)| *n != id);
     }
 
     /// Sleeps for `duration`, or less if cancelled (then `Err(Cancelled)`).
@@ -127,6 +140,17 @@ mod tests {
             cancel.attach(&ureq::Agent::new_with_defaults()),
             Err(Error::Cancelled)
         ));
+    }
+
+    #[test]
+    fn detached_agents_are_forgotten() {
+        let cancel = Cancel::new();
+        let agent = ureq::Agent::new_with_defaults();
+        for _ in 0..100 {
+            let id = cancel.attach(&agent).unwrap();
+            cancel.detach(id);
+        }
+        assert!(cancel.lock().agents.is_empty());
     }
 
     #[test]

@@ -185,13 +185,14 @@ impl Client {
         let deadline = Instant::now()
             .checked_add(timeout)
             .ok_or_else(|| Error::config("timeout", "is too large"))?;
-        cancel.attach(&self.agent())?;
+        let attached = cancel.attach(&self.agent())?;
         let mut call = Call {
             deadline,
             cancel,
             observer,
         };
         let result = f(self, &mut call);
+        cancel.detach(attached);
         if cancel.is_cancelled() {
             *self.agent.lock().unwrap_or_else(PoisonError::into_inner) =
                 build_agent(&self.user_agent);

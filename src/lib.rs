@@ -59,4 +59,4 @@ pub use job::{Job, JobId, JobStatus};
 pub use retry::parse_retry_after;
 pub use secret::Secret;
 pub use upload::NewJob;
-pub use wait::WaitOptions;
+pub use wait::{MAX_INTERVAL, MAX_TIMEOUT, MIN_INTERVAL, WaitOptions};

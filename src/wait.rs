@@ -6,6 +6,13 @@ use std::time::{Duration, Instant};
 use crate::retry::jitter;
 use crate::{Cancel, Client, Error, Event, Job, JobId, JobStatus, Observer};
 
+/// Longest accepted deadline for a wait or a query (7 days).
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Shortest accepted poll interval: fast enough for tests, never a busy loop.
+pub const MIN_INTERVAL: Duration = Duration::from_millis(10);
+/// Longest accepted poll interval.
+pub const MAX_INTERVAL: Duration = Duration::from_secs(3600);
+
 /// How to wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WaitOptions {
@@ -32,7 +39,7 @@ impl Client {
     /// the returned job's status), or until `options.timeout` passes
     /// ([`Error::TimedOut`]).
     ///
-    /// The last poll starts a little before the deadline (a tenth of the
+    /// The last poll starts a little before the deadline (a quarter of the
     /// timeout, at most 1 s), so that it can finish in time: no request
     /// outlives the deadline.
     pub fn wait(
@@ -43,7 +50,7 @@ impl Client {
         observer: &mut dyn Observer,
     ) -> Result<Job, Error> {
         let start = Instant::now();
-        let slack = (options.timeout / 10).min(Duration::from_secs(1));
+        let slack = (options.timeout / 4).min(Duration::from_secs(1));
         self.run(options.timeout, cancel, observer, |client, call| {
             let last_chance = call.deadline - slack;
             let mut previous: Option<JobStatus> = None;

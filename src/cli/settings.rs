@@ -4,7 +4,10 @@
 use std::ffi::OsString;
 use std::time::Duration;
 
-use ec3_gate::{Config, Credentials, Error, JobId, NewJob, Secret, WaitOptions};
+use ec3_gate::{
+    Config, Credentials, Error, JobId, MAX_INTERVAL, MAX_TIMEOUT, MIN_INTERVAL, NewJob, Secret,
+    WaitOptions,
+};
 use serde::Deserialize;
 
 use super::args::{Args, Command, parse_duration};
@@ -45,12 +48,6 @@ const KNOWN: &[&str] = &[
     "EC3_EXTRACTION_ID",
     "GITHUB_ACTIONS",
 ];
-
-/// Longest accepted wait or query deadline.
-const MAX_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
-/// Poll interval bounds: fast enough for tests, slow enough to be polite.
-const MIN_INTERVAL: Duration = Duration::from_millis(10);
-const MAX_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// What to run.
 pub enum Task {
