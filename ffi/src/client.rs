@@ -1,0 +1,327 @@
+//! `ec3_gate_client`: one-shot status queries and waits.
+
+use std::ffi::{c_char, c_void};
+use std::time::Duration;
+
+use ec3::{Cancel, JobId, JobStatus, WaitOptions};
+
+use crate::cancel::ec3_gate_cancel;
+use crate::ffi::{
+    Castable, LastError, Out, arg_str, free_box, to_boxed_mut_ptr, try_from, try_ref_from_ptr,
+};
+use crate::job::{Job, ec3_gate_job};
+use crate::options::{Options, ec3_gate_client_options};
+use crate::panic::ffi_panic_boundary;
+use crate::progress::{Progress, ec3_gate_progress_callback};
+use crate::result::{Failure, ec3_gate_result};
+
+/// A suggested timeout for `ec3_gate_client_job_status` (1 minute, the
+/// command's default).
+pub const EC3_GATE_DEFAULT_STATUS_TIMEOUT_MS: u64 = 60_000;
+/// A suggested timeout for `ec3_gate_client_wait` (30 minutes, the command's
+/// default).
+pub const EC3_GATE_DEFAULT_WAIT_TIMEOUT_MS: u64 = 1_800_000;
+/// A suggested poll interval for `ec3_gate_client_wait` (5 seconds, the
+/// command's default).
+pub const EC3_GATE_DEFAULT_INTERVAL_MS: u64 = 5_000;
+/// The longest accepted timeout (7 days); the shortest is 1 ms.
+pub const EC3_GATE_MAX_TIMEOUT_MS: u64 = 604_800_000;
+/// The shortest accepted poll interval (10 ms).
+pub const EC3_GATE_MIN_INTERVAL_MS: u64 = 10;
+/// The longest accepted poll interval (1 hour).
+pub const EC3_GATE_MAX_INTERVAL_MS: u64 = 3_600_000;
+
+/// A client of the Carbon Calculation API: one HTTP agent (kept-alive
+/// connections) and, with client credentials, one cached token.
+///
+/// Made by `ec3_gate_client_new`, freed by `ec3_gate_client_free`.
+///
+/// Thread-safe: several threads may run queries and waits on one client at
+/// the same time. Each thread has its own last-error message
+/// (`ec3_gate_client_last_error`). Free the client only after every call on
+/// it has returned.
+pub struct ec3_gate_client {
+    _private: [u8; 0],
+}
+
+/// The Rust value behind `ec3_gate_client`.
+#[derive(Debug)]
+pub(crate) struct Client {
+    core: ec3::Client,
+    errors: LastError,
+}
+
+impl Castable for ec3_gate_client {
+    type RustType = Client;
+}
+
+/// A timeout or interval from C, checked against `min..=max` ms.
+fn duration(ms: u64, name: &str, min: u64, max: u64) -> Result<Duration, Failure> {
+    if (min..=max).contains(&ms) {
+        Ok(Duration::from_millis(ms))
+    } else {
+        Err(Failure::invalid(
+            name,
+            &format!("must be between {min} and {max} ms, got {ms}"),
+        ))
+    }
+}
+
+/// A job id from C, checked as the service's URL path needs.
+///
+/// # Safety
+/// `ptr` is NULL or a NUL-terminated string.
+unsafe fn parse_job_id(ptr: *const c_char) -> Result<JobId, Failure> {
+    // SAFETY: per this function's contract.
+    Ok(JobId::new(unsafe { arg_str(ptr, "job_id") }?)?)
+}
+
+/// The caller's cancel flag (a clone sharing it), or a private one.
+///
+/// # Safety
+/// `ptr` is NULL or a live `ec3_gate_cancel`.
+unsafe fn cancel_flag(ptr: *const ec3_gate_cancel) -> Cancel {
+    // SAFETY: per this function's contract.
+    unsafe { try_from(ptr) }.map_or_else(Cancel::new, Cancel::clone)
+}
+
+/// Makes a client from `options` and stores it in `*client_out`.
+///
+/// The options are copied: they may be changed, reused or freed afterwards.
+/// Proxy settings are read from the environment now, with curl's rules
+/// (`https_proxy`, `all_proxy`, `no_proxy`, …; loopback is never proxied).
+/// Nothing is sent yet.
+///
+/// Returns `EC3_GATE_RESULT_OK`; `EC3_GATE_RESULT_INVALID_ARGUMENT` when there
+/// are no credentials, a URL is malformed or not `https://` (plain `http://`
+/// only to loopback), or the scope is empty;
+/// `EC3_GATE_RESULT_NULL_ARGUMENT` when `options` or `client_out` is NULL.
+/// On error `*client_out` is untouched and the message is available from
+/// `ec3_gate_client_options_last_error(options)`.
+///
+/// The caller owns the new client and frees it with `ec3_gate_client_free`.
+#[unsafe(no_mangle)]
+pub extern "C" fn ec3_gate_client_new(
+    options: *const ec3_gate_client_options,
+    client_out: *mut *mut ec3_gate_client,
+) -> ec3_gate_result {
+    ffi_panic_boundary! {
+        let options: &Options = try_ref_from_ptr!(options);
+        let result = (|| {
+            let out = Out::new(client_out, "client_out")?;
+            let core = ec3::Client::new(options.config()?)?;
+            let client = Client {
+                core,
+                errors: LastError::default(),
+            };
+            // SAFETY: `client_out` is non-NULL (checked) and writable
+            // (documented).
+            unsafe { out.write(to_boxed_mut_ptr(client)) };
+            Ok(())
+        })();
+        options.errors.record(result)
+    }
+}
+
+/// Queries a job's status once and stores the answer in `*job_out`, whatever
+/// the job's state (`Queued`, `Running`, `Succeeded`, `Failed` or unknown).
+///
+/// `job_id`: 1-128 ASCII letters, digits, `-`, `_` or `.`. `timeout_ms`
+/// (1 to `EC3_GATE_MAX_TIMEOUT_MS`) bounds the whole call: transient failures
+/// (5xx, 429, connection errors) are retried until then. `cancel` may be
+/// NULL; when given, triggering it from another thread ends the call with
+/// `EC3_GATE_RESULT_CANCELLED`.
+///
+/// Returns `EC3_GATE_RESULT_OK` when the service answered with the job. Else
+/// `EC3_GATE_RESULT_NOT_FOUND`, `_AUTH`, `_SERVICE`, `_CANCELLED`,
+/// `_INVALID_ARGUMENT` (bad job id or timeout), `_NULL_ARGUMENT` (`client`,
+/// `job_id` or `job_out` NULL) or `_INVALID_UTF8`; then `*job_out` is
+/// untouched and `ec3_gate_client_last_error(client)` has the details
+/// (except when `client` itself is NULL).
+///
+/// The caller owns the job and frees it with `ec3_gate_job_free`.
+/// Thread-safe; blocks the calling thread for at most about `timeout_ms`.
+#[unsafe(no_mangle)]
+pub extern "C" fn ec3_gate_client_job_status(
+    client: *const ec3_gate_client,
+    job_id: *const c_char,
+    timeout_ms: u64,
+    cancel: *const ec3_gate_cancel,
+    job_out: *mut *mut ec3_gate_job,
+) -> ec3_gate_result {
+    ffi_panic_boundary! {
+        let client: &Client = try_ref_from_ptr!(client);
+        let result = (|| {
+            // SAFETY: `job_id` is NULL or a NUL-terminated string (documented).
+            let id = unsafe { parse_job_id(job_id) }?;
+            let out = Out::new(job_out, "job_out")?;
+            let timeout = duration(timeout_ms, "timeout_ms", 1, EC3_GATE_MAX_TIMEOUT_MS)?;
+            // SAFETY: `cancel` is NULL or live (documented).
+            let cancel = unsafe { cancel_flag(cancel) };
+            let job = client.core.job_status(&id, timeout, &cancel, &mut ())?;
+            // SAFETY: `job_out` is non-NULL (checked) and writable (documented).
+            unsafe { out.write(to_boxed_mut_ptr(Job::from(&job))) };
+            Ok(())
+        })();
+        client.errors.record(result)
+    }
+}
+
+/// Polls a job every `interval_ms` until it is `Succeeded` or `Failed`, or
+/// `timeout_ms` has passed.
+///
+/// `job_id`: as for `ec3_gate_client_job_status`. `timeout_ms`: 1 to
+/// `EC3_GATE_MAX_TIMEOUT_MS`, counted from the call (no request outlives
+/// it). `interval_ms`: `EC3_GATE_MIN_INTERVAL_MS` to
+/// `EC3_GATE_MAX_INTERVAL_MS`, plus up to 10% (at most 1 s) of jitter.
+/// `progress` may be NULL; when given it is called on this thread at each
+/// status change (the first poll included) and before each retry, with
+/// `user_data` passed through untouched. `cancel` may be NULL; when given,
+/// triggering it from another thread (or from the callback) ends the wait
+/// within milliseconds with `EC3_GATE_RESULT_CANCELLED`.
+///
+/// Returns `EC3_GATE_RESULT_OK` when the job `Succeeded` and
+/// `EC3_GATE_RESULT_JOB_FAILED` when it `Failed`: in both cases the job is
+/// stored in `*job_out` (its message says why it failed, its link where the
+/// EC3 project is). Otherwise `*job_out` is untouched and the code is
+/// `EC3_GATE_RESULT_TIMED_OUT`, `_NOT_FOUND`, `_AUTH`, `_SERVICE`,
+/// `_CANCELLED`, `_INVALID_ARGUMENT` (bad job id, timeout or interval),
+/// `_NULL_ARGUMENT` (`client`, `job_id` or `job_out` NULL) or
+/// `_INVALID_UTF8`. `ec3_gate_client_last_error(client)` has the details of
+/// every code but OK (except when `client` itself is NULL).
+///
+/// The caller owns the job and frees it with `ec3_gate_job_free`.
+/// Thread-safe; blocks the calling thread for at most about `timeout_ms`.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)] // A flat C signature, like libcurl's.
+pub extern "C" fn ec3_gate_client_wait(
+    client: *const ec3_gate_client,
+    job_id: *const c_char,
+    timeout_ms: u64,
+    interval_ms: u64,
+    progress: ec3_gate_progress_callback,
+    user_data: *mut c_void,
+    cancel: *const ec3_gate_cancel,
+    job_out: *mut *mut ec3_gate_job,
+) -> ec3_gate_result {
+    ffi_panic_boundary! {
+        let client: &Client = try_ref_from_ptr!(client);
+        let result = (|| {
+            // SAFETY: `job_id` is NULL or a NUL-terminated string (documented).
+            let id = unsafe { parse_job_id(job_id) }?;
+            let out = Out::new(job_out, "job_out")?;
+            let options = WaitOptions {
+                timeout: duration(timeout_ms, "timeout_ms", 1, EC3_GATE_MAX_TIMEOUT_MS)?,
+                interval: duration(
+                    interval_ms,
+                    "interval_ms",
+                    EC3_GATE_MIN_INTERVAL_MS,
+                    EC3_GATE_MAX_INTERVAL_MS,
+                )?,
+            };
+            // SAFETY: `cancel` is NULL or live (documented).
+            let cancel = unsafe { cancel_flag(cancel) };
+            let mut observer = Progress::new(progress, user_data);
+            let job = client.core.wait(&id, &options, &cancel, &mut observer)?;
+            let failed = job.status == JobStatus::Failed;
+            let message = job.message.clone();
+            // SAFETY: `job_out` is non-NULL (checked) and writable (documented).
+            unsafe { out.write(to_boxed_mut_ptr(Job::from(&job))) };
+            if failed {
+                let reason = message.as_deref().unwrap_or("the service gave no reason");
+                let reason = ec3::text::one_line(reason, 300);
+                return Err(Failure::new(
+                    ec3_gate_result::JobFailed,
+                    format!("job failed: {reason}"),
+                ));
+            }
+            Ok(())
+        })();
+        client.errors.record(result)
+    }
+}
+
+/// The detailed message of the calling thread's most recent call on
+/// `client` that did not return `EC3_GATE_RESULT_OK`, such as
+/// `"job not found (HTTP 404 JobNotFound: Requested EC3 Job is not
+/// available.)"`; `""` when that thread's most recent call on it succeeded.
+/// One line; server text escaped; never a token or secret.
+///
+/// Owned by `client`: valid until this thread's next
+/// `ec3_gate_client_job_status` or `ec3_gate_client_wait` on the client, or
+/// `ec3_gate_client_free`; do not free it. Per thread: another thread's
+/// calls never change it (the client keeps one message per thread whose
+/// last call failed, until it is freed). NULL when `client` is NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn ec3_gate_client_last_error(client: *const ec3_gate_client) -> *const c_char {
+    ffi_panic_boundary! {
+        // SAFETY: `client` is NULL or live (documented on the type).
+        let client: Option<&Client> = unsafe { try_from(client) };
+        client.map_or(std::ptr::null(), |c| c.errors.get())
+    }
+}
+
+/// Frees a client made by `ec3_gate_client_new`: its connections, cached
+/// token and last-error messages. NULL does nothing. Call it only after every
+/// call on the client has returned, and only once. Jobs it returned stay
+/// valid.
+#[unsafe(no_mangle)]
+pub extern "C" fn ec3_gate_client_free(client: *mut ec3_gate_client) {
+    ffi_panic_boundary! {
+        // SAFETY: `client` is NULL or was made by this library, not yet freed.
+        unsafe { free_box(client) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggested_values_match_the_core_defaults() {
+        let defaults = WaitOptions::default();
+        assert_eq!(
+            Duration::from_millis(EC3_GATE_DEFAULT_WAIT_TIMEOUT_MS),
+            defaults.timeout
+        );
+        assert_eq!(
+            Duration::from_millis(EC3_GATE_DEFAULT_INTERVAL_MS),
+            defaults.interval
+        );
+        const {
+            assert!(EC3_GATE_MIN_INTERVAL_MS <= EC3_GATE_DEFAULT_INTERVAL_MS);
+            assert!(EC3_GATE_DEFAULT_INTERVAL_MS <= EC3_GATE_MAX_INTERVAL_MS);
+            assert!(EC3_GATE_DEFAULT_WAIT_TIMEOUT_MS <= EC3_GATE_MAX_TIMEOUT_MS);
+            assert!(EC3_GATE_DEFAULT_STATUS_TIMEOUT_MS <= EC3_GATE_MAX_TIMEOUT_MS);
+        }
+    }
+
+    #[test]
+    fn bounds_are_the_cores() {
+        assert_eq!(
+            Duration::from_millis(EC3_GATE_MAX_TIMEOUT_MS),
+            ec3::MAX_TIMEOUT
+        );
+        assert_eq!(
+            Duration::from_millis(EC3_GATE_MIN_INTERVAL_MS),
+            ec3::MIN_INTERVAL
+        );
+        assert_eq!(
+            Duration::from_millis(EC3_GATE_MAX_INTERVAL_MS),
+            ec3::MAX_INTERVAL
+        );
+    }
+
+    #[test]
+    fn durations_are_range_checked() {
+        assert!(duration(0, "timeout_ms", 1, 5).is_err());
+        assert!(duration(6, "timeout_ms", 1, 5).is_err());
+        assert_eq!(
+            duration(5, "timeout_ms", 1, 5).unwrap(),
+            Duration::from_millis(5)
+        );
+        let failure = duration(u64::MAX, "interval_ms", 10, 20).unwrap_err();
+        assert_eq!(failure.code, ec3_gate_result::InvalidArgument);
+        assert!(failure.message.starts_with("interval_ms: "), "{failure:?}");
+    }
+}

@@ -1,0 +1,130 @@
+//! Progress reports of a wait, passed to a C callback.
+
+use std::ffi::{CString, c_char, c_void};
+use std::ptr::null;
+use std::time::{Duration, Instant};
+
+use ec3::{Event, Observer};
+
+use crate::ffi::{c_string, to_const_ptr};
+use crate::job::{Job, ec3_gate_job, ec3_gate_status};
+use crate::result::ec3_gate_result;
+
+/// What a progress report is about. Ignore kinds you do not know: later
+/// versions may add some.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ec3_gate_progress_kind {
+    /// The job's status differs from the previous poll's (or it is the first
+    /// poll): `status`, `elapsed_ms` and `job` are set.
+    StatusChanged = 1,
+    /// A request failed in a way worth retrying; the next try is in
+    /// `retry_in_ms`. `error` and `detail` say why; `job` is NULL.
+    Retrying = 2,
+}
+
+/// One progress report, passed to an `ec3_gate_progress_callback`.
+///
+/// The report and everything it points to are borrowed: valid only until
+/// the callback returns. Copy what you need; never free any of it. The
+/// library makes these; later versions may add fields at the end.
+#[repr(C)]
+#[derive(Debug)]
+pub struct ec3_gate_progress {
+    /// What happened (an `ec3_gate_progress_kind`).
+    pub kind: ec3_gate_progress_kind,
+    /// For `STATUS_CHANGED`: the new status. Otherwise
+    /// `EC3_GATE_STATUS_UNKNOWN`.
+    pub status: ec3_gate_status,
+    /// Milliseconds since the wait started.
+    pub elapsed_ms: u64,
+    /// For `STATUS_CHANGED`: the job as answered (read it with the
+    /// `ec3_gate_job_*` accessors). Otherwise NULL.
+    pub job: *const ec3_gate_job,
+    /// For `RETRYING`: milliseconds until the next try. Otherwise 0.
+    pub retry_in_ms: u64,
+    /// For `RETRYING`: the code the failure would have ended the call with
+    /// (usually `EC3_GATE_RESULT_SERVICE`). Otherwise `EC3_GATE_RESULT_OK`.
+    pub error: ec3_gate_result,
+    /// For `RETRYING`: a one-line description of the failure (no secrets;
+    /// server text escaped). Otherwise NULL.
+    pub detail: *const c_char,
+}
+
+/// Receives progress reports of `ec3_gate_client_wait`, on the thread that
+/// called it, with the `user_data` given to the wait.
+///
+/// It may call `ec3_gate_cancel_trigger`, the `ec3_gate_job_*` accessors and
+/// `ec3_gate_status_name`. It must return normally: no C++ exception or
+/// `longjmp` may leave it. It must not free the client or the job it is
+/// given.
+pub type ec3_gate_progress_callback =
+    Option<unsafe extern "C" fn(event: *const ec3_gate_progress, user_data: *mut c_void)>;
+
+/// The core's observer for one wait: forwards events to the C callback.
+pub(crate) struct Progress {
+    callback: ec3_gate_progress_callback,
+    user_data: *mut c_void,
+    start: Instant,
+}
+
+impl Progress {
+    pub(crate) fn new(callback: ec3_gate_progress_callback, user_data: *mut c_void) -> Self {
+        Self {
+            callback,
+            user_data,
+            start: Instant::now(),
+        }
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl Observer for Progress {
+    fn on_event(&mut self, event: Event<'_>) {
+        let Some(callback) = self.callback else {
+            return;
+        };
+        // Kept alive until the callback has returned.
+        let job: Job;
+        let detail: CString;
+        let report = match event {
+            Event::StatusChanged {
+                job: answer,
+                elapsed,
+            } => {
+                job = Job::from(answer);
+                ec3_gate_progress {
+                    kind: ec3_gate_progress_kind::StatusChanged,
+                    status: job.status(),
+                    elapsed_ms: millis(elapsed),
+                    job: to_const_ptr::<ec3_gate_job>(&job),
+                    retry_in_ms: 0,
+                    error: ec3_gate_result::Ok,
+                    detail: null(),
+                }
+            }
+            Event::Retrying { error, delay } => {
+                detail = c_string(&error.to_string());
+                ec3_gate_progress {
+                    kind: ec3_gate_progress_kind::Retrying,
+                    status: ec3_gate_status::Unknown,
+                    elapsed_ms: millis(self.start.elapsed()),
+                    job: null(),
+                    retry_in_ms: millis(delay),
+                    error: error.into(),
+                    detail: detail.as_ptr(),
+                }
+            }
+            // Tokens never reach C; per-poll and unknown-status events add
+            // nothing a status change does not say.
+            _ => return,
+        };
+        // SAFETY: the caller of ec3_gate_client_wait passed a valid function
+        // (or NULL, handled above) and promised it returns normally; the
+        // report and what it points to outlive the call.
+        unsafe { callback(&report, self.user_data) };
+    }
+}

@@ -1,0 +1,530 @@
+// The C++17 test of libec3_gate: the same scenarios as api_test.c, written
+// the way a C++ tool would use the library (RAII handles, std::thread,
+// lambdas as callbacks). Same arguments and output:
+//
+//   api_test_cpp BASE_URL TAG VERSION [SLOWNESS]
+
+#include "ec3_gate.h"
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+std::string base_url;
+std::string tag;
+std::string version;
+double slowness = 1.0;
+int failures = 0;
+
+void fail(int line, const std::string &what) {
+  std::fprintf(stderr, "  %s:%d: %s\n", __FILE__, line, what.c_str());
+  failures++;
+}
+
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    if (!(cond)) fail(__LINE__, "check failed: " #cond);                       \
+  } while (0)
+
+void check_code(int line, const char *expr, ec3_gate_result got,
+                ec3_gate_result want) {
+  if (got != want) {
+    fail(line, std::string(expr) + " gave " + std::to_string(got) + " (" +
+                   ec3_gate_strerror(got) + "), want " + std::to_string(want) +
+                   " (" + ec3_gate_strerror(want) + ")");
+  }
+}
+#define CHECK_CODE(expr, want) check_code(__LINE__, #expr, (expr), (want))
+
+std::string text(const char *s) { return s ? s : "(NULL)"; }
+
+#define CHECK_STR(got, want)                                                   \
+  do {                                                                         \
+    const char *got_ = (got);                                                  \
+    if (got_ == nullptr || std::string(got_) != (want))                        \
+      fail(__LINE__, std::string(#got) + " is \"" + text(got_) +               \
+                         "\", want \"" + (want) + "\"");                       \
+  } while (0)
+
+#define CHECK_CONTAINS(got, part)                                              \
+  do {                                                                         \
+    const char *got_ = (got);                                                  \
+    if (got_ == nullptr || std::string(got_).find(part) == std::string::npos)  \
+      fail(__LINE__, std::string(#got) + " is \"" + text(got_) +               \
+                         "\", want it to contain \"" + (part) + "\"");         \
+  } while (0)
+
+// RAII: every handle is freed exactly once by its ec3_gate_*_free.
+struct ClientFree {
+  void operator()(ec3_gate_client *c) const { ec3_gate_client_free(c); }
+};
+struct OptionsFree {
+  void operator()(ec3_gate_client_options *o) const {
+    ec3_gate_client_options_free(o);
+  }
+};
+struct JobFree {
+  void operator()(ec3_gate_job *j) const { ec3_gate_job_free(j); }
+};
+struct CancelFree {
+  void operator()(ec3_gate_cancel *c) const { ec3_gate_cancel_free(c); }
+};
+using Client = std::unique_ptr<ec3_gate_client, ClientFree>;
+using Options = std::unique_ptr<ec3_gate_client_options, OptionsFree>;
+using Job = std::unique_ptr<ec3_gate_job, JobFree>;
+using Cancel = std::unique_ptr<ec3_gate_cancel, CancelFree>;
+
+// Never dereferenced: tells whether an out-param was left untouched.
+char sentinel_byte;
+ec3_gate_job *const sentinel_job = reinterpret_cast<ec3_gate_job *>(&sentinel_byte);
+ec3_gate_client *const sentinel_client =
+    reinterpret_cast<ec3_gate_client *>(&sentinel_byte);
+
+using Clock = std::chrono::steady_clock;
+
+long long ms_since(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t)
+      .count();
+}
+
+long long limit_ms(int ms) { return static_cast<long long>(ms * slowness); }
+
+std::string job_id(const std::string &prefix, const std::string &name) {
+  return prefix + "-" + tag + "-" + name;
+}
+
+Client client_with_token(const char *token) {
+  Options options(ec3_gate_client_options_new());
+  CHECK(options != nullptr);
+  CHECK_CODE(ec3_gate_client_options_set_api_url(options.get(), base_url.c_str()),
+             EC3_GATE_RESULT_OK);
+  CHECK_CODE(ec3_gate_client_options_set_access_token(options.get(), token),
+             EC3_GATE_RESULT_OK);
+  ec3_gate_client *client = nullptr;
+  CHECK_CODE(ec3_gate_client_new(options.get(), &client), EC3_GATE_RESULT_OK);
+  return Client(client);
+}
+
+// Waits with no progress callback and no cancel; the job (if any) is owned.
+ec3_gate_result wait(const Client &client, const std::string &id, Job &job,
+                     std::uint64_t timeout_ms = 30000,
+                     std::uint64_t interval_ms = 10,
+                     const ec3_gate_cancel *cancel = nullptr) {
+  ec3_gate_job *raw = nullptr;
+  ec3_gate_result code = ec3_gate_client_wait(
+      client.get(), id.c_str(), timeout_ms, interval_ms, nullptr, nullptr, cancel,
+      &raw);
+  job.reset(raw);
+  return code;
+}
+
+struct Event {
+  ec3_gate_progress_kind kind;
+  ec3_gate_status status;
+  std::uint64_t elapsed_ms;
+  ec3_gate_result error;
+  std::string text;
+};
+
+struct Recorder {
+  std::vector<Event> events;
+  const ec3_gate_cancel *cancel_on_running = nullptr;
+};
+
+// A captureless lambda is a plain C function pointer.
+const ec3_gate_progress_callback record = [](const ec3_gate_progress *event,
+                                             void *user_data) {
+  auto *r = static_cast<Recorder *>(user_data);
+  Event e{event->kind, event->status, event->elapsed_ms, event->error, ""};
+  if (event->kind == EC3_GATE_PROGRESS_KIND_STATUS_CHANGED) {
+    CHECK(event->job != nullptr);
+    e.text = text(ec3_gate_job_status_text(event->job));
+    if (event->status == EC3_GATE_STATUS_RUNNING && r->cancel_on_running) {
+      CHECK_CODE(ec3_gate_cancel_trigger(r->cancel_on_running),
+                 EC3_GATE_RESULT_OK);
+    }
+  } else if (event->kind == EC3_GATE_PROGRESS_KIND_RETRYING) {
+    CHECK(event->job == nullptr);
+    e.text = text(event->detail);
+  }
+  r->events.push_back(e);
+};
+
+ec3_gate_result wait_recording(const Client &client, const std::string &id,
+                               Recorder &r, const ec3_gate_cancel *cancel,
+                               ec3_gate_job **out) {
+  return ec3_gate_client_wait(client.get(), id.c_str(), 30000, 10, record, &r,
+                              cancel, out);
+}
+
+// ---- scenarios ----
+
+void test_version() {
+  std::string macros = std::to_string(EC3_GATE_VERSION_MAJOR) + "." +
+                       std::to_string(EC3_GATE_VERSION_MINOR) + "." +
+                       std::to_string(EC3_GATE_VERSION_PATCH);
+  CHECK(macros == version);
+  CHECK_STR(EC3_GATE_VERSION_STRING, version);
+  CHECK_STR(ec3_gate_version(), version);
+}
+
+void test_success_with_link() {
+  Client client = client_with_token("good-token");
+  Job job;
+  std::string id = job_id("ok", "success");
+  CHECK_CODE(wait(client, id, job), EC3_GATE_RESULT_OK);
+  CHECK(ec3_gate_job_status(job.get()) == EC3_GATE_STATUS_SUCCEEDED);
+  CHECK_STR(ec3_gate_job_status_text(job.get()), "Succeeded");
+  CHECK_STR(ec3_gate_job_ec3_project_url(job.get()),
+            "https://buildingtransparency.org/ec3/buildings/" + id +
+                "?view=custom");
+  CHECK(ec3_gate_job_message(job.get()) == nullptr);
+  CHECK_STR(ec3_gate_client_last_error(client.get()), "");
+}
+
+void test_failure_with_message() {
+  Client client = client_with_token("good-token");
+  Job job;
+  CHECK_CODE(wait(client, job_id("fail", "f"), job), EC3_GATE_RESULT_JOB_FAILED);
+  CHECK(ec3_gate_job_status(job.get()) == EC3_GATE_STATUS_FAILED);
+  CHECK_STR(ec3_gate_job_message(job.get()),
+            "EC3 rejected the report:\nproject name already exists");
+  CHECK(ec3_gate_job_ec3_project_url(job.get()) == nullptr);
+  CHECK_STR(ec3_gate_client_last_error(client.get()),
+            "job failed: EC3 rejected the report:\\nproject name already exists");
+}
+
+void test_not_found() {
+  Client client = client_with_token("good-token");
+  std::string id = job_id("missing", "nf");
+  ec3_gate_job *job = sentinel_job;
+  CHECK_CODE(ec3_gate_client_wait(client.get(), id.c_str(), 30000, 10, nullptr,
+                                  nullptr, nullptr, &job),
+             EC3_GATE_RESULT_NOT_FOUND);
+  CHECK(job == sentinel_job);
+  CHECK_STR(ec3_gate_client_last_error(client.get()),
+            "job not found (HTTP 404 JobNotFound: Requested EC3 Job is not "
+            "available.)");
+  CHECK_CODE(ec3_gate_client_job_status(client.get(), id.c_str(), 5000, nullptr,
+                                        &job),
+             EC3_GATE_RESULT_NOT_FOUND);
+  CHECK(job == sentinel_job);
+}
+
+void test_auth_refused() {
+  std::string id = job_id("ok", "auth");
+  Job job;
+  Client denied = client_with_token("denied");
+  CHECK_CODE(wait(denied, id, job), EC3_GATE_RESULT_AUTH);
+  CHECK_CONTAINS(ec3_gate_client_last_error(denied.get()), "HTTP 403");
+  Client expired = client_with_token("Bearer expired");
+  CHECK_CODE(wait(expired, id, job), EC3_GATE_RESULT_AUTH);
+  CHECK_CONTAINS(ec3_gate_client_last_error(expired.get()), "HTTP 401");
+
+  Options options(ec3_gate_client_options_new());
+  CHECK_CODE(ec3_gate_client_options_set_api_url(options.get(), base_url.c_str()),
+             EC3_GATE_RESULT_OK);
+  CHECK_CODE(
+      ec3_gate_client_options_set_authority(options.get(), base_url.c_str()),
+      EC3_GATE_RESULT_OK);
+  CHECK_CODE(ec3_gate_client_options_set_client_credentials(
+                 options.get(), "c-app", "wrong-s3cr3t"),
+             EC3_GATE_RESULT_OK);
+  ec3_gate_client *raw = nullptr;
+  CHECK_CODE(ec3_gate_client_new(options.get(), &raw), EC3_GATE_RESULT_OK);
+  Client app(raw);
+  CHECK_CODE(wait(app, id, job), EC3_GATE_RESULT_AUTH);
+  CHECK_CONTAINS(ec3_gate_client_last_error(app.get()), "invalid_client");
+  CHECK(std::strstr(ec3_gate_client_last_error(app.get()), "s3cr3t") == nullptr);
+  CHECK(job == nullptr);
+}
+
+void test_client_credentials() {
+  Options options(ec3_gate_client_options_new());
+  CHECK_CODE(ec3_gate_client_options_set_api_url(options.get(), base_url.c_str()),
+             EC3_GATE_RESULT_OK);
+  CHECK_CODE(
+      ec3_gate_client_options_set_authority(options.get(), base_url.c_str()),
+      EC3_GATE_RESULT_OK);
+  CHECK_CODE(ec3_gate_client_options_set_client_credentials(
+                 options.get(), "c-app", "good-secret"),
+             EC3_GATE_RESULT_OK);
+  ec3_gate_client *raw = nullptr;
+  CHECK_CODE(ec3_gate_client_new(options.get(), &raw), EC3_GATE_RESULT_OK);
+  Client client(raw);
+  options.reset();
+  Job job;
+  CHECK_CODE(wait(client, job_id("ok", "cc"), job), EC3_GATE_RESULT_OK);
+  CHECK(ec3_gate_job_status(job.get()) == EC3_GATE_STATUS_SUCCEEDED);
+}
+
+void test_status_once() {
+  Client client = client_with_token("good-token");
+  ec3_gate_job *raw = nullptr;
+  CHECK_CODE(ec3_gate_client_job_status(client.get(),
+                                        job_id("ok", "once").c_str(),
+                                        EC3_GATE_DEFAULT_STATUS_TIMEOUT_MS,
+                                        nullptr, &raw),
+             EC3_GATE_RESULT_OK);
+  Job queued(raw);
+  CHECK(ec3_gate_job_status(queued.get()) == EC3_GATE_STATUS_QUEUED);
+  CHECK_CODE(ec3_gate_client_job_status(client.get(),
+                                        job_id("odd", "once").c_str(), 5000,
+                                        nullptr, &raw),
+             EC3_GATE_RESULT_OK);
+  Job odd(raw);
+  CHECK(ec3_gate_job_status(odd.get()) == EC3_GATE_STATUS_UNKNOWN);
+  CHECK_STR(ec3_gate_job_status_text(odd.get()), "Paused");
+}
+
+void test_timeout() {
+  Client client = client_with_token("good-token");
+  Job job;
+  auto start = Clock::now();
+  // The last poll starts a tenth of the timeout before the deadline: keep
+  // that slack well above one poll's time.
+  CHECK_CODE(wait(client, job_id("slow", "t"), job,
+                  static_cast<std::uint64_t>(limit_ms(500)), 50),
+             EC3_GATE_RESULT_TIMED_OUT);
+  CHECK(ms_since(start) < limit_ms(2000));
+  CHECK(job == nullptr);
+  CHECK_STR(ec3_gate_client_last_error(client.get()),
+            "timed out waiting for the job");
+}
+
+void cancel_from_thread(const std::string &prefix, std::uint64_t interval_ms) {
+  Client client = client_with_token("good-token");
+  Cancel cancel(ec3_gate_cancel_new());
+  Clock::time_point triggered;
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    triggered = Clock::now();
+    CHECK_CODE(ec3_gate_cancel_trigger(cancel.get()), EC3_GATE_RESULT_OK);
+  });
+  Job job;
+  ec3_gate_result code =
+      wait(client, job_id(prefix, "c"), job, 3600000, interval_ms, cancel.get());
+  auto returned = Clock::now();
+  canceller.join();
+  CHECK_CODE(code, EC3_GATE_RESULT_CANCELLED);
+  CHECK(std::chrono::duration_cast<std::chrono::milliseconds>(returned - triggered)
+            .count() < limit_ms(1000));
+  CHECK(job == nullptr);
+  CHECK(ec3_gate_cancel_is_triggered(cancel.get()));
+  CHECK_CODE(wait(client, job_id("ok", "c2"), job, 30000, 10, cancel.get()),
+             EC3_GATE_RESULT_CANCELLED);
+  CHECK_CODE(wait(client, job_id("ok", prefix), job), EC3_GATE_RESULT_OK);
+}
+
+void test_cancel_stalled_server() { cancel_from_thread("stall", 10); }
+
+void test_cancel_long_interval() {
+  cancel_from_thread("slow", EC3_GATE_MAX_INTERVAL_MS);
+}
+
+void test_cancel_from_callback() {
+  Client client = client_with_token("good-token");
+  Cancel cancel(ec3_gate_cancel_new());
+  Recorder r;
+  r.cancel_on_running = cancel.get();
+  ec3_gate_job *job = sentinel_job;
+  CHECK_CODE(wait_recording(client, job_id("ok", "cb"), r, cancel.get(), &job),
+             EC3_GATE_RESULT_CANCELLED);
+  CHECK(r.events.size() == 2);
+  CHECK(job == sentinel_job);
+}
+
+void test_progress_order() {
+  Client client = client_with_token("good-token");
+  Recorder r;
+  ec3_gate_job *raw = nullptr;
+  CHECK_CODE(wait_recording(client, job_id("ok", "p"), r, nullptr, &raw),
+             EC3_GATE_RESULT_OK);
+  Job job(raw);
+  const std::vector<std::string> want{"Queued", "Running", "Succeeded"};
+  const std::vector<ec3_gate_status> statuses{EC3_GATE_STATUS_QUEUED,
+                                              EC3_GATE_STATUS_RUNNING,
+                                              EC3_GATE_STATUS_SUCCEEDED};
+  CHECK(r.events.size() == want.size());
+  for (std::size_t i = 0; i < r.events.size() && i < want.size(); i++) {
+    CHECK(r.events[i].kind == EC3_GATE_PROGRESS_KIND_STATUS_CHANGED);
+    CHECK(r.events[i].status == statuses[i]);
+    CHECK(r.events[i].text == want[i]);
+    CHECK(i == 0 || r.events[i].elapsed_ms >= r.events[i - 1].elapsed_ms);
+  }
+}
+
+void test_retry_progress() {
+  Client client = client_with_token("good-token");
+  Recorder r;
+  ec3_gate_job *raw = nullptr;
+  CHECK_CODE(wait_recording(client, job_id("flaky", "r"), r, nullptr, &raw),
+             EC3_GATE_RESULT_OK);
+  Job job(raw);
+  CHECK(r.events.size() == 4);
+  if (r.events.size() == 4) {
+    CHECK(r.events[0].kind == EC3_GATE_PROGRESS_KIND_RETRYING);
+    CHECK(r.events[0].error == EC3_GATE_RESULT_SERVICE);
+    CHECK(r.events[0].text.find("HTTP 503") != std::string::npos);
+    CHECK(r.events[1].status == EC3_GATE_STATUS_QUEUED);
+    CHECK(r.events[3].status == EC3_GATE_STATUS_SUCCEEDED);
+  }
+}
+
+void test_threads_share_a_client() {
+  Client client = client_with_token("good-token");
+  struct Work {
+    std::string id;
+    ec3_gate_result want;
+    ec3_gate_result got;
+    std::string last_error;
+  };
+  std::vector<Work> work{
+      {job_id("ok", "thread0"), EC3_GATE_RESULT_OK, EC3_GATE_RESULT_PANIC, ""},
+      {job_id("missing", "thread1"), EC3_GATE_RESULT_NOT_FOUND,
+       EC3_GATE_RESULT_PANIC, ""},
+      {job_id("fail", "thread2"), EC3_GATE_RESULT_JOB_FAILED,
+       EC3_GATE_RESULT_PANIC, ""},
+      {job_id("ok", "thread3"), EC3_GATE_RESULT_OK, EC3_GATE_RESULT_PANIC, ""},
+  };
+  std::vector<std::thread> threads;
+  for (Work &w : work) {
+    threads.emplace_back([&client, &w] {
+      Job job;
+      w.got = wait(client, w.id, job);
+      w.last_error = ec3_gate_client_last_error(client.get());
+    });
+  }
+  for (std::thread &t : threads) t.join();
+  for (const Work &w : work) CHECK_CODE(w.got, w.want);
+  CHECK(work[0].last_error.empty());
+  CHECK(work[1].last_error.find("job not found") != std::string::npos);
+  CHECK(work[2].last_error.find("job failed") != std::string::npos);
+  CHECK(work[3].last_error.empty());
+  CHECK_STR(ec3_gate_client_last_error(client.get()), "");
+}
+
+void test_null_and_invalid_arguments() {
+  const char *bad_utf8 = "\xc3\x28";
+  Options options(ec3_gate_client_options_new());
+  CHECK_CODE(ec3_gate_client_options_set_api_url(nullptr, "https://x"),
+             EC3_GATE_RESULT_NULL_ARGUMENT);
+  CHECK_CODE(ec3_gate_client_options_set_api_url(options.get(), nullptr),
+             EC3_GATE_RESULT_NULL_ARGUMENT);
+  CHECK_STR(ec3_gate_client_options_last_error(options.get()), "url is NULL");
+  CHECK_CODE(ec3_gate_client_options_set_scope(options.get(), bad_utf8),
+             EC3_GATE_RESULT_INVALID_UTF8);
+  CHECK_CODE(ec3_gate_client_options_set_access_token(options.get(), "a b"),
+             EC3_GATE_RESULT_INVALID_ARGUMENT);
+  ec3_gate_client *client = sentinel_client;
+  CHECK_CODE(ec3_gate_client_new(options.get(), &client),
+             EC3_GATE_RESULT_INVALID_ARGUMENT);
+  CHECK(client == sentinel_client);
+  CHECK_CODE(ec3_gate_client_new(nullptr, &client),
+             EC3_GATE_RESULT_NULL_ARGUMENT);
+  CHECK_CODE(ec3_gate_client_new(options.get(), nullptr),
+             EC3_GATE_RESULT_NULL_ARGUMENT);
+  CHECK_CODE(ec3_gate_client_options_set_access_token(options.get(), "tok"),
+             EC3_GATE_RESULT_OK);
+  CHECK_CODE(ec3_gate_client_options_set_api_url(options.get(), "ftp://x"),
+             EC3_GATE_RESULT_OK);
+  CHECK_CODE(ec3_gate_client_new(options.get(), &client),
+             EC3_GATE_RESULT_INVALID_ARGUMENT);
+  CHECK(client == sentinel_client);
+
+  Client good = client_with_token("good-token");
+  ec3_gate_job *job = sentinel_job;
+  CHECK_CODE(ec3_gate_client_wait(nullptr, "ok-x", 1000, 10, nullptr, nullptr,
+                                  nullptr, &job),
+             EC3_GATE_RESULT_NULL_ARGUMENT);
+  CHECK_CODE(ec3_gate_client_wait(good.get(), nullptr, 1000, 10, nullptr,
+                                  nullptr, nullptr, &job),
+             EC3_GATE_RESULT_NULL_ARGUMENT);
+  CHECK_CODE(ec3_gate_client_wait(good.get(), bad_utf8, 1000, 10, nullptr,
+                                  nullptr, nullptr, &job),
+             EC3_GATE_RESULT_INVALID_UTF8);
+  CHECK_CODE(ec3_gate_client_wait(good.get(), "a?b", 1000, 10, nullptr, nullptr,
+                                  nullptr, &job),
+             EC3_GATE_RESULT_INVALID_ARGUMENT);
+  CHECK_CODE(ec3_gate_client_wait(good.get(), "ok-x", 0, 10, nullptr, nullptr,
+                                  nullptr, &job),
+             EC3_GATE_RESULT_INVALID_ARGUMENT);
+  CHECK_CODE(ec3_gate_client_wait(good.get(), "ok-x", 1000,
+                                  EC3_GATE_MAX_INTERVAL_MS + 1u, nullptr,
+                                  nullptr, nullptr, &job),
+             EC3_GATE_RESULT_INVALID_ARGUMENT);
+  CHECK_CODE(ec3_gate_client_wait(good.get(), "ok-x", 1000, 10, nullptr, nullptr,
+                                  nullptr, nullptr),
+             EC3_GATE_RESULT_NULL_ARGUMENT);
+  CHECK_CODE(ec3_gate_client_job_status(good.get(), "ok-x", 1000, nullptr,
+                                        nullptr),
+             EC3_GATE_RESULT_NULL_ARGUMENT);
+  CHECK(job == sentinel_job);
+  CHECK(ec3_gate_client_last_error(nullptr) == nullptr);
+  CHECK_CODE(ec3_gate_cancel_trigger(nullptr), EC3_GATE_RESULT_NULL_ARGUMENT);
+  CHECK(!ec3_gate_cancel_is_triggered(nullptr));
+  CHECK(ec3_gate_job_status(nullptr) == EC3_GATE_STATUS_UNKNOWN);
+  CHECK(ec3_gate_job_status_text(nullptr) == nullptr);
+  CHECK_STR(ec3_gate_strerror(EC3_GATE_RESULT_AUTH),
+            "authentication or authorization refused");
+  CHECK_STR(ec3_gate_strerror(12345), "unknown result code");
+  CHECK_STR(ec3_gate_status_name(EC3_GATE_STATUS_RUNNING), "Running");
+  CHECK_STR(ec3_gate_status_name(12345), "Unknown");
+  ec3_gate_client_free(nullptr);
+  ec3_gate_client_options_free(nullptr);
+  ec3_gate_job_free(nullptr);
+  ec3_gate_cancel_free(nullptr);
+}
+
+struct Scenario {
+  const char *name;
+  void (*run)();
+};
+
+const Scenario scenarios[] = {
+    {"version", test_version},
+    {"success_with_link", test_success_with_link},
+    {"failure_with_message", test_failure_with_message},
+    {"not_found", test_not_found},
+    {"auth_refused", test_auth_refused},
+    {"client_credentials", test_client_credentials},
+    {"status_once", test_status_once},
+    {"timeout", test_timeout},
+    {"cancel_stalled_server", test_cancel_stalled_server},
+    {"cancel_long_interval", test_cancel_long_interval},
+    {"cancel_from_callback", test_cancel_from_callback},
+    {"progress_order", test_progress_order},
+    {"retry_progress", test_retry_progress},
+    {"threads_share_a_client", test_threads_share_a_client},
+    {"null_and_invalid_arguments", test_null_and_invalid_arguments},
+};
+
+} // namespace
+
+int main(int argc, char **argv) {
+  if (argc < 4) {
+    std::fprintf(stderr, "usage: %s BASE_URL TAG VERSION [SLOWNESS]\n", argv[0]);
+    return 2;
+  }
+  base_url = argv[1];
+  tag = argv[2];
+  version = argv[3];
+  if (argc > 4) slowness = std::atof(argv[4]);
+  bool failed = false;
+  for (const Scenario &s : scenarios) {
+    int before = failures;
+    s.run();
+    std::printf("%s - %s\n", failures == before ? "ok" : "not ok", s.name);
+    std::fflush(stdout);
+    failed = failed || failures != before;
+  }
+  return failed ? 1 : 0;
+}
