@@ -309,7 +309,8 @@ impl Runner {
         }
         let stubs = dir.path().join("stubs");
         // Serves `serve/<last URL segment>` or fails like `curl -f` on a 404; records its
-        // arguments, one per line, each call ended by `--end--`.
+        // arguments, one per line, each call ended by `--end--`, and its environment (in
+        // curl.env, so a secret that reaches it is found).
         write_executable(
             &stubs.join("curl"),
             &format!(
@@ -318,6 +319,7 @@ set -u
 log={log}
 serve={serve}
 out=; url=
+env >>{env_log}
 for arg in "$@"; do printf '%s\n' "$arg" >>"$log"; done
 printf -- '--end--\n' >>"$log"
 while [ $# -gt 0 ]; do
@@ -334,6 +336,7 @@ echo "curl: (22) The requested URL returned error: 404" >&2
 exit 22
 "#,
                 log = dir.path().join("curl.log").display(),
+                env_log = dir.path().join("curl.env").display(),
                 serve = dir.path().join("serve").display(),
             ),
         );
@@ -624,6 +627,79 @@ fn valid_with<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     with
 }
 
+/// `with:` for a valid create-then-wait run; tests override single entries.
+fn create_with<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut with = vec![
+        ("configuration-id", "cfg-action-1"),
+        ("project-name", "Tower A build 7"),
+        ("ec3-token", EC3_TOKEN),
+        ("access-token", "t0k3n-value"),
+    ];
+    for (k, v) in extra {
+        with.retain(|(name, _)| name != k);
+        with.push((k, v));
+    }
+    with
+}
+
+/// The EC3 token of [`create_with`]: distinctive, so any place it leaks to is found.
+const EC3_TOKEN: &str = "ec3-S3CRET-t0ken-9f1c";
+
+/// Everything a run printed, stdout and stderr of every step: the runner reads workflow
+/// commands from both.
+fn run_text(run: &ActionRun) -> String {
+    run.steps
+        .iter()
+        .map(|s| format!("{}{}", s.stdout, s.stderr))
+        .collect()
+}
+
+/// A bad input stops the action in its install step with exactly `expected` (one line, exit 2),
+/// and run.sh, run on its own with the same inputs, refuses it identically. Returns everything
+/// both printed.
+fn assert_refused(runner: &Runner, with: &[(&str, &str)], expected: &str) -> String {
+    let run = runner.run_action(with);
+    assert_eq!(run.code(), 2, "{with:?}\n{}", run.show());
+    assert_eq!(
+        run.steps.len(),
+        1,
+        "the install step stops the action: {with:?}"
+    );
+    let lines: Vec<&str> = run.steps[0].stdout.lines().collect();
+    assert_eq!(lines, [expected], "{with:?}\n{}", run.show());
+    assert_eq!(run.steps[0].stderr, "", "{with:?}");
+
+    // run.sh checks the inputs as well (it must be safe on its own).
+    let action = parse_action_yml();
+    let step = action.steps.iter().find(|s| s.id == "run").unwrap();
+    let mut env: Vec<(String, String)> = step
+        .env
+        .iter()
+        .filter_map(|(k, v)| {
+            let name = expression(v)?.strip_prefix("inputs.")?;
+            let value = with
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string());
+            let default = action
+                .inputs
+                .iter()
+                .find(|i| i.name == name)?
+                .default
+                .clone();
+            Some((k.clone(), value.or(default).unwrap_or_default()))
+        })
+        .collect();
+    env.push(("EC3_GATE_BIN".into(), "/nonexistent/ec3-gate".into()));
+    let result = runner.run_step(step, &env);
+    assert_eq!(
+        (result.code, result.stdout.trim_end()),
+        (2, expected),
+        "run.sh: {with:?}"
+    );
+    format!("{}{}{}", run_text(&run), result.stdout, result.stderr)
+}
+
 fn bash_lib(snippet: &str) -> Output {
     Command::new("bash")
         .args(["--noprofile", "--norc", "-euo", "pipefail", "-c"])
@@ -718,6 +794,10 @@ fn action_yml_is_thin_and_maps_every_input_through_env() {
         names,
         [
             "job-id",
+            "configuration-id",
+            "project-name",
+            "extraction-id",
+            "ec3-token",
             "access-token",
             "client-id",
             "client-secret",
@@ -753,7 +833,17 @@ fn action_yml_is_thin_and_maps_every_input_through_env() {
     assert_eq!(default("timeout").as_deref(), Some("30m"));
     assert_eq!(default("interval").as_deref(), Some("5s"));
     assert_eq!(default("fail-on-failed").as_deref(), Some("true"));
-    assert_eq!(default("job-id"), None, "job-id is required: no default");
+    // job-id or configuration-id: neither is `required` (actionlint would then demand it in
+    // every `uses:`); the scripts check that exactly one is given.
+    for name in [
+        "job-id",
+        "configuration-id",
+        "project-name",
+        "extraction-id",
+        "ec3-token",
+    ] {
+        assert_eq!(default(name).as_deref(), Some(""), "{name}");
+    }
 
     let ids: Vec<&str> = action.steps.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(ids, ["install", "run"]);
@@ -813,7 +903,9 @@ fn bad_inputs_fail_with_the_documented_error_and_exit_2_before_any_download() {
     let cases: &[(&[(&str, &str)], &str)] = &[
         (
             &[("job-id", "")],
-            "::error::input 'job-id' is required: the EC3 upload job id, e.g. job-id: ${{ steps.export.outputs.job-id }}",
+            "::error::input 'job-id' or 'configuration-id' is required: the EC3 upload job id to wait for, \
+             e.g. job-id: ${{ steps.export.outputs.job-id }}, or the EC3 configuration to create the job from \
+             (with project-name and ec3-token)",
         ),
         (
             &[("job-id", "../etc")],
@@ -876,47 +968,10 @@ fn bad_inputs_fail_with_the_documented_error_and_exit_2_before_any_download() {
     let runner = Runner::new();
     runner.forbid_cargo();
     for (with, expected) in cases {
-        let run = runner.run_action(&valid_with(with));
-        assert_eq!(run.code(), 2, "{with:?}\n{}", run.show());
-        assert_eq!(
-            run.steps.len(),
-            1,
-            "the install step stops the action: {with:?}"
-        );
-        let lines: Vec<&str> = run.steps[0].stdout.lines().collect();
-        assert_eq!(lines, [*expected], "{with:?}\n{}", run.show());
+        let shown = assert_refused(&runner, &valid_with(with), expected);
         assert!(
-            !run.stdout().contains("two\nlines") && !run.stdout().contains("two%0Alines"),
+            !shown.contains("two\nlines") && !shown.contains("two%0Alines"),
             "secret shown"
-        );
-
-        // run.sh checks the inputs as well (it must be safe on its own).
-        let action = parse_action_yml();
-        let step = action.steps.iter().find(|s| s.id == "run").unwrap();
-        let mut env: Vec<(String, String)> = step
-            .env
-            .iter()
-            .filter_map(|(k, v)| {
-                let name = expression(v)?.strip_prefix("inputs.")?;
-                let value = valid_with(with)
-                    .iter()
-                    .find(|(n, _)| *n == name)
-                    .map(|(_, v)| v.to_string());
-                let default = action
-                    .inputs
-                    .iter()
-                    .find(|i| i.name == name)?
-                    .default
-                    .clone();
-                Some((k.clone(), value.or(default).unwrap_or_default()))
-            })
-            .collect();
-        env.push(("EC3_GATE_BIN".into(), "/nonexistent/ec3-gate".into()));
-        let result = runner.run_step(step, &env);
-        assert_eq!(
-            (result.code, result.stdout.trim_end()),
-            (2, *expected),
-            "run.sh: {with:?}"
         );
     }
     assert!(
@@ -1385,4 +1440,332 @@ fn a_cancelled_run_reaches_ec3_gate_which_exits_143_with_its_outputs() {
     let step = run.step("run");
     assert_eq!(step.output("status"), Some("Running"));
     assert_eq!(step.output("job-id"), Some("slow-cancelled"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Creating the job: `configuration-id` instead of `job-id` runs `ec3-gate upload --wait`.
+
+/// `sim-N` (or `fail-sim-N` with `prefix` "fail-sim-"): an id only `POST …/ec3/jobs` hands out.
+fn is_created_id(id: &str, prefix: &str) -> bool {
+    id.strip_prefix(prefix)
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = vec![];
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
+fn bad_or_missing_create_inputs_fail_exactly_with_exit_2_before_any_download() {
+    let long_id = "c".repeat(257);
+    let long_name = "é".repeat(257);
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (
+            &[("job-id", "ok-action-1")],
+            "::error::give either 'job-id' (wait for an existing job) or 'configuration-id' (create a job, \
+             then wait for it), not both: got job-id 'ok-action-1' and configuration-id 'cfg-action-1'",
+        ),
+        (
+            // Create inputs without configuration-id: neither job is named.
+            &[("configuration-id", "")],
+            "::error::input 'job-id' or 'configuration-id' is required: the EC3 upload job id to wait for, \
+             e.g. job-id: ${{ steps.export.outputs.job-id }}, or the EC3 configuration to create the job from \
+             (with project-name and ec3-token)",
+        ),
+        (
+            &[("project-name", "")],
+            "::error::input 'project-name' is required with 'configuration-id': the name of the EC3 project \
+             to create, e.g. project-name: Tower A build ${{ github.run_number }}",
+        ),
+        (
+            &[("ec3-token", "")],
+            "::error::input 'ec3-token' is required with 'configuration-id': the EC3 (Building Transparency) \
+             token the job uploads with, e.g. ec3-token: ${{ secrets.EC3_TOKEN }} (is the secret defined for \
+             this repository and event?)",
+        ),
+        (
+            &[("ec3-token", "ec3-S3CRET\nsecond-line")],
+            "::error::input 'ec3-token' must not contain whitespace or newlines (value not shown)",
+        ),
+        (
+            &[("configuration-id", "cfg/../x")],
+            "::error::input 'configuration-id' may contain only letters, digits, '.', '_' and '-', got 'cfg/../x'",
+        ),
+        (
+            &[("configuration-id", &long_id)],
+            "::error::input 'configuration-id' must be at most 256 characters, got 257",
+        ),
+        (
+            &[("project-name", "Tower A\n::warning::injected")],
+            "::error::input 'project-name' must be one line without control characters, e.g. project-name: Tower A",
+        ),
+        (
+            &[("project-name", "  \t ")],
+            "::error::input 'project-name' must be one line without control characters, e.g. project-name: Tower A",
+        ),
+        (
+            &[("project-name", "   ")],
+            "::error::input 'project-name' must not be only whitespace, e.g. project-name: Tower A",
+        ),
+        (
+            // Characters, not bytes: 257 two-byte characters.
+            &[("project-name", &long_name)],
+            "::error::input 'project-name' must be at most 256 characters, got 257",
+        ),
+        (
+            &[("extraction-id", "ext 1")],
+            "::error::input 'extraction-id' may contain only letters, digits, '.', '_' and '-', got 'ext 1'",
+        ),
+        // Create-only inputs next to job-id: the job exists already, so they would be ignored.
+        (
+            &[("configuration-id", ""), ("job-id", "ok-action-1")],
+            "::error::input 'project-name' is only for creating a job with 'configuration-id', but 'job-id' \
+             names an existing job: remove 'project-name', or give 'configuration-id' instead of 'job-id'",
+        ),
+        (
+            &[
+                ("configuration-id", ""),
+                ("project-name", ""),
+                ("job-id", "ok-action-1"),
+            ],
+            "::error::input 'ec3-token' is only for creating a job with 'configuration-id', but 'job-id' \
+             names an existing job: remove 'ec3-token', or give 'configuration-id' instead of 'job-id'",
+        ),
+        (
+            &[
+                ("configuration-id", ""),
+                ("project-name", ""),
+                ("ec3-token", ""),
+                ("extraction-id", "ext-1"),
+                ("job-id", "ok-action-1"),
+            ],
+            "::error::input 'extraction-id' is only for creating a job with 'configuration-id', but 'job-id' \
+             names an existing job: remove 'extraction-id', or give 'configuration-id' instead of 'job-id'",
+        ),
+        // The credential checks still apply when creating.
+        (
+            &[("access-token", "")],
+            "::error::no credentials: give either 'access-token', or 'client-id' and 'client-secret' \
+             (a service application's client credentials)",
+        ),
+    ];
+    let runner = Runner::new();
+    runner.forbid_cargo();
+    for (with, expected) in cases {
+        let shown = assert_refused(&runner, &create_with(with), expected);
+        for secret in [EC3_TOKEN, "ec3-S3CRET"] {
+            assert!(!shown.contains(secret), "the EC3 token is shown: {with:?}");
+        }
+    }
+    assert!(
+        runner.curl_calls().is_empty(),
+        "nothing may be downloaded for a bad input"
+    );
+    assert!(!runner.cargo_was_called());
+}
+
+#[test]
+fn creating_a_job_then_waiting_sets_the_outputs_action_yml_declares() {
+    let sim = Sim::start();
+    let runner = runner_with_real_release();
+    let base = [
+        ("api-url", sim.url.as_str()),
+        ("authority", sim.url.as_str()),
+        ("interval", "50ms"),
+        ("timeout", "60s"),
+    ];
+    // Report-based, extraction-based, and with client credentials instead of a token.
+    let variants: [&[(&str, &str)]; 3] = [
+        &[],
+        &[("extraction-id", "extraction-7")],
+        &[
+            ("access-token", ""),
+            ("client-id", "ci-app"),
+            ("client-secret", "ci-s3cr3t"),
+        ],
+    ];
+    let mut ids = vec![];
+    for extra in variants {
+        let with = create_with(&[&base[..], extra].concat());
+        let run = runner.run_action(&with);
+        assert_eq!(run.code(), 0, "{extra:?}\n{}", run.show());
+        let step = run.step("run");
+        let mut written: Vec<&str> = step.outputs.iter().map(|(k, _)| k.as_str()).collect();
+        written.sort();
+        written.dedup();
+        let mut declared: Vec<&str> = run.outputs.keys().map(String::as_str).collect();
+        declared.sort();
+        assert_eq!(
+            written, declared,
+            "ec3-gate writes exactly the outputs action.yml declares"
+        );
+        assert_eq!(
+            step.outputs[0].0, "job-id",
+            "the job id is written first, as soon as the job exists"
+        );
+        let job = run.outputs["job-id"].clone();
+        assert!(
+            is_created_id(&job, "sim-"),
+            "job-id {job:?} was not created by the service"
+        );
+        let expected: BTreeMap<String, String> = [
+            ("status", "Succeeded".to_string()),
+            ("message", String::new()),
+            (
+                "ec3-project-url",
+                format!("https://buildingtransparency.org/ec3/buildings/{job}?view=custom"),
+            ),
+            ("job-id", job.clone()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        assert_eq!(run.outputs, expected, "{extra:?}");
+        assert!(
+            step.stderr.contains(&format!("created job {job}")),
+            "{}",
+            step.stderr
+        );
+        ids.push(job);
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 3, "each run creates its own job: {ids:?}");
+}
+
+#[test]
+fn a_created_job_that_failed_fails_the_step_unless_fail_on_failed_is_false() {
+    let sim = Sim::start();
+    let runner = runner_with_real_release();
+    for (fail_on_failed, code) in [("true", 1), ("false", 0)] {
+        let run = runner.run_action(&create_with(&[
+            // The simulator fails jobs whose configuration id starts with `fail`.
+            ("configuration-id", "fail-cfg-1"),
+            ("api-url", &sim.url),
+            ("authority", &sim.url),
+            ("interval", "50ms"),
+            ("fail-on-failed", fail_on_failed),
+        ]));
+        assert_eq!(
+            run.code(),
+            code,
+            "fail-on-failed: {fail_on_failed}\n{}",
+            run.show()
+        );
+        assert_eq!(run.outputs["status"], "Failed");
+        assert_eq!(
+            run.outputs["message"],
+            "EC3 rejected the report:\nproject name already exists"
+        );
+        assert_eq!(run.outputs["ec3-project-url"], "");
+        let job = &run.outputs["job-id"];
+        assert!(is_created_id(job, "fail-sim-"), "job-id {job:?}");
+        let commands = run_text(&run);
+        assert!(
+            commands
+                .lines()
+                .any(|l| l.starts_with("::error title=") && l.contains(job.as_str())),
+            "a Failed job is annotated: {commands}"
+        );
+    }
+
+    // fail-on-failed: false hides only a Failed job: a refused login fails the step (exit 4)
+    // before anything is created, and job-id stays empty.
+    let run = runner.run_action(&create_with(&[
+        ("access-token", ""),
+        ("client-id", "bad-client"),
+        ("client-secret", "x"),
+        ("api-url", &sim.url),
+        ("authority", &sim.url),
+        ("fail-on-failed", "false"),
+    ]));
+    assert_eq!(run.code(), 4, "{}", run.show());
+    assert_eq!(run.outputs["job-id"], "");
+}
+
+#[test]
+fn the_ec3_token_is_only_ever_printed_in_add_mask() {
+    let sim = Sim::start();
+    let runner = runner_with_real_release();
+    for configuration in ["cfg-mask", "fail-cfg-mask"] {
+        let run = runner.run_action(&create_with(&[
+            ("configuration-id", configuration),
+            ("api-url", &sim.url),
+            ("authority", &sim.url),
+            ("interval", "50ms"),
+        ]));
+        assert_ne!(run.steps.len(), 1, "{}", run.show());
+        let text = run_text(&run);
+        let mut masked = 0;
+        for line in text.lines().filter(|l| l.contains(EC3_TOKEN)) {
+            assert_eq!(
+                line,
+                format!("::add-mask::{EC3_TOKEN}"),
+                "the EC3 token is printed"
+            );
+            masked += 1;
+        }
+        assert_eq!(
+            masked, 2,
+            "run.sh masks the EC3 token before ec3-gate starts, and ec3-gate masks it again: {text}"
+        );
+        let install = run.step("install");
+        assert!(
+            !format!("{}{}", install.stdout, install.stderr).contains(EC3_TOKEN),
+            "the install step never sees the token"
+        );
+        assert!(
+            run.outputs.values().all(|v| !v.contains(EC3_TOKEN)),
+            "{:?}",
+            run.outputs
+        );
+    }
+    // Nor is it written anywhere: step outputs, GITHUB_PATH, the step summary, curl's arguments
+    // and environment, the tool cache.
+    assert!(
+        runner.path("curl.env").exists(),
+        "curl ran and its environment was recorded"
+    );
+    for file in files_under(runner.dir.path()) {
+        let bytes = fs::read(&file).unwrap();
+        assert!(
+            !bytes
+                .windows(EC3_TOKEN.len())
+                .any(|w| w == EC3_TOKEN.as_bytes()),
+            "the EC3 token is in {}",
+            file.display()
+        );
+    }
+}
+
+#[test]
+fn a_cancelled_wait_after_creating_still_sets_the_job_id_output() {
+    let sim = Sim::start();
+    let mut runner = runner_with_real_release();
+    let installed = runner.run_steps(&create_with(&[]), Some("install"));
+    assert_eq!(installed.code(), 0, "{}", installed.show());
+    runner.cancel_after = Some(Duration::from_millis(1500));
+    let run = runner.run_action(&create_with(&[
+        ("api-url", &sim.url),
+        ("authority", &sim.url),
+        // The first poll (Queued) comes at once; the cancellation arrives in the pause after it.
+        ("interval", "5s"),
+        ("timeout", "20s"),
+    ]));
+    assert_eq!(run.code(), 143, "{}", run.show());
+    let step = run.step("run");
+    let job = step.output("job-id").unwrap_or_default();
+    assert!(is_created_id(job, "sim-"), "job-id {job:?}\n{}", run.show());
+    assert_eq!(step.output("status"), Some("Queued"));
+    assert_eq!(run.outputs["job-id"], job);
 }

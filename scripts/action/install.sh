@@ -11,12 +11,12 @@ set -euo pipefail
 # shellcheck source=scripts/action/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# Every input, not only `version`: a missing job id or missing credentials
-# must fail before anything is downloaded or built.
+# Every input, not only `version`: a missing job id, missing create inputs or
+# missing credentials must fail before anything is downloaded or built.
 validate_inputs
 # Installing needs no credentials; keep them away from curl and cargo (and
 # every build script cargo runs).
-unset INPUT_ACCESS_TOKEN INPUT_CLIENT_SECRET
+unset INPUT_ACCESS_TOKEN INPUT_CLIENT_SECRET INPUT_EC3_TOKEN
 
 : "${RUNNER_OS:?RUNNER_OS is not set: this script expects a GitHub Actions runner}"
 : "${RUNNER_ARCH:?RUNNER_ARCH is not set: this script expects a GitHub Actions runner}"

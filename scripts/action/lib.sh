@@ -62,13 +62,80 @@ check_secret() {
   esac
 }
 
-# Checks every input the action declares. Called first by both scripts, so a
-# missing job id or missing credentials fail before any download.
-validate_inputs() {
-  case ${INPUT_JOB_ID:-} in
-    '') bail "input 'job-id' is required: the EC3 upload job id, e.g. job-id: \${{ steps.export.outputs.job-id }}" ;;
-    *[!A-Za-z0-9._-]*) bail "input 'job-id' may contain only letters, digits, '.', '_' and '-', got '${INPUT_JOB_ID}'" ;;
+# Characters of UTF-8 text whatever the locale: the bytes that do not continue
+# a character. (`${#s}` counts bytes under the C locale.)
+char_count() {
+  local n
+  n=$(printf '%s' "$1" | LC_ALL=C tr -d '\200-\277' | wc -c)
+  printf '%s\n' "$((n))"
+}
+
+# An id that goes into the create request. The service's ids are GUIDs (a
+# configuration id is also a URL path segment), so job-id's character set fits
+# them; 256 is ec3-gate's own limit. A typo fails here, not after the download.
+check_id() {
+  local name=$1 value=$2
+  case $value in
+    *[!A-Za-z0-9._-]*) bail "input '$name' may contain only letters, digits, '.', '_' and '-', got '$value'" ;;
   esac
+  if [[ ${#value} -gt 256 ]]; then
+    bail "input '$name' must be at most 256 characters, got ${#value}"
+  fi
+}
+
+# Which job: `job-id` waits for an existing one, `configuration-id` creates one
+# (with project-name, ec3-token and optionally extraction-id) and then waits.
+validate_job() {
+  local job=${INPUT_JOB_ID:-} config=${INPUT_CONFIGURATION_ID:-}
+  local project=${INPUT_PROJECT_NAME:-} extraction=${INPUT_EXTRACTION_ID:-} ec3=${INPUT_EC3_TOKEN:-}
+  check_secret ec3-token "$ec3"
+
+  case "${job:+J}${config:+C}" in
+    J)
+      case $job in
+        *[!A-Za-z0-9._-]*) bail "input 'job-id' may contain only letters, digits, '.', '_' and '-', got '$job'" ;;
+      esac
+      local name value
+      for name in project-name extraction-id ec3-token; do
+        case $name in
+          project-name) value=$project ;;
+          extraction-id) value=$extraction ;;
+          *) value=$ec3 ;;
+        esac
+        if [[ -n $value ]]; then
+          bail "input '$name' is only for creating a job with 'configuration-id', but 'job-id' names an existing job: remove '$name', or give 'configuration-id' instead of 'job-id'"
+        fi
+      done
+      ;;
+    C)
+      check_id configuration-id "$config"
+      case $project in
+        '') bail "input 'project-name' is required with 'configuration-id': the name of the EC3 project to create, e.g. project-name: Tower A build \${{ github.run_number }}" ;;
+        *[[:cntrl:]]*) bail "input 'project-name' must be one line without control characters, e.g. project-name: Tower A" ;;
+      esac
+      if [[ -z ${project//[[:space:]]/} ]]; then
+        bail "input 'project-name' must not be only whitespace, e.g. project-name: Tower A"
+      fi
+      local chars
+      chars=$(char_count "$project")
+      if [[ $chars -gt 256 ]]; then
+        bail "input 'project-name' must be at most 256 characters, got $chars"
+      fi
+      if [[ -n $extraction ]]; then check_id extraction-id "$extraction"; fi
+      if [[ -z $ec3 ]]; then
+        bail "input 'ec3-token' is required with 'configuration-id': the EC3 (Building Transparency) token the job uploads with, e.g. ec3-token: \${{ secrets.EC3_TOKEN }} (is the secret defined for this repository and event?)"
+      fi
+      ;;
+    JC) bail "give either 'job-id' (wait for an existing job) or 'configuration-id' (create a job, then wait for it), not both: got job-id '$job' and configuration-id '$config'" ;;
+    '') bail "input 'job-id' or 'configuration-id' is required: the EC3 upload job id to wait for, e.g. job-id: \${{ steps.export.outputs.job-id }}, or the EC3 configuration to create the job from (with project-name and ec3-token)" ;;
+  esac
+}
+
+# Checks every input the action declares. Called first by both scripts, so a
+# missing job id, missing create inputs or missing credentials fail before any
+# download.
+validate_inputs() {
+  validate_job
 
   check_secret access-token "${INPUT_ACCESS_TOKEN:-}"
   check_secret client-secret "${INPUT_CLIENT_SECRET:-}"

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Runs `ec3-gate wait` for the composite action.
+# Runs `ec3-gate wait` (input job-id) or `ec3-gate upload --wait` (input
+# configuration-id: create the job, then wait for it) for the composite action.
 #
 # ec3-gate itself writes the step outputs (status, message, ec3-project-url,
-# job-id), the step summary, annotations and masks when GITHUB_ACTIONS=true.
-# This script only checks the inputs, turns them into the environment
-# ec3-gate reads, runs it, and applies `fail-on-failed`.
+# job-id), the step summary, annotations and masks when GITHUB_ACTIONS=true;
+# `upload` writes job-id as soon as the job exists, so a cancelled wait still
+# names it. This script only checks the inputs, turns them into the
+# environment ec3-gate reads, runs it, and applies `fail-on-failed`.
 set -euo pipefail
 
 # shellcheck source=scripts/action/lib.sh
@@ -21,7 +23,8 @@ bin=$(unix_path "$bin")
 # The action's inputs are the whole configuration: a variable left in the job's
 # environment must not change what the step does behind the inputs' back.
 unset ITWIN_ACCESS_TOKEN ITWIN_CLIENT_ID ITWIN_CLIENT_SECRET ITWIN_SCOPE \
-  ITWIN_AUTHORITY ITWIN_API_URL EC3_JOB_ID EC3_TIMEOUT EC3_INTERVAL
+  ITWIN_AUTHORITY ITWIN_API_URL EC3_JOB_ID EC3_TIMEOUT EC3_INTERVAL \
+  EC3_BEARER_TOKEN EC3_CONFIGURATION_ID EC3_PROJECT_NAME EC3_EXTRACTION_ID
 
 set_env() {
   # $1: variable ec3-gate reads, $2: input value; empty means "ec3-gate's default".
@@ -33,8 +36,21 @@ set_env() {
 # value is one line.
 if [[ -n ${INPUT_ACCESS_TOKEN:-} ]]; then printf '::add-mask::%s\n' "$INPUT_ACCESS_TOKEN"; fi
 if [[ -n ${INPUT_CLIENT_SECRET:-} ]]; then printf '::add-mask::%s\n' "$INPUT_CLIENT_SECRET"; fi
+if [[ -n ${INPUT_EC3_TOKEN:-} ]]; then printf '::add-mask::%s\n' "$INPUT_EC3_TOKEN"; fi
 
-set_env EC3_JOB_ID "$INPUT_JOB_ID"
+# validate_inputs made sure exactly one of job-id and configuration-id is set,
+# and that creating has its project name and EC3 token.
+if [[ -n ${INPUT_CONFIGURATION_ID:-} ]]; then
+  command=(upload --wait)
+  set_env EC3_CONFIGURATION_ID "$INPUT_CONFIGURATION_ID"
+  set_env EC3_PROJECT_NAME "${INPUT_PROJECT_NAME:-}"
+  set_env EC3_EXTRACTION_ID "${INPUT_EXTRACTION_ID:-}"
+  # The EC3 token only ever travels in the environment, never as an argument.
+  set_env EC3_BEARER_TOKEN "${INPUT_EC3_TOKEN:-}"
+else
+  command=(wait)
+  set_env EC3_JOB_ID "${INPUT_JOB_ID:-}"
+fi
 set_env ITWIN_ACCESS_TOKEN "${INPUT_ACCESS_TOKEN:-}"
 set_env ITWIN_CLIENT_ID "${INPUT_CLIENT_ID:-}"
 set_env ITWIN_CLIENT_SECRET "${INPUT_CLIENT_SECRET:-}"
@@ -46,11 +62,11 @@ set_env EC3_INTERVAL "${INPUT_INTERVAL:-}"
 if [[ ${INPUT_FAIL_ON_FAILED:-true} == true ]]; then
   # Nothing to do afterwards: ec3-gate takes this process's place (action.yml
   # execs this script too), so a cancellation's SIGINT/SIGTERM reaches it.
-  exec "$bin" wait
+  exec "$bin" "${command[@]}"
 fi
 
 code=0
-"$bin" wait || code=$?
+"$bin" "${command[@]}" || code=$?
 
 if [[ $code -eq 1 ]]; then
   info "the EC3 job Failed; fail-on-failed is false, so this step passes (see the outputs 'status' and 'message')"
