@@ -107,6 +107,8 @@ pub enum Error {
     TimedOut,
     /// The operation was cancelled (a signal, or a C caller's cancel).
     Cancelled,
+    /// A bug in ec3-gate (a panic caught at a boundary).
+    Internal(String),
 }
 
 impl Error {
@@ -164,6 +166,7 @@ impl fmt::Display for Error {
             Self::InvalidResponse(reason) => write!(f, "unreadable answer from the service: {reason}"),
             Self::TimedOut => f.write_str("timed out waiting for the job"),
             Self::Cancelled => f.write_str("cancelled"),
+            Self::Internal(what) => write!(f, "internal error (a bug in ec3-gate): {what}"),
         }
     }
 }

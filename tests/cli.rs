@@ -533,3 +533,25 @@ fn server_text_cannot_start_a_workflow_command_in_the_logs() {
         );
     }
 }
+
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    let mut server = Server::new();
+    server
+        .mock("GET", job_path("j1").as_str())
+        .with_body(job_json("Succeeded", None, None))
+        .create();
+    let mut cmd = common::ec3(&["wait", "j1"]);
+    cmd.env("ITWIN_ACCESS_TOKEN", TOKEN)
+        .env("ITWIN_API_URL", server.url());
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

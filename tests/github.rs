@@ -164,7 +164,7 @@ fn env_secrets_are_masked_before_anything_else() {
     let r = run_github(
         &["status", "j1"],
         &[
-            ("ITWIN_ACCESS_TOKEN", &format!("Bearer {TOKEN}")),
+            ("ITWIN_ACCESS_TOKEN", &format!("bEaReR   {TOKEN}")),
             ("ITWIN_API_URL", &url),
         ],
     );

@@ -32,6 +32,25 @@ pub enum Outcome {
     Interrupted(i32),
 }
 
+/// Prints a line on stdout. A closed pipe (`ec3-gate status | head -0`) is
+/// not worth a panic: the outcome and exit code still stand.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// Prints a line on stderr, ignoring a closed pipe like [`out!`].
+macro_rules! err {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+pub(crate) use {err, out};
+
 /// After a signal, how long the worker gets to stop by itself before the
 /// outcome is reported without it.
 const SIGNAL_GRACE: Duration = Duration::from_millis(400);
@@ -51,7 +70,7 @@ pub fn run(
     if early.github {
         // Before anything else is printed, so nothing can show a secret.
         for secret in &early.secrets {
-            eprintln!("{}", command("add-mask", &[], secret));
+            err!("{}", command("add-mask", &[], secret));
         }
     }
     let known = Known::default();
@@ -81,12 +100,19 @@ fn execute(early: &Early, settings: Settings, known: &Known) -> Outcome {
     let worker = {
         let (cancel, known, github) = (cancel.clone(), known.clone(), early.github);
         std::thread::spawn(move || {
-            let outcome = perform(&client, task, &cancel, &known, github);
+            // A bug must end the run with an error, never leave main waiting.
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                perform(&client, task, &cancel, &known, github)
+            }))
+            .unwrap_or_else(|_| {
+                Outcome::Failed(Error::Internal("the worker thread panicked".into()))
+            });
             let _ = tx.send(Message::Done(outcome));
         })
     };
     let outcome = match rx.recv() {
-        Ok(Message::Done(Outcome::Failed(Error::Cancelled))) | Err(_) => Outcome::Interrupted(2),
+        Ok(Message::Done(Outcome::Failed(Error::Cancelled))) => Outcome::Interrupted(2),
+        Err(_) => Outcome::Failed(Error::Internal("the worker thread vanished".into())),
         Ok(Message::Done(outcome)) => outcome,
         Ok(Message::Signal(sig)) => {
             // The worker was cancelled; give it a moment to finish cleanly.

@@ -11,6 +11,8 @@ use ec3_gate::text::one_line;
 use ec3_gate::{Event, Job, JobId, Observer};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::err;
+
 /// What is known so far (the job id, the last answer), shared with the
 /// thread that reports the outcome, so even an interrupted run reports it.
 #[derive(Clone, Default)]
@@ -90,7 +92,7 @@ impl Progress {
     pub fn line(&self, text: &str) {
         match &self.spinner {
             Some(bar) => bar.println(text),
-            None => eprintln!("{text}"),
+            None => err!("{text}"),
         }
     }
 

@@ -9,9 +9,9 @@ use ec3_gate::report::Report;
 use ec3_gate::text::one_line;
 use ec3_gate::{Error, Job, JobStatus};
 
-use super::Outcome;
 use super::progress::Known;
 use super::settings::Early;
+use super::{Outcome, err, out};
 
 /// Reports `outcome` and hands it back for the exit code. `gates` is false
 /// for commands that look nothing up about a job (`configurations`): they
@@ -33,7 +33,7 @@ pub fn finish(
 
     match &outcome {
         Outcome::Listed(list) if early.json => {
-            println!(
+            out!(
                 "{}",
                 serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
             );
@@ -41,7 +41,7 @@ pub fn finish(
         Outcome::Listed(list) => {
             for c in list {
                 let field = |v: &Option<String>| one_line(v.as_deref().unwrap_or(""), 200);
-                println!(
+                out!(
                     "{}\t{}\t{}",
                     one_line(&c.id, 256),
                     field(&c.display_name),
@@ -49,11 +49,11 @@ pub fn finish(
                 );
             }
         }
-        _ if early.json && !usage => println!("{}", report.to_json()),
-        Outcome::Created(id) => println!("{id}"),
+        _ if early.json && !usage => out!("{}", report.to_json()),
+        Outcome::Created(id) => out!("{id}"),
         _ => {
             if let Some(job) = &job {
-                println!("{}", job.status);
+                out!("{}", job.status);
             }
         }
     }
@@ -70,7 +70,7 @@ pub fn finish(
             Outcome::Answered(_) => "warning",
             _ => "error",
         };
-        eprintln!("{}", command(kind, &[("title", title)], &verdict));
+        err!("{}", command(kind, &[("title", title)], &verdict));
         if gates {
             let outputs = report.outputs();
             let pending: Vec<_> = outputs
@@ -84,7 +84,7 @@ pub fn finish(
             }
         }
     } else {
-        eprintln!("ec3-gate: {}", one_line(&verdict, 2000));
+        err!("ec3-gate: {}", one_line(&verdict, 2000));
     }
     outcome
 }
@@ -139,13 +139,13 @@ fn runner_file(name: &str) -> Option<PathBuf> {
 /// reported as a warning, never silent, and does not change the verdict.
 pub fn write_outputs(outputs: &[(&str, &str)]) -> bool {
     let Some(path) = runner_file("GITHUB_OUTPUT") else {
-        eprintln!("::warning::GITHUB_OUTPUT is not set; step outputs were not written");
+        err!("::warning::GITHUB_OUTPUT is not set; step outputs were not written");
         return false;
     };
     match github::append_outputs(&path, outputs) {
         Ok(()) => true,
         Err(e) => {
-            eprintln!(
+            err!(
                 "{}",
                 command(
                     "warning",
@@ -161,7 +161,7 @@ pub fn write_outputs(outputs: &[(&str, &str)]) -> bool {
 fn write_summary(text: &str) {
     if let Some(path) = runner_file("GITHUB_STEP_SUMMARY") {
         if let Err(e) = github::append(&path, text) {
-            eprintln!(
+            err!(
                 "{}",
                 command(
                     "warning",

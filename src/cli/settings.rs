@@ -135,11 +135,10 @@ pub fn resolve(
         ]
         .into_iter()
         .flatten()
-        .map(|s| {
-            s.trim()
-                .strip_prefix("Bearer ")
-                .unwrap_or(s.trim())
-                .to_owned()
+        .map(|s| match Credentials::access_token(s) {
+            // What will be sent: without any `Bearer ` prefix, in any case.
+            Ok(Credentials::AccessToken(token)) => token.expose().to_owned(),
+            _ => s.trim().to_owned(),
         })
         .collect(),
         json,
