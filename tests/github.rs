@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{JOBS, TOKEN, job_json, run_github};
+use common::{JOBS, TOKEN, job_json, pairs, run_github};
 use mockito::{Matcher, Server};
 
 fn job_path(id: &str) -> String {
@@ -200,10 +200,6 @@ fn cc_env(url: &str) -> Vec<(&'static str, String)> {
         ("ITWIN_API_URL", url.into()),
         ("ITWIN_AUTHORITY", url.into()),
     ]
-}
-
-fn pairs<'a>(e: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-    e.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
 #[test]

@@ -5,7 +5,7 @@
 mod common;
 
 use common::server::{Action, TestServer, json, response};
-use common::{JOBS, TOKEN, job_json, run, run_github};
+use common::{JOBS, TOKEN, job_json, pairs, run, run_github};
 use mockito::{Matcher, Server};
 
 const EC3_TOKEN: &str = "ec3-s3cret";
@@ -16,10 +16,6 @@ fn base_env(url: &str) -> Vec<(&'static str, String)> {
         ("ITWIN_API_URL", url.into()),
         ("EC3_BEARER_TOKEN", EC3_TOKEN.into()),
     ]
-}
-
-fn pairs<'a>(e: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-    e.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
 const UPLOAD: [&str; 5] = [

@@ -24,6 +24,11 @@ pub fn job_json(status: &str, message: Option<&str>, link: Option<&str>) -> Stri
     serde_json::json!({"job": {"status": status, "message": message, "_links": links}}).to_string()
 }
 
+/// Borrows owned environment pairs for [`run`] and [`run_github`].
+pub fn pairs<'a>(e: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    e.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
 /// What one run of the binary did.
 #[derive(Debug)]
 pub struct Run {
