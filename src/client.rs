@@ -10,7 +10,7 @@ use ureq::config::RedirectAuthHeaders;
 use crate::auth::Auth;
 use crate::endpoint::Endpoint;
 use crate::retry::{Backoff, is_retryable_status, parse_retry_after};
-use crate::{Cancel, Config, Error, Event, Job, JobId, Observer, Secret, ServiceError, proxy};
+use crate::{Cancel, Config, Error, Event, Job, JobId, Observer, Secret, ServiceError};
 
 /// Largest answer body read (1 MiB); a larger one is an error, not a hang.
 pub const MAX_BODY_BYTES: u64 = 1 << 20;
@@ -30,8 +30,6 @@ const JOBS_PATH: &str = "/insights/carbon-calculation/ec3/jobs";
 /// calls from several threads may run at once.
 pub struct Client {
     api: Endpoint,
-    api_proxy: Option<ureq::Proxy>,
-    token_proxy: Option<ureq::Proxy>,
     auth: Auth,
     user_agent: String,
     agent: Mutex<Agent>,
@@ -137,21 +135,17 @@ impl Client {
         config: Config,
         var: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, Error> {
-        let api = Endpoint::parse("API URL", &config.api_url)?;
-        let authority = Endpoint::parse("authority", &config.authority)?;
+        let api = Endpoint::parse("API URL", &config.api_url)?.with_proxy_from(&var)?;
+        let authority = Endpoint::parse("authority", &config.authority)?.with_proxy_from(&var)?;
         if config.scope.trim().is_empty() || config.scope.chars().any(char::is_control) {
             return Err(Error::config(
                 "scope",
                 "must be non-empty, without control characters",
             ));
         }
-        let api_proxy = proxy::select(&api, &var)?;
-        let token_proxy = proxy::select(&authority, &var)?;
         let agent = build_agent(&config.user_agent);
         Ok(Self {
             api,
-            api_proxy,
-            token_proxy,
             auth: Auth::new(config.credentials, authority, config.scope),
             user_agent: config.user_agent,
             agent: Mutex::new(agent),
@@ -322,11 +316,7 @@ impl Client {
 
     fn send_once(&self, request: &Request<'_>, remaining: Duration) -> Attempt {
         let agent = self.agent();
-        let proxy = if std::ptr::eq(request.endpoint, &self.api) {
-            self.api_proxy.clone()
-        } else {
-            self.token_proxy.clone()
-        };
+        let proxy = request.endpoint.proxy().cloned();
         let result = match request.method {
             Method::Get => configure(agent.get(&request.url), request, proxy, remaining).call(),
             Method::Post => {

@@ -6,12 +6,14 @@ use crate::Error;
 
 /// A base URL that ec3-gate may send credentials to: `https://` anywhere,
 /// plain `http://` only to a loopback host. No user info, query or fragment;
-/// no trailing slash (paths are appended to it).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// no trailing slash (paths are appended to it). It also knows the proxy
+/// that reaches it, if any.
+#[derive(Debug, Clone)]
 pub(crate) struct Endpoint {
     base: String,
     host: String,
     https: bool,
+    proxy: Option<ureq::Proxy>,
 }
 
 impl Endpoint {
@@ -57,7 +59,12 @@ impl Endpoint {
         // ureq must accept it too; this catches anything the checks above missed.
         base.parse::<ureq::http::Uri>()
             .map_err(|_| bad("URL is not valid"))?;
-        Ok(Self { base, host, https })
+        Ok(Self {
+            base,
+            host,
+            https,
+            proxy: None,
+        })
     }
 
     /// `base` + `path` (which starts with `/`).
@@ -73,6 +80,21 @@ impl Endpoint {
     /// True for `https://`.
     pub(crate) fn is_https(&self) -> bool {
         self.https
+    }
+
+    /// Chooses the proxy for this endpoint from the environment read through
+    /// `var` (see [`crate::proxy::select`]).
+    pub(crate) fn with_proxy_from(
+        mut self,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, Error> {
+        self.proxy = crate::proxy::select(&self, var)?;
+        Ok(self)
+    }
+
+    /// The proxy that reaches this endpoint, if any.
+    pub(crate) fn proxy(&self) -> Option<&ureq::Proxy> {
+        self.proxy.as_ref()
     }
 }
 
