@@ -421,10 +421,15 @@ fn retry_after(headers: &ureq::http::HeaderMap) -> Option<Duration> {
         })
 }
 
+/// Shorter tokens are not redacted: they could match the JSON itself (a
+/// token `t` would turn `"status"` into `"s***a***us"`), and real tokens are
+/// hundreds of characters long.
+const MIN_REDACTED_LEN: usize = 8;
+
 /// `body` with every occurrence of `secret` replaced by `***`.
 fn redact(body: &[u8], secret: &str) -> Vec<u8> {
     let secret = secret.as_bytes();
-    if secret.is_empty() {
+    if secret.len() < MIN_REDACTED_LEN {
         return body.to_vec();
     }
     let mut out = Vec::with_capacity(body.len());

@@ -555,3 +555,19 @@ fn a_closed_stdout_is_not_a_panic() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn a_short_token_does_not_garble_the_answer() {
+    // Echo redaction must not rewrite JSON syntax that happens to contain the token.
+    let mut server = Server::new();
+    server
+        .mock("GET", job_path("j1").as_str())
+        .with_body(job_json("Succeeded", None, None))
+        .create();
+    let url = server.url();
+    let r = run(
+        &["status", "j1"],
+        &[("ITWIN_ACCESS_TOKEN", "t"), ("ITWIN_API_URL", &url)],
+    );
+    assert_eq!((r.code, r.stdout.as_str()), (0, "Succeeded\n"), "{r:?}");
+}

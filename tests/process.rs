@@ -125,3 +125,55 @@ fn a_server_that_never_answers_cannot_hold_the_wait_past_its_deadline() {
         start.elapsed()
     );
 }
+
+/// Runs the binary in a pseudo-terminal (util-linux `script`), so stderr is
+/// a TTY; `None` where `script` is missing.
+#[cfg(unix)]
+fn in_a_terminal(server: &TestServer, extra_env: &[(&str, &str)]) -> Option<String> {
+    let line = format!(
+        "{} wait j1 --interval 300ms --api-url {}",
+        env!("CARGO_BIN_EXE_ec3-gate"),
+        server.url
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("ITWIN_ACCESS_TOKEN", TOKEN)
+        .env("TERM", "xterm-256color")
+        .envs(extra_env.iter().copied())
+        .output()
+        .ok()?;
+    assert!(out.status.success(), "{out:?}");
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[cfg(unix)]
+#[test]
+fn a_terminal_gets_a_live_spinner_unless_no_color() {
+    let job = || {
+        TestServer::start(|req| {
+            let status = if req.index < 3 {
+                "Running"
+            } else {
+                "Succeeded"
+            };
+            json(200, &job_json(status, None, None))
+        })
+    };
+    let Some(live) = in_a_terminal(&job(), &[]) else {
+        eprintln!("skipped: util-linux `script` is not installed");
+        return;
+    };
+    // The spinner redraws its line in place (carriage return + erase line) with the status.
+    assert!(live.contains("\r\x1b[2K"), "{live:?}");
+    assert!(live.contains("job j1 is Running"), "{live:?}");
+    assert!(
+        !live.contains("ec3-gate: job j1 is Running"),
+        "no log lines in a terminal: {live:?}"
+    );
+
+    let plain = in_a_terminal(&job(), &[("NO_COLOR", "1")]).unwrap();
+    assert!(!plain.contains("\x1b[2K"), "{plain:?}");
+    assert!(plain.contains("ec3-gate: job j1 is Running"), "{plain:?}");
+}
