@@ -106,6 +106,7 @@ impl Auth {
                 "application/x-www-form-urlencoded",
                 format!("grant_type=client_credentials&scope={}", enc(&self.scope)).into_bytes(),
             )),
+            secrets: vec![client_secret.clone()],
         };
         // Asking for a token twice is harmless, so every failure may be retried.
         let reply = client.execute(&request, Policy::Idempotent, call)?;

@@ -64,6 +64,16 @@ pub(crate) struct Request<'a> {
     pub(crate) authorization: Option<Secret>,
     pub(crate) accept: &'static str,
     pub(crate) body: Option<(&'static str, Vec<u8>)>,
+    /// Secrets this request carries (token, client secret, EC3 token): a
+    /// service that quotes them back must not carry them into errors,
+    /// outputs or the summary, so they are cut out of the answer.
+    pub(crate) secrets: Vec<Secret>,
+}
+
+/// A JSON request body, and the secret it carries (if any).
+pub(crate) struct Payload {
+    pub(crate) json: Vec<u8>,
+    pub(crate) secret: Option<Secret>,
 }
 
 /// Which failures may be retried.
@@ -218,7 +228,7 @@ impl Client {
         &self,
         method: Method,
         url: String,
-        body: Option<Vec<u8>>,
+        payload: Option<&Payload>,
         policy: Policy,
         call: &mut Call<'_>,
     ) -> Result<Reply, Error> {
@@ -231,7 +241,11 @@ impl Client {
                 endpoint: &self.api,
                 authorization: Some(Secret::new(format!("Bearer {}", token.expose()))),
                 accept: ITWIN_ACCEPT,
-                body: body.clone().map(|b| ("application/json", b)),
+                body: payload.map(|p| ("application/json", p.json.clone())),
+                secrets: [Some(token), payload.and_then(|p| p.secret.clone())]
+                    .into_iter()
+                    .flatten()
+                    .collect(),
             };
             let reply = self.execute(&request, policy, call)?;
             if reply.status == 401 && !renewed && self.auth.can_renew() {
@@ -340,19 +354,13 @@ impl Client {
             .with_config()
             .limit(MAX_BODY_BYTES)
             .read_to_vec();
-        // A service that echoes the token it was sent must not carry it into
-        // errors, outputs or the summary.
-        let token = request
-            .authorization
-            .as_ref()
-            .and_then(|a| a.expose().strip_prefix("Bearer "));
         match read {
             Ok(body) => Attempt::Answered {
                 status,
-                body: match token {
-                    Some(t) => redact(&body, t),
-                    None => body,
-                },
+                body: request
+                    .secrets
+                    .iter()
+                    .fold(body, |b, secret| redact(&b, secret.expose())),
                 retry_after,
             },
             // An error answer's body only adds detail; the status says enough.

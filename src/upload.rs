@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::client::{Method, Policy};
+use crate::client::{Method, Payload, Policy};
 use crate::{Cancel, Client, Error, JobId, Observer, Secret};
 
 /// What to upload: a report-based job, or extraction-based with
@@ -89,17 +89,26 @@ impl Client {
         }
 
         job.validate()?;
-        let body = serde_json::to_vec(&Body {
+        let json = serde_json::to_vec(&Body {
             configuration_id: &job.configuration_id,
             project_name: &job.project_name,
             ec3_bearer_token: job.ec3_token.expose(),
             extraction_id: job.extraction_id.as_deref(),
         })
         .map_err(|e| Error::InvalidResponse(format!("cannot encode the request: {e}")))?;
+        let payload = Payload {
+            json,
+            secret: Some(job.ec3_token.clone()),
+        };
         self.run(timeout, cancel, observer, |client, call| {
             let url = client.api_url("/insights/carbon-calculation/ec3/jobs");
-            let reply =
-                client.api_call(Method::Post, url, Some(body), Policy::NotIdempotent, call)?;
+            let reply = client.api_call(
+                Method::Post,
+                url,
+                Some(&payload),
+                Policy::NotIdempotent,
+                call,
+            )?;
             let answer = reply.into_body(|detail| Error::Service {
                 status: 404,
                 detail,

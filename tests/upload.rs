@@ -329,3 +329,25 @@ fn configurations_never_follow_a_link_off_the_api_root() {
     );
     assert_eq!(r.code, 2, "{r:?}");
 }
+
+#[test]
+fn a_service_quoting_the_ec3_token_back_cannot_leak_it() {
+    let mut server = Server::new();
+    server
+        .mock("POST", JOBS)
+        .with_status(422)
+        .with_body(format!(
+            r#"{{"error":{{"code":"InvalidEC3JobRequest","message":"EC3 token '{EC3_TOKEN}' is not valid."}}}}"#
+        ))
+        .create();
+    let e = base_env(&server.url());
+    for r in [run(&UPLOAD, &pairs(&e)), run_github(&UPLOAD, &pairs(&e))] {
+        assert_eq!(r.code, 7, "{r:?}");
+        assert!(
+            r.stderr.contains("EC3 token '***' is not valid."),
+            "{}",
+            r.stderr
+        );
+        r.assert_clean();
+    }
+}
