@@ -1,12 +1,14 @@
 /*
- * libec3_gate: wait for EC3 upload jobs of Bentley's iTwin Carbon Calculation
- * API from C and C++. See docs/c-api.md.
+ * libec3_gate: create and wait for EC3 upload jobs of Bentley's iTwin Carbon
+ * Calculation API from C and C++. See docs/c-api.md.
  *
  * Ownership: objects made by an ec3_gate_*_new function (and jobs returned
  * through an out-param) belong to the caller, who frees each once with its
- * ec3_gate_*_free function. Strings returned by accessors belong to the
- * object they came from; static strings are never freed. Out-params are
- * written only on success. Every function accepts NULL pointers and returns
+ * ec3_gate_*_free function; so do strings returned through an out-param
+ * (the job id of ec3_gate_client_create_job), freed with
+ * ec3_gate_string_free. Strings returned by accessors belong to the object
+ * they came from; static strings are never freed. Out-params are written
+ * only on success. Every function accepts NULL pointers and returns
  * EC3_GATE_RESULT_NULL_ARGUMENT (or NULL/false) for them.
  *
  * SPDX-License-Identifier: MIT OR Apache-2.0
@@ -33,6 +35,10 @@
 #define EC3_GATE_VERSION_STRING "0.1.0"
 
 
+// A suggested timeout for `ec3_gate_client_create_job` (1 minute, the
+// default of the command's `upload` without `--wait`).
+#define EC3_GATE_DEFAULT_CREATE_TIMEOUT_MS 60000
+
 // A suggested timeout for `ec3_gate_client_job_status` (1 minute, the
 // command's default).
 #define EC3_GATE_DEFAULT_STATUS_TIMEOUT_MS 60000
@@ -56,11 +62,13 @@
 
 // The result of every fallible function.
 //
-// The numbers are stable and never reused. Codes 0 to 6 mean the same as the
-// `ec3-gate` command's exit status for the same outcome, so a tool may pass
-// them on as its own exit status. Codes 7, 8, 9 and 99 have no exit status of
-// their own in the command (it exits 130/143 when interrupted, and reports
-// bad arguments as 2).
+// The numbers are stable: a number, once given a meaning, keeps it, and a
+// code that is ever retired leaves its number unused for good. Codes 0 to 7
+// mean the same as the `ec3-gate` command's exit status for the same outcome,
+// so a tool may pass them on as its own exit status. Codes 8, 9, 10 and 99
+// have no exit status of their own in the command (it exits 130/143 when
+// interrupted, and reports bad arguments as 2). A code the command adds
+// later gets the same number here when the library can have that outcome.
 //
 // Treat any value not listed here as an error: later versions may add codes.
 // `ec3_gate_strerror` describes every code, known or not.
@@ -87,15 +95,18 @@ enum ec3_gate_result
   // The job does not exist (HTTP 404).
   EC3_GATE_RESULT_NOT_FOUND = 5,
   // A service or network error that retries within the timeout did not
-  // cure (5xx, 429, connection failures, unreadable or oversized answers,
-  // a request the service rejected as invalid).
+  // cure (5xx, 429, connection failures, unreadable or oversized answers).
   EC3_GATE_RESULT_SERVICE = 6,
+  // The service rejected the request as invalid (HTTP 400 or 422), such
+  // as a job creation with a configuration it cannot use. The last error
+  // holds the service's error code and message.
+  EC3_GATE_RESULT_REJECTED = 7,
   // The call was cancelled through its `ec3_gate_cancel`.
-  EC3_GATE_RESULT_CANCELLED = 7,
+  EC3_GATE_RESULT_CANCELLED = 8,
   // A required pointer argument was NULL. Nothing was done.
-  EC3_GATE_RESULT_NULL_ARGUMENT = 8,
+  EC3_GATE_RESULT_NULL_ARGUMENT = 9,
   // A string argument was not valid UTF-8. Nothing was done.
-  EC3_GATE_RESULT_INVALID_UTF8 = 9,
+  EC3_GATE_RESULT_INVALID_UTF8 = 10,
   // A bug in the library: a Rust panic was caught at the boundary. The
   // objects involved remain safe to free.
   EC3_GATE_RESULT_PANIC = 99,
@@ -182,8 +193,8 @@ typedef struct ec3_gate_cancel ec3_gate_cancel;
 //
 // Made by `ec3_gate_client_new`, freed by `ec3_gate_client_free`.
 //
-// Thread-safe: several threads may run queries and waits on one client at
-// the same time. Each thread has its own last-error message
+// Thread-safe: several threads may create jobs, run queries and wait on one
+// client at the same time. Each thread has its own last-error message
 // (`ec3_gate_client_last_error`). Free the client only after every call on
 // it has returned.
 typedef struct ec3_gate_client ec3_gate_client;
@@ -289,6 +300,57 @@ void ec3_gate_cancel_free(struct ec3_gate_cancel *cancel);
 ec3_gate_result ec3_gate_client_new(const struct ec3_gate_client_options *options,
                                     struct ec3_gate_client **client_out);
 
+// Creates an EC3 upload job (`POST /insights/carbon-calculation/ec3/jobs`)
+// and stores its id in `*job_id_out`, ready for `ec3_gate_client_wait`.
+//
+// `configuration_id`: the EC3 configuration that says what to upload.
+// `project_name`: the name of the EC3 project to create. `extraction_id`:
+// NULL for a report-based job, else the extraction to upload. Each must be
+// 1-256 characters, not blank, without control characters.
+//
+// `ec3_token`: the user's EC3 (Building Transparency) token, not blank,
+// without control characters. A secret: it goes into the request body and
+// nowhere else, never into a message; where the service quotes it back in
+// an error, the last error shows `***` (a "token" shorter than 8
+// characters excepted). The library keeps no copy after the call.
+//
+// All strings are only read during the call. `timeout_ms` (1 to
+// `EC3_GATE_MAX_TIMEOUT_MS`; `EC3_GATE_DEFAULT_CREATE_TIMEOUT_MS` is the
+// command's) bounds the whole call. `cancel` may be NULL; when given,
+// triggering it from another thread ends the call with
+// `EC3_GATE_RESULT_CANCELLED`.
+//
+// Creating a job is not idempotent, so the request is repeated only when it
+// surely never reached the service (no connection) or the service asked for
+// it (429, or 503 with `Retry-After`). A timeout or lost connection after
+// the request was sent is reported (`EC3_GATE_RESULT_SERVICE`, or
+// `_CANCELLED`), never retried: the job may then exist, so check the EC3
+// project before creating it again. Note that the service does
+// not check the EC3 token here: a bad one makes the job `Failed` later.
+//
+// Returns `EC3_GATE_RESULT_OK` when the service created the job. Else
+// `EC3_GATE_RESULT_REJECTED` (HTTP 400/422: the last error has the
+// service's code and message), `_AUTH`, `_SERVICE`, `_CANCELLED`,
+// `_INVALID_ARGUMENT` (a blank or over-long string, a control character, a
+// bad timeout: nothing was sent), `_NULL_ARGUMENT` (`client`,
+// `configuration_id`, `project_name`, `ec3_token` or `job_id_out` NULL) or
+// `_INVALID_UTF8`; then `*job_id_out` is untouched and
+// `ec3_gate_client_last_error(client)` has the details (except when
+// `client` itself is NULL).
+//
+// The caller owns the job id string (NUL-terminated; 1-128 ASCII letters,
+// digits, `-`, `_` or `.`) and frees it once with `ec3_gate_string_free`;
+// it does not depend on the client. Thread-safe; blocks the calling thread
+// for at most about `timeout_ms`.
+ec3_gate_result ec3_gate_client_create_job(const struct ec3_gate_client *client,
+                                           const char *configuration_id,
+                                           const char *project_name,
+                                           const char *ec3_token,
+                                           const char *extraction_id,
+                                           uint64_t timeout_ms,
+                                           const struct ec3_gate_cancel *cancel,
+                                           char **job_id_out);
+
 // Queries a job's status once and stores the answer in `*job_out`, whatever
 // the job's state (`Queued`, `Running`, `Succeeded`, `Failed` or unknown).
 //
@@ -299,11 +361,12 @@ ec3_gate_result ec3_gate_client_new(const struct ec3_gate_client_options *option
 // `EC3_GATE_RESULT_CANCELLED`.
 //
 // Returns `EC3_GATE_RESULT_OK` when the service answered with the job. Else
-// `EC3_GATE_RESULT_NOT_FOUND`, `_AUTH`, `_SERVICE`, `_CANCELLED`,
-// `_INVALID_ARGUMENT` (bad job id or timeout), `_NULL_ARGUMENT` (`client`,
-// `job_id` or `job_out` NULL) or `_INVALID_UTF8`; then `*job_out` is
-// untouched and `ec3_gate_client_last_error(client)` has the details
-// (except when `client` itself is NULL).
+// `EC3_GATE_RESULT_NOT_FOUND`, `_AUTH`, `_SERVICE`, `_REJECTED`,
+// `_CANCELLED`, `_INVALID_ARGUMENT` (bad job id or timeout),
+// `_NULL_ARGUMENT` (`client`, `job_id` or `job_out` NULL) or
+// `_INVALID_UTF8`; then `*job_out` is untouched and
+// `ec3_gate_client_last_error(client)` has the details (except when
+// `client` itself is NULL).
 //
 // The caller owns the job and frees it with `ec3_gate_job_free`.
 // Thread-safe; blocks the calling thread for at most about `timeout_ms`.
@@ -331,8 +394,8 @@ ec3_gate_result ec3_gate_client_job_status(const struct ec3_gate_client *client,
 // stored in `*job_out` (its message says why it failed, its link where the
 // EC3 project is). Otherwise `*job_out` is untouched and the code is
 // `EC3_GATE_RESULT_TIMED_OUT`, `_NOT_FOUND`, `_AUTH`, `_SERVICE`,
-// `_CANCELLED`, `_INVALID_ARGUMENT` (bad job id, timeout or interval),
-// `_NULL_ARGUMENT` (`client`, `job_id` or `job_out` NULL) or
+// `_REJECTED`, `_CANCELLED`, `_INVALID_ARGUMENT` (bad job id, timeout or
+// interval), `_NULL_ARGUMENT` (`client`, `job_id` or `job_out` NULL) or
 // `_INVALID_UTF8`. `ec3_gate_client_last_error(client)` has the details of
 // every code but OK (except when `client` itself is NULL).
 //
@@ -354,8 +417,9 @@ ec3_gate_result ec3_gate_client_wait(const struct ec3_gate_client *client,
 // One line; server text escaped; never a token or secret.
 //
 // Owned by `client`: valid until this thread's next
-// `ec3_gate_client_job_status` or `ec3_gate_client_wait` on the client, or
-// `ec3_gate_client_free`; do not free it. Per thread: another thread's
+// `ec3_gate_client_create_job`, `ec3_gate_client_job_status` or
+// `ec3_gate_client_wait` on the client, or `ec3_gate_client_free`; do not
+// free it. Per thread: another thread's
 // calls never change it (the client keeps one message per thread whose
 // last call failed, until it is freed). NULL when `client` is NULL.
 const char *ec3_gate_client_last_error(const struct ec3_gate_client *client);
@@ -478,6 +542,16 @@ void ec3_gate_client_options_free(struct ec3_gate_client_options *options);
 // `"unknown result code"`. The string is static: never free it. Never NULL.
 // Thread-safe.
 const char *ec3_gate_strerror(uint32_t code);
+
+// Frees a string that a function of this library gave to the caller to own
+// (its documentation says "frees it with `ec3_gate_string_free`"), such as
+// the job id from `ec3_gate_client_create_job`. NULL does nothing.
+//
+// Never pass a string owned by an object (`ec3_gate_job_*`,
+// `*_last_error`), a static one (`ec3_gate_strerror`, `ec3_gate_version`),
+// or memory from elsewhere; never free one twice; do not write into the
+// string before freeing it. Thread-safe: any thread may free it.
+void ec3_gate_string_free(char *string);
 
 // The library's version, such as `"0.1.0"`: the one the program runs with,
 // which may differ from the `EC3_GATE_VERSION_*` macros of the header it was

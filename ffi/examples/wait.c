@@ -1,19 +1,22 @@
 /*
- * wait.c: wait for an EC3 upload job from C with libec3_gate.
+ * wait.c: wait for an EC3 upload job from C with libec3_gate, or create a
+ * (report-based) job first and then wait for it.
  *
  *   ITWIN_ACCESS_TOKEN=... ./wait JOB_ID
+ *   ITWIN_ACCESS_TOKEN=... EC3_BEARER_TOKEN=... ./wait --create CONFIG_ID NAME
  *
  * Optional: ITWIN_API_URL (default https://api.bentley.com) and
  * EC3_INTERVAL_MS (poll interval, default 5000). Prints the EC3 project link
  * on success; progress and errors go to stderr. The exit status is the
- * result code, which for 0-6 is the ec3-gate command's exit status: 0
+ * result code, which for 0-7 is the ec3-gate command's exit status: 0
  * succeeded, 1 failed, 2 bad arguments, 3 timed out, 4 authentication
- * refused, 5 not found, 6 service or network error.
+ * refused, 5 not found, 6 service or network error, 7 request rejected.
  */
 #include <ec3_gate.h>
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Called on this thread at each status change and before each retry. */
 static void on_progress(const ec3_gate_progress *event, void *user_data) {
@@ -32,14 +35,21 @@ int main(int argc, char **argv) {
   const char *token = getenv("ITWIN_ACCESS_TOKEN");
   const char *api_url = getenv("ITWIN_API_URL");
   const char *interval = getenv("EC3_INTERVAL_MS");
+  const char *ec3_token = getenv("EC3_BEARER_TOKEN");
+  int create = argc == 4 && strcmp(argv[1], "--create") == 0;
   uint64_t interval_ms = EC3_GATE_DEFAULT_INTERVAL_MS;
   ec3_gate_client_options *options;
   ec3_gate_client *client = NULL;
   ec3_gate_job *job = NULL;
+  char *created = NULL; /* a job id we own, once created */
+  char *job_id = argv[1];
   ec3_gate_result rc;
 
-  if (argc != 2 || token == NULL) {
-    fprintf(stderr, "usage: ITWIN_ACCESS_TOKEN=... %s JOB_ID\n", argv[0]);
+  if (!(argc == 2 || (create && ec3_token != NULL)) || token == NULL) {
+    fprintf(stderr,
+            "usage: ITWIN_ACCESS_TOKEN=... %s JOB_ID\n"
+            "       ... EC3_BEARER_TOKEN=... %s --create CONFIG_ID NAME\n",
+            argv[0], argv[0]);
     return 2;
   }
   if (interval != NULL) {
@@ -62,9 +72,20 @@ int main(int argc, char **argv) {
   }
   ec3_gate_client_options_free(options);
 
-  /* No cancel handle (NULL): this wait ends on its own. */
-  rc = ec3_gate_client_wait(client, argv[1], EC3_GATE_DEFAULT_WAIT_TIMEOUT_MS,
-                            interval_ms, on_progress, argv[1], NULL, &job);
+  if (create) {
+    /* NULL extraction id: a report-based job. No cancel handle (NULL). */
+    rc = ec3_gate_client_create_job(client, argv[2], argv[3], ec3_token, NULL,
+                                    EC3_GATE_DEFAULT_CREATE_TIMEOUT_MS, NULL,
+                                    &created);
+    if (rc == EC3_GATE_RESULT_OK) {
+      fprintf(stderr, "created job %s\n", created);
+      job_id = created;
+    }
+  }
+  if (rc == EC3_GATE_RESULT_OK) {
+    rc = ec3_gate_client_wait(client, job_id, EC3_GATE_DEFAULT_WAIT_TIMEOUT_MS,
+                              interval_ms, on_progress, job_id, NULL, &job);
+  }
   if (rc == EC3_GATE_RESULT_OK) {
     const char *link = ec3_gate_job_ec3_project_url(job);
     printf("%s\n", link != NULL ? link : "(no EC3 project link)");
@@ -77,7 +98,8 @@ int main(int argc, char **argv) {
             ec3_gate_client_last_error(client));
   }
 
-  ec3_gate_job_free(job); /* NULL when the wait gave no job: a no-op */
+  ec3_gate_job_free(job);       /* NULL when the wait gave no job: a no-op */
+  ec3_gate_string_free(created); /* likewise */
   ec3_gate_client_free(client);
-  return rc <= EC3_GATE_RESULT_SERVICE ? (int)rc : 70;
+  return rc <= EC3_GATE_RESULT_REJECTED ? (int)rc : 70;
 }

@@ -1,20 +1,25 @@
-//! `ec3_gate_client`: one-shot status queries and waits.
+//! `ec3_gate_client`: job creation, one-shot status queries and waits.
 
 use std::ffi::{c_char, c_void};
 use std::time::Duration;
 
-use ec3::{Cancel, JobId, JobStatus, WaitOptions};
+use ec3::{Cancel, JobId, JobStatus, NewJob, Secret, WaitOptions};
 
 use crate::cancel::ec3_gate_cancel;
 use crate::ffi::{
-    Castable, LastError, Out, arg_str, free_box, to_boxed_mut_ptr, try_from, try_ref_from_ptr,
+    Castable, LastError, Out, arg_str, free_box, optional_arg_str, to_boxed_mut_ptr, try_from,
+    try_ref_from_ptr,
 };
 use crate::job::{Job, ec3_gate_job};
 use crate::options::{Options, ec3_gate_client_options};
 use crate::panic::ffi_panic_boundary;
 use crate::progress::{Progress, ec3_gate_progress_callback};
 use crate::result::{Failure, ec3_gate_result};
+use crate::string::to_owned_c_string;
 
+/// A suggested timeout for `ec3_gate_client_create_job` (1 minute, the
+/// default of the command's `upload` without `--wait`).
+pub const EC3_GATE_DEFAULT_CREATE_TIMEOUT_MS: u64 = 60_000;
 /// A suggested timeout for `ec3_gate_client_job_status` (1 minute, the
 /// command's default).
 pub const EC3_GATE_DEFAULT_STATUS_TIMEOUT_MS: u64 = 60_000;
@@ -36,8 +41,8 @@ pub const EC3_GATE_MAX_INTERVAL_MS: u64 = 3_600_000;
 ///
 /// Made by `ec3_gate_client_new`, freed by `ec3_gate_client_free`.
 ///
-/// Thread-safe: several threads may run queries and waits on one client at
-/// the same time. Each thread has its own last-error message
+/// Thread-safe: several threads may create jobs, run queries and wait on one
+/// client at the same time. Each thread has its own last-error message
 /// (`ec3_gate_client_last_error`). Free the client only after every call on
 /// it has returned.
 pub struct ec3_gate_client {
@@ -123,6 +128,95 @@ pub extern "C" fn ec3_gate_client_new(
     }
 }
 
+/// Creates an EC3 upload job (`POST /insights/carbon-calculation/ec3/jobs`)
+/// and stores its id in `*job_id_out`, ready for `ec3_gate_client_wait`.
+///
+/// `configuration_id`: the EC3 configuration that says what to upload.
+/// `project_name`: the name of the EC3 project to create. `extraction_id`:
+/// NULL for a report-based job, else the extraction to upload. Each must be
+/// 1-256 characters, not blank, without control characters.
+///
+/// `ec3_token`: the user's EC3 (Building Transparency) token, not blank,
+/// without control characters. A secret: it goes into the request body and
+/// nowhere else, never into a message; where the service quotes it back in
+/// an error, the last error shows `***` (a "token" shorter than 8
+/// characters excepted). The library keeps no copy after the call.
+///
+/// All strings are only read during the call. `timeout_ms` (1 to
+/// `EC3_GATE_MAX_TIMEOUT_MS`; `EC3_GATE_DEFAULT_CREATE_TIMEOUT_MS` is the
+/// command's) bounds the whole call. `cancel` may be NULL; when given,
+/// triggering it from another thread ends the call with
+/// `EC3_GATE_RESULT_CANCELLED`.
+///
+/// Creating a job is not idempotent, so the request is repeated only when it
+/// surely never reached the service (no connection) or the service asked for
+/// it (429, or 503 with `Retry-After`). A timeout or lost connection after
+/// the request was sent is reported (`EC3_GATE_RESULT_SERVICE`, or
+/// `_CANCELLED`), never retried: the job may then exist, so check the EC3
+/// project before creating it again. Note that the service does
+/// not check the EC3 token here: a bad one makes the job `Failed` later.
+///
+/// Returns `EC3_GATE_RESULT_OK` when the service created the job. Else
+/// `EC3_GATE_RESULT_REJECTED` (HTTP 400/422: the last error has the
+/// service's code and message), `_AUTH`, `_SERVICE`, `_CANCELLED`,
+/// `_INVALID_ARGUMENT` (a blank or over-long string, a control character, a
+/// bad timeout: nothing was sent), `_NULL_ARGUMENT` (`client`,
+/// `configuration_id`, `project_name`, `ec3_token` or `job_id_out` NULL) or
+/// `_INVALID_UTF8`; then `*job_id_out` is untouched and
+/// `ec3_gate_client_last_error(client)` has the details (except when
+/// `client` itself is NULL).
+///
+/// The caller owns the job id string (NUL-terminated; 1-128 ASCII letters,
+/// digits, `-`, `_` or `.`) and frees it once with `ec3_gate_string_free`;
+/// it does not depend on the client. Thread-safe; blocks the calling thread
+/// for at most about `timeout_ms`.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)] // A flat C signature, like libcurl's.
+pub extern "C" fn ec3_gate_client_create_job(
+    client: *const ec3_gate_client,
+    configuration_id: *const c_char,
+    project_name: *const c_char,
+    ec3_token: *const c_char,
+    extraction_id: *const c_char,
+    timeout_ms: u64,
+    cancel: *const ec3_gate_cancel,
+    job_id_out: *mut *mut c_char,
+) -> ec3_gate_result {
+    ffi_panic_boundary! {
+        let client: &Client = try_ref_from_ptr!(client);
+        let result = (|| {
+            // SAFETY: this and the next three strings are each NULL or
+            // NUL-terminated (documented).
+            let configuration_id = unsafe { arg_str(configuration_id, "configuration_id") }?;
+            // SAFETY: as above.
+            let project_name = unsafe { arg_str(project_name, "project_name") }?;
+            // SAFETY: as above.
+            let token = unsafe { arg_str(ec3_token, "ec3_token") }?;
+            // SAFETY: as above.
+            let extraction_id = unsafe { optional_arg_str(extraction_id, "extraction_id") }?;
+            let out = Out::new(job_id_out, "job_id_out")?;
+            let timeout = duration(timeout_ms, "timeout_ms", 1, EC3_GATE_MAX_TIMEOUT_MS)?;
+            // SAFETY: `cancel` is NULL or live (documented).
+            let cancel = unsafe { cancel_flag(cancel) };
+            let job = NewJob {
+                configuration_id: configuration_id.to_owned(),
+                project_name: project_name.to_owned(),
+                ec3_token: Secret::new(token),
+                extraction_id: extraction_id.map(str::to_owned),
+            };
+            let id = client
+                .core
+                .create_job(&job, timeout, &cancel, &mut ())
+                .map_err(|e| Failure::hiding(e, token))?;
+            // SAFETY: `job_id_out` is non-NULL (checked) and writable
+            // (documented).
+            unsafe { out.write(to_owned_c_string(id.as_str())) };
+            Ok(())
+        })();
+        client.errors.record(result)
+    }
+}
+
 /// Queries a job's status once and stores the answer in `*job_out`, whatever
 /// the job's state (`Queued`, `Running`, `Succeeded`, `Failed` or unknown).
 ///
@@ -133,11 +227,12 @@ pub extern "C" fn ec3_gate_client_new(
 /// `EC3_GATE_RESULT_CANCELLED`.
 ///
 /// Returns `EC3_GATE_RESULT_OK` when the service answered with the job. Else
-/// `EC3_GATE_RESULT_NOT_FOUND`, `_AUTH`, `_SERVICE`, `_CANCELLED`,
-/// `_INVALID_ARGUMENT` (bad job id or timeout), `_NULL_ARGUMENT` (`client`,
-/// `job_id` or `job_out` NULL) or `_INVALID_UTF8`; then `*job_out` is
-/// untouched and `ec3_gate_client_last_error(client)` has the details
-/// (except when `client` itself is NULL).
+/// `EC3_GATE_RESULT_NOT_FOUND`, `_AUTH`, `_SERVICE`, `_REJECTED`,
+/// `_CANCELLED`, `_INVALID_ARGUMENT` (bad job id or timeout),
+/// `_NULL_ARGUMENT` (`client`, `job_id` or `job_out` NULL) or
+/// `_INVALID_UTF8`; then `*job_out` is untouched and
+/// `ec3_gate_client_last_error(client)` has the details (except when
+/// `client` itself is NULL).
 ///
 /// The caller owns the job and frees it with `ec3_gate_job_free`.
 /// Thread-safe; blocks the calling thread for at most about `timeout_ms`.
@@ -185,8 +280,8 @@ pub extern "C" fn ec3_gate_client_job_status(
 /// stored in `*job_out` (its message says why it failed, its link where the
 /// EC3 project is). Otherwise `*job_out` is untouched and the code is
 /// `EC3_GATE_RESULT_TIMED_OUT`, `_NOT_FOUND`, `_AUTH`, `_SERVICE`,
-/// `_CANCELLED`, `_INVALID_ARGUMENT` (bad job id, timeout or interval),
-/// `_NULL_ARGUMENT` (`client`, `job_id` or `job_out` NULL) or
+/// `_REJECTED`, `_CANCELLED`, `_INVALID_ARGUMENT` (bad job id, timeout or
+/// interval), `_NULL_ARGUMENT` (`client`, `job_id` or `job_out` NULL) or
 /// `_INVALID_UTF8`. `ec3_gate_client_last_error(client)` has the details of
 /// every code but OK (except when `client` itself is NULL).
 ///
@@ -248,8 +343,9 @@ pub extern "C" fn ec3_gate_client_wait(
 /// One line; server text escaped; never a token or secret.
 ///
 /// Owned by `client`: valid until this thread's next
-/// `ec3_gate_client_job_status` or `ec3_gate_client_wait` on the client, or
-/// `ec3_gate_client_free`; do not free it. Per thread: another thread's
+/// `ec3_gate_client_create_job`, `ec3_gate_client_job_status` or
+/// `ec3_gate_client_wait` on the client, or `ec3_gate_client_free`; do not
+/// free it. Per thread: another thread's
 /// calls never change it (the client keeps one message per thread whose
 /// last call failed, until it is freed). NULL when `client` is NULL.
 #[unsafe(no_mangle)]

@@ -100,6 +100,21 @@ pub(crate) unsafe fn arg_str<'a>(ptr: *const c_char, name: &str) -> Result<&'a s
     bytes.to_str().map_err(|_| Failure::utf8(name))
 }
 
+/// An optional C string argument as `&str`: NULL gives `None`.
+///
+/// # Safety
+/// As for [`arg_str`].
+pub(crate) unsafe fn optional_arg_str<'a>(
+    ptr: *const c_char,
+    name: &str,
+) -> Result<Option<&'a str>, Failure> {
+    if ptr.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: per this function's contract.
+    unsafe { arg_str(ptr, name) }.map(Some)
+}
+
 /// A required out-param, checked before any work is done; written only on
 /// success, with [`Out::write`].
 pub(crate) struct Out<T>(*mut T);

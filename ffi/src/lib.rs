@@ -7,7 +7,7 @@
 //! documentation.
 //!
 //! One file per C object family: `options.rs`, `client.rs`, `job.rs`,
-//! `cancel.rs`, `progress.rs`, `result.rs`, `version.rs`. `panic.rs` holds the
+//! `cancel.rs`, `progress.rs`, `result.rs`, `string.rs`, `version.rs`. `panic.rs` holds the
 //! boundary every exported function runs in; `ffi.rs` is the only place where
 //! C pointers become Rust references.
 //!
@@ -41,6 +41,7 @@ mod options;
 mod panic;
 mod progress;
 mod result;
+mod string;
 mod version;
 
 pub use cancel::*;
@@ -49,4 +50,5 @@ pub use job::*;
 pub use options::*;
 pub use progress::*;
 pub use result::*;
+pub use string::*;
 pub use version::*;

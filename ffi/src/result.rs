@@ -6,11 +6,13 @@ use crate::panic::ffi_panic_boundary;
 
 /// The result of every fallible function.
 ///
-/// The numbers are stable and never reused. Codes 0 to 6 mean the same as the
-/// `ec3-gate` command's exit status for the same outcome, so a tool may pass
-/// them on as its own exit status. Codes 7, 8, 9 and 99 have no exit status of
-/// their own in the command (it exits 130/143 when interrupted, and reports
-/// bad arguments as 2).
+/// The numbers are stable: a number, once given a meaning, keeps it, and a
+/// code that is ever retired leaves its number unused for good. Codes 0 to 7
+/// mean the same as the `ec3-gate` command's exit status for the same outcome,
+/// so a tool may pass them on as its own exit status. Codes 8, 9, 10 and 99
+/// have no exit status of their own in the command (it exits 130/143 when
+/// interrupted, and reports bad arguments as 2). A code the command adds
+/// later gets the same number here when the library can have that outcome.
 ///
 /// Treat any value not listed here as an error: later versions may add codes.
 /// `ec3_gate_strerror` describes every code, known or not.
@@ -35,15 +37,18 @@ pub enum ec3_gate_result {
     /// The job does not exist (HTTP 404).
     NotFound = 5,
     /// A service or network error that retries within the timeout did not
-    /// cure (5xx, 429, connection failures, unreadable or oversized answers,
-    /// a request the service rejected as invalid).
+    /// cure (5xx, 429, connection failures, unreadable or oversized answers).
     Service = 6,
+    /// The service rejected the request as invalid (HTTP 400 or 422), such
+    /// as a job creation with a configuration it cannot use. The last error
+    /// holds the service's error code and message.
+    Rejected = 7,
     /// The call was cancelled through its `ec3_gate_cancel`.
-    Cancelled = 7,
+    Cancelled = 8,
     /// A required pointer argument was NULL. Nothing was done.
-    NullArgument = 8,
+    NullArgument = 9,
     /// A string argument was not valid UTF-8. Nothing was done.
-    InvalidUtf8 = 9,
+    InvalidUtf8 = 10,
     /// A bug in the library: a Rust panic was caught at the boundary. The
     /// objects involved remain safe to free.
     Panic = 99,
@@ -51,7 +56,7 @@ pub enum ec3_gate_result {
 
 impl ec3_gate_result {
     /// Every code, for tests and for `ec3_gate_strerror`.
-    pub(crate) const ALL: [Self; 11] = [
+    pub(crate) const ALL: [Self; 12] = [
         Self::Ok,
         Self::JobFailed,
         Self::InvalidArgument,
@@ -59,6 +64,7 @@ impl ec3_gate_result {
         Self::Auth,
         Self::NotFound,
         Self::Service,
+        Self::Rejected,
         Self::Cancelled,
         Self::NullArgument,
         Self::InvalidUtf8,
@@ -80,6 +86,7 @@ impl ec3_gate_result {
             Self::Auth => c"authentication or authorization refused",
             Self::NotFound => c"job not found",
             Self::Service => c"service or network error",
+            Self::Rejected => c"the service rejected the request as invalid",
             Self::Cancelled => c"cancelled",
             Self::NullArgument => c"a required argument is NULL",
             Self::InvalidUtf8 => c"a string argument is not valid UTF-8",
@@ -96,9 +103,10 @@ impl From<&ec3::Error> for ec3_gate_result {
             E::TimedOut => Self::TimedOut,
             E::AuthRefused { .. } => Self::Auth,
             E::JobNotFound(_) => Self::NotFound,
+            E::Rejected { .. } => Self::Rejected,
             E::Cancelled => Self::Cancelled,
-            // Service, Rejected, Network, InvalidResponse, and any later
-            // variant: the command's exit status 6.
+            // Service, Network, InvalidResponse, and any later variant: the
+            // command's exit status 6.
             _ => Self::Service,
         }
     }
@@ -148,6 +156,77 @@ impl From<ec3::Error> for Failure {
     }
 }
 
+impl Failure {
+    /// A core error from a request that carried `secret` in its body (the EC3
+    /// token of a job creation): the core never prints it, but a service that
+    /// quotes the request back in its error text would. Every occurrence in
+    /// the server's text becomes `***` before that text is escaped and
+    /// capped, and so does a start of it left at the end of text the core
+    /// truncated.
+    ///
+    /// Like the core's redaction of bearer tokens, a secret shorter than 8
+    /// characters is left alone: it is no real token, and replacing it
+    /// everywhere would garble the text (`e` in `InvalidEC3JobRequest`).
+    pub(crate) fn hiding(error: ec3::Error, secret: &str) -> Self {
+        use ec3::Error as E;
+        // Usage errors come before anything is sent: no server text in them.
+        if secret.chars().count() < 8 || error.is_usage() {
+            return error.into();
+        }
+        let hide = |text: String| hide(text, secret);
+        let detail = |d: ec3::ServiceError| ec3::ServiceError {
+            code: d.code.map(hide),
+            message: d.message.map(hide),
+        };
+        let error = match error {
+            E::AuthRefused { status, detail: d } => E::AuthRefused {
+                status,
+                detail: detail(d),
+            },
+            E::JobNotFound(d) => E::JobNotFound(detail(d)),
+            E::Rejected { status, detail: d } => E::Rejected {
+                status,
+                detail: detail(d),
+            },
+            E::Service { status, detail: d } => E::Service {
+                status,
+                detail: detail(d),
+            },
+            // Network and InvalidResponse reasons are the core's and the
+            // HTTP stack's own words, never the answer's text.
+            other => other,
+        };
+        let mut failure = Self::from(error);
+        // Belt and braces, for variants added to the core later.
+        if failure.message.contains(secret) {
+            failure.message = failure.message.replace(secret, "***");
+        }
+        failure
+    }
+}
+
+/// `text` with every occurrence of `secret` replaced by `***`;
+/// when the core cut `text` short, a start of `secret` just before the cut
+/// goes too.
+fn hide(text: String, secret: &str) -> String {
+    let mut text = if text.contains(secret) {
+        text.replace(secret, "***")
+    } else {
+        text
+    };
+    let marker = ec3::text::TRUNCATED_MARKER;
+    if let Some(kept) = text.strip_suffix(marker) {
+        let partial = (1..secret.len())
+            .rev()
+            .filter(|&n| secret.is_char_boundary(n))
+            .find(|&n| kept.ends_with(&secret[..n]));
+        if let Some(n) = partial {
+            text = format!("{}***{marker}", &kept[..kept.len() - n]);
+        }
+    }
+    text
+}
+
 /// A static, human-readable description of a result code, such as
 /// `"job not found"`.
 ///
@@ -170,9 +249,27 @@ mod tests {
     #[test]
     fn numbers_are_stable() {
         let numbers: Vec<u32> = ec3_gate_result::ALL.iter().map(|c| *c as u32).collect();
-        assert_eq!(numbers, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 99]);
-        assert_eq!(ec3_gate_result::from_u32(99), Some(ec3_gate_result::Panic));
-        assert_eq!(ec3_gate_result::from_u32(10), None);
+        assert_eq!(numbers, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 99]);
+        // Spelled out by name: renaming or renumbering one is a break.
+        let named = [
+            (ec3_gate_result::Ok, 0),
+            (ec3_gate_result::JobFailed, 1),
+            (ec3_gate_result::InvalidArgument, 2),
+            (ec3_gate_result::TimedOut, 3),
+            (ec3_gate_result::Auth, 4),
+            (ec3_gate_result::NotFound, 5),
+            (ec3_gate_result::Service, 6),
+            (ec3_gate_result::Rejected, 7),
+            (ec3_gate_result::Cancelled, 8),
+            (ec3_gate_result::NullArgument, 9),
+            (ec3_gate_result::InvalidUtf8, 10),
+            (ec3_gate_result::Panic, 99),
+        ];
+        for (code, number) in named {
+            assert_eq!(code as u32, number, "{code:?}");
+            assert_eq!(ec3_gate_result::from_u32(number), Some(code));
+        }
+        assert_eq!(ec3_gate_result::from_u32(11), None);
     }
 
     #[test]
@@ -182,9 +279,65 @@ mod tests {
         for code in ec3_gate_result::ALL {
             assert_ne!(text(code as u32).unwrap(), "unknown result code");
         }
-        for code in [10, 98, 100, 130, u32::MAX] {
+        for code in [11, 98, 100, 130, u32::MAX] {
             assert_eq!(text(code).unwrap(), "unknown result code");
         }
+    }
+
+    #[test]
+    fn secrets_quoted_by_the_service_are_hidden() {
+        use ec3::{Error, ServiceError};
+        let secret = "ec3-s3cr3t-token";
+        let quoted = |text: &str| ServiceError {
+            code: Some("InvalidEC3JobRequest".into()),
+            message: Some(text.into()),
+        };
+        let failure = Failure::hiding(
+            Error::Rejected {
+                status: 422,
+                detail: quoted("token 'ec3-s3cr3t-token' is bad; ec3-s3cr3t-token\nagain"),
+            },
+            secret,
+        );
+        assert_eq!(failure.code, ec3_gate_result::Rejected);
+        assert_eq!(
+            failure.message,
+            "request rejected as invalid (HTTP 422 InvalidEC3JobRequest: \
+             token '***' is bad; ***\\nagain)"
+        );
+        // Cut by the core's cap in the middle of the secret.
+        let cut = format!(
+            "body: {{\"ec3BearerToken\":\"ec3-s3c{}",
+            ec3::text::TRUNCATED_MARKER
+        );
+        let failure = Failure::hiding(
+            Error::Service {
+                status: 500,
+                detail: quoted(&cut),
+            },
+            secret,
+        );
+        assert!(!failure.message.contains("s3c"), "{failure:?}");
+        assert!(
+            failure.message.contains("\"ec3BearerToken\":\"***…"),
+            "{failure:?}"
+        );
+        // Text without the secret, a secret too short to be a token, and
+        // errors found before sending are left alone.
+        let plain = || Error::Network("connection reset".into());
+        assert_eq!(
+            Failure::hiding(plain(), secret).message,
+            plain().to_string()
+        );
+        assert_eq!(Failure::hiding(plain(), "").message, plain().to_string());
+        let short = || Error::Rejected {
+            status: 400,
+            detail: quoted("bad token e"),
+        };
+        assert_eq!(Failure::hiding(short(), "e").message, short().to_string());
+        let usage = || Error::config("EC3 token", "must be non-empty");
+        let blank = "        ";
+        assert_eq!(Failure::hiding(usage(), blank).message, usage().to_string());
     }
 
     #[test]
@@ -215,11 +368,18 @@ mod tests {
                     status: 422,
                     detail: ServiceError::default(),
                 },
-                6,
+                7,
+            ),
+            (
+                Error::Rejected {
+                    status: 400,
+                    detail: ServiceError::default(),
+                },
+                7,
             ),
             (Error::Network("reset".into()), 6),
             (Error::InvalidResponse("html".into()), 6),
-            (Error::Cancelled, 7),
+            (Error::Cancelled, 8),
         ];
         for (error, code) in cases {
             assert_eq!(ec3_gate_result::from(&error) as u32, code, "{error}");

@@ -28,6 +28,11 @@ const SCENARIOS: &[&str] = &[
     "progress_order",
     "retry_progress",
     "threads_share_a_client",
+    "create_then_wait",
+    "create_rejected",
+    "create_retried_when_busy",
+    "create_cancelled_and_refused",
+    "create_null_and_invalid_arguments",
     "null_and_invalid_arguments",
 ];
 

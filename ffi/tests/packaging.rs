@@ -150,14 +150,15 @@ fn pkg_config(args: &[&str]) -> Vec<String> {
 /// Runs the example against the local service, finding the shared library
 /// through `LD_LIBRARY_PATH` (as an installed program would outside the
 /// system directories); returns (exit code, stdout, stderr).
-fn run_example(exe: &Path, base: &str, token: &str, job: &str) -> (i32, String, String) {
+fn run_example(exe: &Path, base: &str, token: &str, args: &[&str]) -> (i32, String, String) {
     let output = run(
         Command::new(exe)
             .env("LD_LIBRARY_PATH", &paths().lib_dir)
             .env("ITWIN_ACCESS_TOKEN", token)
             .env("ITWIN_API_URL", base)
             .env("EC3_INTERVAL_MS", "10")
-            .arg(job),
+            .env("EC3_BEARER_TOKEN", server::EC3_TOKEN)
+            .args(args),
         Duration::from_secs(60),
     );
     (
@@ -207,7 +208,7 @@ fn example_builds_with_pkg_config_and_runs() {
                 "{name}: {needed}"
             );
         }
-        let example = |job: &str, token: &str| run_example(&exe, &base, token, job);
+        let example = |job: &str, token: &str| run_example(&exe, &base, token, &[job]);
         let id = format!("ok-{name}");
         let (code, out, err) = example(&id, "good-token");
         assert_eq!(code, 0, "{name} {id}: {out}{err}");
@@ -234,6 +235,30 @@ fn example_builds_with_pkg_config_and_runs() {
         assert_eq!(code, 4, "{err}");
         let (code, _, err) = example("a/b", "good-token");
         assert_eq!(code, 2, "{err}");
+
+        // Create, then wait: the one-step export.
+        let create = |configuration: &str| {
+            let args = ["--create", configuration, server::PROJECT_NAME];
+            run_example(&exe, &base, "good-token", &args)
+        };
+        let configuration = format!("cfg-{name}");
+        let (code, out, err) = create(&configuration);
+        assert_eq!(code, 0, "{out}{err}");
+        let id = format!("ok-{configuration}");
+        assert!(err.starts_with(&format!("created job {id}\n")), "{err}");
+        assert!(err.contains(&format!("{id}: Succeeded after ")), "{err}");
+        assert_eq!(
+            out,
+            format!("https://buildingtransparency.org/ec3/buildings/{id}?view=custom\n")
+        );
+        let (code, out, err) = create(&format!("reject-{name}"));
+        assert_eq!(code, 7, "{out}{err}");
+        assert!(
+            err.contains("error (the service rejected the request as invalid): request rejected as invalid (HTTP 422 InvalidEC3JobRequest: "),
+            "{err}"
+        );
+        assert!(!err.contains(server::EC3_TOKEN), "{err}");
+        assert!(out.is_empty(), "{out}");
     }
 }
 

@@ -69,6 +69,13 @@ static int failures;
 static char sentinel_byte;
 #define SENTINEL_JOB ((ec3_gate_job *)(void *)&sentinel_byte)
 #define SENTINEL_CLIENT ((ec3_gate_client *)(void *)&sentinel_byte)
+#define SENTINEL_STRING (&sentinel_byte)
+
+/* What the service (ffi/tests/support/server.rs) expects in a job creation:
+ * the quote and the non-ASCII letter check the request's JSON encoding. */
+#define PROJECT_NAME "Tower \"A\" \xc3\x9c" "ber"
+#define EC3_TOKEN "ec3-s3cr3t-token"
+#define EXTRACTION_ID "extraction-1"
 
 static uint64_t now_ms(void) {
   struct timespec ts;
@@ -501,6 +508,240 @@ static void test_threads_share_a_client(void) {
   ec3_gate_client_free(client);
 }
 
+/* ---- job creation ---- */
+
+static void test_create_then_wait(void) {
+  char cfg[128], want[160], link[256];
+  ec3_gate_client *client = client_with_token("good-token");
+  ec3_gate_cancel *cancel = ec3_gate_cancel_new();
+  ec3_gate_job *job = NULL;
+  char *report_id = NULL;
+  char *extraction_job_id = NULL;
+
+  /* Report-based: the service refuses an extractionId in this request. */
+  snprintf(cfg, sizeof cfg, "cfg-%s-report", tag);
+  CHECK_CODE(ec3_gate_client_create_job(client, cfg, PROJECT_NAME, EC3_TOKEN,
+                                        NULL,
+                                        EC3_GATE_DEFAULT_CREATE_TIMEOUT_MS,
+                                        NULL, &report_id),
+             EC3_GATE_RESULT_OK);
+  snprintf(want, sizeof want, "ok-%s", cfg);
+  CHECK_STR(report_id, want);
+  CHECK_STR(ec3_gate_client_last_error(client), "");
+  CHECK_CODE(ec3_gate_client_wait(client, report_id, 30000, 10, NULL, NULL,
+                                  NULL, &job),
+             EC3_GATE_RESULT_OK);
+  snprintf(link, sizeof link,
+           "https://buildingtransparency.org/ec3/buildings/%s?view=custom",
+           want);
+  CHECK_STR(ec3_gate_job_ec3_project_url(job), link);
+  ec3_gate_job_free(job);
+
+  /* Extraction-based (the service requires the extractionId), with a cancel
+   * handle that is never triggered. */
+  snprintf(cfg, sizeof cfg, "cfg-%s-ext", tag);
+  CHECK_CODE(ec3_gate_client_create_job(client, cfg, PROJECT_NAME, EC3_TOKEN,
+                                        EXTRACTION_ID, 30000, cancel,
+                                        &extraction_job_id),
+             EC3_GATE_RESULT_OK);
+  snprintf(want, sizeof want, "ok-%s", cfg);
+  CHECK_STR(extraction_job_id, want);
+
+  /* The id strings belong to the caller, not to the client. */
+  ec3_gate_client_free(client);
+  ec3_gate_cancel_free(cancel);
+  CHECK_CONTAINS(report_id, "-report");
+  ec3_gate_string_free(report_id);
+  ec3_gate_string_free(extraction_job_id);
+}
+
+static void test_create_rejected(void) {
+  char cfg[128], want[384];
+  ec3_gate_client *client = client_with_token("good-token");
+  char *id = SENTINEL_STRING;
+
+  /* 422: the service's code and message, with the token it quoted back
+   * hidden. */
+  snprintf(cfg, sizeof cfg, "reject-%s", tag);
+  CHECK_CODE(ec3_gate_client_create_job(client, cfg, PROJECT_NAME, EC3_TOKEN,
+                                        NULL, 30000, NULL, &id),
+             EC3_GATE_RESULT_REJECTED);
+  CHECK(id == SENTINEL_STRING);
+  snprintf(want, sizeof want,
+           "request rejected as invalid (HTTP 422 InvalidEC3JobRequest: "
+           "Configuration '%s' has no report to upload with EC3 token "
+           "'***'.)",
+           cfg);
+  CHECK_STR(ec3_gate_client_last_error(client), want);
+  CHECK(strstr(ec3_gate_client_last_error(client), "s3cr3t") == NULL);
+  CHECK_STR(ec3_gate_strerror(EC3_GATE_RESULT_REJECTED),
+            "the service rejected the request as invalid");
+
+  /* 400: an extraction id where the configuration expects none. */
+  snprintf(cfg, sizeof cfg, "cfg-%s-report", tag);
+  CHECK_CODE(ec3_gate_client_create_job(client, cfg, PROJECT_NAME, EC3_TOKEN,
+                                        EXTRACTION_ID, 30000, NULL, &id),
+             EC3_GATE_RESULT_REJECTED);
+  CHECK_STR(ec3_gate_client_last_error(client),
+            "request rejected as invalid (HTTP 400 InvalidEC3JobRequest: "
+            "extractionId is missing, unexpected or wrong.)");
+  CHECK(id == SENTINEL_STRING);
+  ec3_gate_client_free(client);
+}
+
+static void test_create_retried_when_busy(void) {
+  char cfg[128], want[160];
+  ec3_gate_client *client = client_with_token("good-token");
+  char *id = NULL;
+  /* A 503 with Retry-After is safe to repeat: the second request made it. */
+  snprintf(cfg, sizeof cfg, "busy-%s", tag);
+  CHECK_CODE(ec3_gate_client_create_job(client, cfg, PROJECT_NAME, EC3_TOKEN,
+                                        NULL, 30000, NULL, &id),
+             EC3_GATE_RESULT_OK);
+  snprintf(want, sizeof want, "ok-%s-try2", cfg);
+  CHECK_STR(id, want);
+  ec3_gate_string_free(id);
+  ec3_gate_client_free(client);
+}
+
+static void test_create_cancelled_and_refused(void) {
+  char cfg[128];
+  ec3_gate_client *client = client_with_token("good-token");
+  ec3_gate_client *denied = client_with_token("denied");
+  ec3_gate_cancel *cancel = ec3_gate_cancel_new();
+  ec3_gate_cancel *stopped = ec3_gate_cancel_new();
+  char *id = SENTINEL_STRING;
+  struct canceller c;
+  pthread_t thread;
+  uint64_t returned;
+
+  snprintf(cfg, sizeof cfg, "cfg-%s-refused", tag);
+  CHECK_CODE(ec3_gate_client_create_job(denied, cfg, PROJECT_NAME, EC3_TOKEN,
+                                        NULL, 30000, NULL, &id),
+             EC3_GATE_RESULT_AUTH);
+  CHECK_CONTAINS(ec3_gate_client_last_error(denied), "HTTP 403");
+
+  /* A triggered flag stops the call before anything is sent. */
+  CHECK_CODE(ec3_gate_cancel_trigger(stopped), EC3_GATE_RESULT_OK);
+  CHECK_CODE(ec3_gate_client_create_job(client, cfg, PROJECT_NAME, EC3_TOKEN,
+                                        NULL, 30000, stopped, &id),
+             EC3_GATE_RESULT_CANCELLED);
+  CHECK_STR(ec3_gate_client_last_error(client), "cancelled");
+
+  /* A request the service never answers: cancelled from another thread. */
+  snprintf(cfg, sizeof cfg, "stall-%s-c", tag);
+  c.cancel = cancel;
+  c.delay_ms = 300;
+  c.triggered_at = 0;
+  CHECK(pthread_create(&thread, NULL, cancel_later, &c) == 0);
+  CHECK_CODE(ec3_gate_client_create_job(client, cfg, PROJECT_NAME, EC3_TOKEN,
+                                        NULL, 3600000, cancel, &id),
+             EC3_GATE_RESULT_CANCELLED);
+  returned = now_ms();
+  CHECK(pthread_join(thread, NULL) == 0);
+  CHECK(c.triggered_at != 0 && returned - c.triggered_at < limit_ms(1000));
+
+  /* ... or given up at the timeout, and not sent again. */
+  snprintf(cfg, sizeof cfg, "stall-%s-t", tag);
+  CHECK_CODE(ec3_gate_client_create_job(client, cfg, PROJECT_NAME, EC3_TOKEN,
+                                        NULL, limit_ms(300), NULL, &id),
+             EC3_GATE_RESULT_SERVICE);
+  CHECK_CONTAINS(ec3_gate_client_last_error(client), "network error");
+  CHECK(strstr(ec3_gate_client_last_error(client), "s3cr3t") == NULL);
+  CHECK(id == SENTINEL_STRING);
+  ec3_gate_cancel_free(cancel);
+  ec3_gate_cancel_free(stopped);
+  ec3_gate_client_free(denied);
+  ec3_gate_client_free(client);
+}
+
+static void test_create_null_and_invalid_arguments(void) {
+  ec3_gate_client *good = client_with_token("good-token");
+  const char *bad_utf8 = "\xc3\x28";
+  const char *cfg = "cfg-never-sent";
+  char *id = SENTINEL_STRING;
+  char too_long[258];
+  memset(too_long, 'n', sizeof too_long - 1);
+  too_long[sizeof too_long - 1] = '\0'; /* 257 characters: one too many */
+
+  CHECK_CODE(ec3_gate_client_create_job(NULL, cfg, PROJECT_NAME, EC3_TOKEN,
+                                        NULL, 1000, NULL, &id),
+             EC3_GATE_RESULT_NULL_ARGUMENT);
+  CHECK_CODE(ec3_gate_client_create_job(good, NULL, PROJECT_NAME, EC3_TOKEN,
+                                        NULL, 1000, NULL, &id),
+             EC3_GATE_RESULT_NULL_ARGUMENT);
+  CHECK_STR(ec3_gate_client_last_error(good), "configuration_id is NULL");
+  CHECK_CODE(ec3_gate_client_create_job(good, cfg, NULL, EC3_TOKEN, NULL, 1000,
+                                        NULL, &id),
+             EC3_GATE_RESULT_NULL_ARGUMENT);
+  CHECK_STR(ec3_gate_client_last_error(good), "project_name is NULL");
+  CHECK_CODE(ec3_gate_client_create_job(good, cfg, PROJECT_NAME, NULL, NULL,
+                                        1000, NULL, &id),
+             EC3_GATE_RESULT_NULL_ARGUMENT);
+  CHECK_STR(ec3_gate_client_last_error(good), "ec3_token is NULL");
+  CHECK_CODE(ec3_gate_client_create_job(good, cfg, PROJECT_NAME, EC3_TOKEN,
+                                        NULL, 1000, NULL, NULL),
+             EC3_GATE_RESULT_NULL_ARGUMENT);
+  CHECK_STR(ec3_gate_client_last_error(good), "job_id_out is NULL");
+
+  CHECK_CODE(ec3_gate_client_create_job(good, bad_utf8, PROJECT_NAME,
+                                        EC3_TOKEN, NULL, 1000, NULL, &id),
+             EC3_GATE_RESULT_INVALID_UTF8);
+  CHECK_STR(ec3_gate_client_last_error(good),
+            "configuration_id is not valid UTF-8");
+  CHECK_CODE(ec3_gate_client_create_job(good, cfg, bad_utf8, EC3_TOKEN, NULL,
+                                        1000, NULL, &id),
+             EC3_GATE_RESULT_INVALID_UTF8);
+  CHECK_CODE(ec3_gate_client_create_job(good, cfg, PROJECT_NAME, bad_utf8,
+                                        NULL, 1000, NULL, &id),
+             EC3_GATE_RESULT_INVALID_UTF8);
+  CHECK_STR(ec3_gate_client_last_error(good), "ec3_token is not valid UTF-8");
+  CHECK_CODE(ec3_gate_client_create_job(good, cfg, PROJECT_NAME, EC3_TOKEN,
+                                        bad_utf8, 1000, NULL, &id),
+             EC3_GATE_RESULT_INVALID_UTF8);
+  CHECK_STR(ec3_gate_client_last_error(good),
+            "extraction_id is not valid UTF-8");
+
+  /* Empty, blank or with control characters: refused before sending. */
+  CHECK_CODE(ec3_gate_client_create_job(good, "", PROJECT_NAME, EC3_TOKEN,
+                                        NULL, 1000, NULL, &id),
+             EC3_GATE_RESULT_INVALID_ARGUMENT);
+  CHECK_CONTAINS(ec3_gate_client_last_error(good), "configuration id");
+  CHECK_CODE(ec3_gate_client_create_job(good, cfg, " ", EC3_TOKEN, NULL, 1000,
+                                        NULL, &id),
+             EC3_GATE_RESULT_INVALID_ARGUMENT);
+  CHECK_CONTAINS(ec3_gate_client_last_error(good), "project name");
+  CHECK_CODE(ec3_gate_client_create_job(good, cfg, too_long, EC3_TOKEN, NULL,
+                                        1000, NULL, &id),
+             EC3_GATE_RESULT_INVALID_ARGUMENT);
+  CHECK_CONTAINS(ec3_gate_client_last_error(good), "project name");
+  CHECK_CODE(ec3_gate_client_create_job(good, cfg, PROJECT_NAME, EC3_TOKEN, "",
+                                        1000, NULL, &id),
+             EC3_GATE_RESULT_INVALID_ARGUMENT);
+  CHECK_CONTAINS(ec3_gate_client_last_error(good), "extraction id");
+  CHECK_CODE(ec3_gate_client_create_job(good, cfg, PROJECT_NAME, "", NULL,
+                                        1000, NULL, &id),
+             EC3_GATE_RESULT_INVALID_ARGUMENT);
+  CHECK_CONTAINS(ec3_gate_client_last_error(good), "EC3 token");
+  CHECK_CODE(ec3_gate_client_create_job(good, cfg, PROJECT_NAME,
+                                        "ec3-s3cr3t\n-token", NULL, 1000, NULL,
+                                        &id),
+             EC3_GATE_RESULT_INVALID_ARGUMENT);
+  CHECK_CONTAINS(ec3_gate_client_last_error(good), "EC3 token");
+  CHECK(strstr(ec3_gate_client_last_error(good), "s3cr3t") == NULL);
+  CHECK_CODE(ec3_gate_client_create_job(good, cfg, PROJECT_NAME, EC3_TOKEN,
+                                        NULL, 0, NULL, &id),
+             EC3_GATE_RESULT_INVALID_ARGUMENT);
+  CHECK_CONTAINS(ec3_gate_client_last_error(good), "timeout_ms");
+  CHECK_CODE(ec3_gate_client_create_job(good, cfg, PROJECT_NAME, EC3_TOKEN,
+                                        NULL, EC3_GATE_MAX_TIMEOUT_MS + 1u,
+                                        NULL, &id),
+             EC3_GATE_RESULT_INVALID_ARGUMENT);
+  CHECK(id == SENTINEL_STRING);
+  ec3_gate_string_free(NULL);
+  ec3_gate_client_free(good);
+}
+
 static void test_null_and_invalid_arguments(void) {
   ec3_gate_client_options *options = ec3_gate_client_options_new();
   ec3_gate_client *client = SENTINEL_CLIENT;
@@ -615,7 +856,9 @@ static void test_null_and_invalid_arguments(void) {
   CHECK_STR(ec3_gate_strerror(EC3_GATE_RESULT_NOT_FOUND), "job not found");
   CHECK_STR(ec3_gate_strerror(EC3_GATE_RESULT_PANIC),
             "internal error (panic in libec3_gate)");
-  CHECK_STR(ec3_gate_strerror(10), "unknown result code");
+  CHECK_STR(ec3_gate_strerror(EC3_GATE_RESULT_INVALID_UTF8),
+            "a string argument is not valid UTF-8");
+  CHECK_STR(ec3_gate_strerror(11), "unknown result code");
   CHECK_STR(ec3_gate_strerror(UINT32_MAX), "unknown result code");
   CHECK_STR(ec3_gate_status_name(EC3_GATE_STATUS_FAILED), "Failed");
   CHECK_STR(ec3_gate_status_name(EC3_GATE_STATUS_UNKNOWN), "Unknown");
@@ -652,6 +895,12 @@ static const struct scenario scenarios[] = {
     {"progress_order", test_progress_order},
     {"retry_progress", test_retry_progress},
     {"threads_share_a_client", test_threads_share_a_client},
+    {"create_then_wait", test_create_then_wait},
+    {"create_rejected", test_create_rejected},
+    {"create_retried_when_busy", test_create_retried_when_busy},
+    {"create_cancelled_and_refused", test_create_cancelled_and_refused},
+    {"create_null_and_invalid_arguments",
+     test_create_null_and_invalid_arguments},
     {"null_and_invalid_arguments", test_null_and_invalid_arguments},
 };
 

@@ -77,16 +77,27 @@ struct JobFree {
 struct CancelFree {
   void operator()(ec3_gate_cancel *c) const { ec3_gate_cancel_free(c); }
 };
+struct StringFree {
+  void operator()(char *s) const { ec3_gate_string_free(s); }
+};
 using Client = std::unique_ptr<ec3_gate_client, ClientFree>;
 using Options = std::unique_ptr<ec3_gate_client_options, OptionsFree>;
 using Job = std::unique_ptr<ec3_gate_job, JobFree>;
 using Cancel = std::unique_ptr<ec3_gate_cancel, CancelFree>;
+using OwnedString = std::unique_ptr<char, StringFree>;
 
 // Never dereferenced: tells whether an out-param was left untouched.
 char sentinel_byte;
 ec3_gate_job *const sentinel_job = reinterpret_cast<ec3_gate_job *>(&sentinel_byte);
 ec3_gate_client *const sentinel_client =
     reinterpret_cast<ec3_gate_client *>(&sentinel_byte);
+char *const sentinel_string = &sentinel_byte;
+
+// What the service (ffi/tests/support/server.rs) expects in a job creation:
+// the quote and the non-ASCII letter check the request's JSON encoding.
+const char *const project_name = "Tower \"A\" \xc3\x9c" "ber";
+const char *const ec3_token = "ec3-s3cr3t-token";
+const char *const extraction_id = "extraction-1";
 
 using Clock = std::chrono::steady_clock;
 
@@ -412,6 +423,187 @@ void test_threads_share_a_client() {
   CHECK_STR(ec3_gate_client_last_error(client.get()), "");
 }
 
+// ---- job creation ----
+
+// Creates a job; on OK `id` owns the new id, otherwise it is untouched.
+ec3_gate_result create(const Client &client, const std::string &configuration,
+                       const char *extraction, OwnedString &id,
+                       std::uint64_t timeout_ms = 30000,
+                       const ec3_gate_cancel *cancel = nullptr) {
+  char *raw = sentinel_string;
+  ec3_gate_result code = ec3_gate_client_create_job(
+      client.get(), configuration.c_str(), project_name, ec3_token, extraction,
+      timeout_ms, cancel, &raw);
+  if (code == EC3_GATE_RESULT_OK) {
+    id.reset(raw);
+  } else {
+    CHECK(raw == sentinel_string);
+  }
+  return code;
+}
+
+void test_create_then_wait() {
+  OwnedString report_id;
+  OwnedString extraction_job_id;
+  {
+    Client client = client_with_token("good-token");
+    std::string cfg = "cfg-" + tag + "-report";
+    CHECK_CODE(create(client, cfg, nullptr, report_id,
+                      EC3_GATE_DEFAULT_CREATE_TIMEOUT_MS),
+               EC3_GATE_RESULT_OK);
+    CHECK_STR(report_id.get(), "ok-" + cfg);
+    CHECK_STR(ec3_gate_client_last_error(client.get()), "");
+    Job job;
+    CHECK_CODE(wait(client, report_id ? report_id.get() : "", job),
+               EC3_GATE_RESULT_OK);
+    CHECK_STR(ec3_gate_job_ec3_project_url(job.get()),
+              "https://buildingtransparency.org/ec3/buildings/ok-" + cfg +
+                  "?view=custom");
+
+    Cancel cancel(ec3_gate_cancel_new());
+    cfg = "cfg-" + tag + "-ext";
+    CHECK_CODE(create(client, cfg, extraction_id, extraction_job_id, 30000,
+                      cancel.get()),
+               EC3_GATE_RESULT_OK);
+    CHECK_STR(extraction_job_id.get(), "ok-" + cfg);
+  }
+  // The id strings outlive the client: they belong to the caller.
+  CHECK_CONTAINS(report_id.get(), "-report");
+  CHECK_CONTAINS(extraction_job_id.get(), "-ext");
+}
+
+void test_create_rejected() {
+  Client client = client_with_token("good-token");
+  OwnedString id;
+  std::string cfg = "reject-" + tag;
+  CHECK_CODE(create(client, cfg, nullptr, id), EC3_GATE_RESULT_REJECTED);
+  CHECK_STR(ec3_gate_client_last_error(client.get()),
+            "request rejected as invalid (HTTP 422 InvalidEC3JobRequest: "
+            "Configuration '" +
+                cfg + "' has no report to upload with EC3 token '***'.)");
+  CHECK(std::strstr(ec3_gate_client_last_error(client.get()), "s3cr3t") ==
+        nullptr);
+  CHECK_STR(ec3_gate_strerror(EC3_GATE_RESULT_REJECTED),
+            "the service rejected the request as invalid");
+  CHECK_CODE(create(client, "cfg-" + tag + "-report", extraction_id, id),
+             EC3_GATE_RESULT_REJECTED);
+  CHECK_STR(ec3_gate_client_last_error(client.get()),
+            "request rejected as invalid (HTTP 400 InvalidEC3JobRequest: "
+            "extractionId is missing, unexpected or wrong.)");
+  CHECK(id == nullptr);
+}
+
+void test_create_retried_when_busy() {
+  Client client = client_with_token("good-token");
+  OwnedString id;
+  std::string cfg = "busy-" + tag;
+  CHECK_CODE(create(client, cfg, nullptr, id), EC3_GATE_RESULT_OK);
+  CHECK_STR(id.get(), "ok-" + cfg + "-try2");
+}
+
+void test_create_cancelled_and_refused() {
+  Client client = client_with_token("good-token");
+  Client denied = client_with_token("denied");
+  OwnedString id;
+  CHECK_CODE(create(denied, "cfg-" + tag + "-refused", nullptr, id),
+             EC3_GATE_RESULT_AUTH);
+  CHECK_CONTAINS(ec3_gate_client_last_error(denied.get()), "HTTP 403");
+
+  Cancel stopped(ec3_gate_cancel_new());
+  CHECK_CODE(ec3_gate_cancel_trigger(stopped.get()), EC3_GATE_RESULT_OK);
+  CHECK_CODE(create(client, "cfg-" + tag + "-stopped", nullptr, id, 30000,
+                    stopped.get()),
+             EC3_GATE_RESULT_CANCELLED);
+  CHECK_STR(ec3_gate_client_last_error(client.get()), "cancelled");
+
+  Cancel cancel(ec3_gate_cancel_new());
+  Clock::time_point triggered;
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    triggered = Clock::now();
+    CHECK_CODE(ec3_gate_cancel_trigger(cancel.get()), EC3_GATE_RESULT_OK);
+  });
+  ec3_gate_result code =
+      create(client, "stall-" + tag + "-c", nullptr, id, 3600000, cancel.get());
+  auto returned = Clock::now();
+  canceller.join();
+  CHECK_CODE(code, EC3_GATE_RESULT_CANCELLED);
+  CHECK(std::chrono::duration_cast<std::chrono::milliseconds>(returned -
+                                                              triggered)
+            .count() < limit_ms(1000));
+
+  CHECK_CODE(create(client, "stall-" + tag + "-t", nullptr, id,
+                    static_cast<std::uint64_t>(limit_ms(300))),
+             EC3_GATE_RESULT_SERVICE);
+  CHECK_CONTAINS(ec3_gate_client_last_error(client.get()), "network error");
+  CHECK(id == nullptr);
+}
+
+void test_create_null_and_invalid_arguments() {
+  const char *bad_utf8 = "\xc3\x28";
+  const char *cfg = "cfg-never-sent";
+  const std::string too_long(257, 'n');
+  Client good = client_with_token("good-token");
+  ec3_gate_client *c = good.get();
+  char *id = sentinel_string;
+  struct Case {
+    const ec3_gate_client *client;
+    const char *configuration, *project, *token, *extraction;
+    std::uint64_t timeout_ms;
+    char **out;
+    ec3_gate_result want;
+    const char *message; // a part of the last error; nullptr: not checked
+  };
+  const Case cases[] = {
+      {nullptr, cfg, project_name, ec3_token, nullptr, 1000, &id,
+       EC3_GATE_RESULT_NULL_ARGUMENT, nullptr},
+      {c, nullptr, project_name, ec3_token, nullptr, 1000, &id,
+       EC3_GATE_RESULT_NULL_ARGUMENT, "configuration_id is NULL"},
+      {c, cfg, nullptr, ec3_token, nullptr, 1000, &id,
+       EC3_GATE_RESULT_NULL_ARGUMENT, "project_name is NULL"},
+      {c, cfg, project_name, nullptr, nullptr, 1000, &id,
+       EC3_GATE_RESULT_NULL_ARGUMENT, "ec3_token is NULL"},
+      {c, cfg, project_name, ec3_token, nullptr, 1000, nullptr,
+       EC3_GATE_RESULT_NULL_ARGUMENT, "job_id_out is NULL"},
+      {c, bad_utf8, project_name, ec3_token, nullptr, 1000, &id,
+       EC3_GATE_RESULT_INVALID_UTF8, "configuration_id is not valid UTF-8"},
+      {c, cfg, bad_utf8, ec3_token, nullptr, 1000, &id,
+       EC3_GATE_RESULT_INVALID_UTF8, "project_name is not valid UTF-8"},
+      {c, cfg, project_name, bad_utf8, nullptr, 1000, &id,
+       EC3_GATE_RESULT_INVALID_UTF8, "ec3_token is not valid UTF-8"},
+      {c, cfg, project_name, ec3_token, bad_utf8, 1000, &id,
+       EC3_GATE_RESULT_INVALID_UTF8, "extraction_id is not valid UTF-8"},
+      {c, "", project_name, ec3_token, nullptr, 1000, &id,
+       EC3_GATE_RESULT_INVALID_ARGUMENT, "configuration id"},
+      {c, cfg, "\t", ec3_token, nullptr, 1000, &id,
+       EC3_GATE_RESULT_INVALID_ARGUMENT, "project name"},
+      {c, too_long.c_str(), project_name, ec3_token, nullptr, 1000, &id,
+       EC3_GATE_RESULT_INVALID_ARGUMENT, "configuration id"},
+      {c, cfg, project_name, ec3_token, "", 1000, &id,
+       EC3_GATE_RESULT_INVALID_ARGUMENT, "extraction id"},
+      {c, cfg, project_name, ec3_token, too_long.c_str(), 1000, &id,
+       EC3_GATE_RESULT_INVALID_ARGUMENT, "extraction id"},
+      {c, cfg, project_name, " ", nullptr, 1000, &id,
+       EC3_GATE_RESULT_INVALID_ARGUMENT, "EC3 token"},
+      {c, cfg, project_name, "ec3-s3cr3t\r\n", nullptr, 1000, &id,
+       EC3_GATE_RESULT_INVALID_ARGUMENT, "EC3 token"},
+      {c, cfg, project_name, ec3_token, nullptr, 0, &id,
+       EC3_GATE_RESULT_INVALID_ARGUMENT, "timeout_ms"},
+  };
+  for (const Case &k : cases) {
+    CHECK_CODE(ec3_gate_client_create_job(k.client, k.configuration, k.project,
+                                          k.token, k.extraction, k.timeout_ms,
+                                          nullptr, k.out),
+               k.want);
+    if (k.message != nullptr) {
+      CHECK_CONTAINS(ec3_gate_client_last_error(c), k.message);
+      CHECK(std::strstr(ec3_gate_client_last_error(c), "s3cr3t") == nullptr);
+    }
+  }
+  CHECK(id == sentinel_string);
+  ec3_gate_string_free(nullptr);
+}
+
 void test_null_and_invalid_arguments() {
   const char *bad_utf8 = "\xc3\x28";
   Options options(ec3_gate_client_options_new());
@@ -475,6 +667,8 @@ void test_null_and_invalid_arguments() {
   CHECK(ec3_gate_job_status_text(nullptr) == nullptr);
   CHECK_STR(ec3_gate_strerror(EC3_GATE_RESULT_AUTH),
             "authentication or authorization refused");
+  CHECK_STR(ec3_gate_strerror(EC3_GATE_RESULT_CANCELLED), "cancelled");
+  CHECK_STR(ec3_gate_strerror(11), "unknown result code");
   CHECK_STR(ec3_gate_strerror(12345), "unknown result code");
   CHECK_STR(ec3_gate_status_name(EC3_GATE_STATUS_RUNNING), "Running");
   CHECK_STR(ec3_gate_status_name(12345), "Unknown");
@@ -504,6 +698,12 @@ const Scenario scenarios[] = {
     {"progress_order", test_progress_order},
     {"retry_progress", test_retry_progress},
     {"threads_share_a_client", test_threads_share_a_client},
+    {"create_then_wait", test_create_then_wait},
+    {"create_rejected", test_create_rejected},
+    {"create_retried_when_busy", test_create_retried_when_busy},
+    {"create_cancelled_and_refused", test_create_cancelled_and_refused},
+    {"create_null_and_invalid_arguments",
+     test_create_null_and_invalid_arguments},
     {"null_and_invalid_arguments", test_null_and_invalid_arguments},
 };
 
