@@ -9,6 +9,8 @@ use ureq::config::RedirectAuthHeaders;
 
 use crate::auth::Auth;
 use crate::endpoint::Endpoint;
+use crate::net_error::{NetError, Persistence, Role, classify};
+use crate::resolver::NamingResolver;
 use crate::retry::{Backoff, is_retryable_status, parse_retry_after};
 use crate::{Cancel, Config, Error, Event, Job, JobId, Observer, Secret, ServiceError};
 
@@ -18,6 +20,11 @@ pub const MAX_BODY_BYTES: u64 = 1 << 20;
 const MAX_REQUEST_TIME: Duration = Duration::from_secs(30);
 /// Connecting (including TLS) gives up after this.
 const MAX_CONNECT_TIME: Duration = Duration::from_secs(10);
+/// A host that does not resolve is tried this many times at most…
+const BRIEF_ATTEMPTS: u32 = 4;
+/// …and for no longer than this: long enough for a resolver hiccup, short
+/// enough that a typo in a URL does not hold a CI job.
+const BRIEF_WINDOW: Duration = Duration::from_secs(30);
 /// The media type the iTwin Platform recommends.
 pub(crate) const ITWIN_ACCEPT: &str = "application/vnd.bentley.itwin-platform.v1+json";
 /// Where jobs live under the API root.
@@ -145,8 +152,12 @@ impl Client {
         config: Config,
         var: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, Error> {
-        let api = Endpoint::parse("API URL", &config.api_url)?.with_proxy_from(&var)?;
-        let authority = Endpoint::parse("authority", &config.authority)?.with_proxy_from(&var)?;
+        let api = Endpoint::parse("API URL", &config.api_url)?
+            .with_role(Role::Api)
+            .with_proxy_from(&var)?;
+        let authority = Endpoint::parse("authority", &config.authority)?
+            .with_role(Role::Authority)
+            .with_proxy_from(&var)?;
         if config.scope.trim().is_empty() || config.scope.chars().any(char::is_control) {
             return Err(Error::config(
                 "scope",
@@ -267,13 +278,14 @@ impl Client {
         call: &mut Call<'_>,
     ) -> Result<Reply, Error> {
         let mut backoff = Backoff::new();
+        let (mut brief_since, mut brief_failures) = (None::<Instant>, 0);
         loop {
             call.cancel.check()?;
             let remaining = call.deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
-                return Err(Error::Network(
-                    "deadline reached before the request could be sent".into(),
-                ));
+                return Err(Error::Network(Box::new(NetError::deadline(
+                    request.endpoint,
+                ))));
             }
             let attempt = self.send_once(request, remaining);
             call.cancel.check()?;
@@ -294,19 +306,24 @@ impl Client {
                     (Error::Service { status, detail }, retry_after)
                 }
                 Attempt::Failed { error } => {
-                    let not_sent = was_not_sent(&error);
-                    // A redirect that cannot be followed now never will be.
-                    let permanent = matches!(
-                        error,
-                        ureq::Error::TooManyRedirects
-                            | ureq::Error::RedirectFailed
-                            | ureq::Error::RequireHttpsOnly(_)
-                    );
-                    let error = transport_error(error);
-                    if permanent
-                        || matches!(error, Error::InvalidResponse(_))
-                        || (policy == Policy::NotIdempotent && !not_sent)
-                    {
+                    let Some(net) = classify(&error, request.endpoint) else {
+                        return Err(transport_error(error));
+                    };
+                    let persistence = net.persistence();
+                    let not_sent = net.surely_not_sent();
+                    let error = Error::Network(Box::new(net));
+                    match persistence {
+                        Persistence::Permanent => return Err(error),
+                        Persistence::Brief => {
+                            let first = *brief_since.get_or_insert_with(Instant::now);
+                            brief_failures += 1;
+                            if brief_failures >= BRIEF_ATTEMPTS || first.elapsed() >= BRIEF_WINDOW {
+                                return Err(error);
+                            }
+                        }
+                        Persistence::UntilDeadline => {}
+                    }
+                    if policy == Policy::NotIdempotent && !not_sent {
                         return Err(error);
                     }
                     (error, None)
@@ -403,7 +420,7 @@ fn configure<B>(
 }
 
 fn build_agent(user_agent: &str) -> Agent {
-    Agent::config_builder()
+    let config = Agent::config_builder()
         // 429 and 503 answers must keep their Retry-After header.
         .http_status_as_error(false)
         .user_agent(user_agent)
@@ -413,8 +430,12 @@ fn build_agent(user_agent: &str) -> Agent {
         // Proxies are chosen per endpoint (curl's rules), never by ureq.
         .proxy(None)
         .max_idle_connections_per_host(2)
-        .build()
-        .new_agent()
+        .build();
+    Agent::with_parts(
+        config,
+        ureq::unversioned::transport::DefaultConnector::new(),
+        NamingResolver::default(),
+    )
 }
 
 /// `Retry-After`, else the iTwin Platform's own rate-limit header.
@@ -454,31 +475,12 @@ fn redact(body: &[u8], secret: &str) -> Vec<u8> {
     out
 }
 
-/// True when the request surely never reached the server.
-fn was_not_sent(error: &ureq::Error) -> bool {
-    use ureq::Timeout;
-    matches!(
-        error,
-        ureq::Error::ConnectionFailed
-            | ureq::Error::HostNotFound
-            | ureq::Error::Timeout(Timeout::Resolve | Timeout::Connect)
-    ) || matches!(error, ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused)
-}
-
-/// ureq's error as one of ours, without any header values in it.
+/// The one ureq error that is not about the network: an oversized answer.
 fn transport_error(error: ureq::Error) -> Error {
     match error {
         ureq::Error::BodyExceedsLimit(_) => {
-            Error::InvalidResponse(format!("answer is larger than {} bytes", MAX_BODY_BYTES))
+            Error::InvalidResponse(format!("answer is larger than {MAX_BODY_BYTES} bytes"))
         }
-        ureq::Error::TooManyRedirects => Error::Network("too many redirects".into()),
-        ureq::Error::RequireHttpsOnly(_) => {
-            Error::Network("refused a redirect from https to plain http".into())
-        }
-        ureq::Error::Timeout(t) => Error::Network(format!("timed out ({t})")),
-        ureq::Error::ConnectionFailed => Error::Network("connection failed".into()),
-        ureq::Error::HostNotFound => Error::Network("host not found".into()),
-        ureq::Error::Io(e) => Error::Network(format!("i/o error: {}", e.kind())),
-        other => Error::Network(crate::text::one_line(&other.to_string(), 200)),
+        other => Error::InvalidResponse(crate::text::one_line(&other.to_string(), 200)),
     }
 }

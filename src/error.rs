@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::net_error::NetError;
 use crate::text;
 
 /// What the service said about a failed request, when its body had the
@@ -98,8 +99,9 @@ pub enum Error {
         /// What the service said.
         detail: ServiceError,
     },
-    /// The connection failed, reset or timed out, and retries did not cure it.
-    Network(String),
+    /// A network failure that retries did not cure, or that no retry can
+    /// (see [`NetError::persistence`]): names the endpoint, phase and cause.
+    Network(Box<NetError>),
     /// The service answered 2xx with a body that is not the documented shape,
     /// is not JSON, or is larger than the 1 MiB cap.
     InvalidResponse(String),
@@ -162,7 +164,7 @@ impl fmt::Display for Error {
                 with_detail(f, "request rejected as invalid", *status, detail)
             }
             Self::Service { status, detail } => with_detail(f, "service error", *status, detail),
-            Self::Network(reason) => write!(f, "network error: {reason}"),
+            Self::Network(e) => write!(f, "network error: {e}"),
             Self::InvalidResponse(reason) => write!(f, "unreadable answer from the service: {reason}"),
             Self::TimedOut => f.write_str("timed out waiting for the job"),
             Self::Cancelled => f.write_str("cancelled"),

@@ -324,7 +324,15 @@ mod tests {
         );
         // Text without the secret, a secret too short to be a token, and
         // errors found before sending are left alone.
-        let plain = || Error::Network("connection reset".into());
+        let plain = || {
+            Error::Network(Box::new(ec3::NetError::new(
+                ec3::Role::Api,
+                "api.example",
+                443,
+                ec3::Phase::Read,
+                ec3::Cause::Reset,
+            )))
+        };
         assert_eq!(
             Failure::hiding(plain(), secret).message,
             plain().to_string()
@@ -377,7 +385,16 @@ mod tests {
                 },
                 7,
             ),
-            (Error::Network("reset".into()), 6),
+            (
+                Error::Network(Box::new(ec3::NetError::new(
+                    ec3::Role::Api,
+                    "api.example",
+                    443,
+                    ec3::Phase::Read,
+                    ec3::Cause::Reset,
+                ))),
+                6,
+            ),
             (Error::InvalidResponse("html".into()), 6),
             (Error::Cancelled, 8),
         ];
