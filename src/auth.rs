@@ -48,6 +48,16 @@ impl Auth {
         }
     }
 
+    /// The credentials.
+    pub(crate) fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
+    /// The authority's endpoint.
+    pub(crate) fn endpoint(&self) -> &Endpoint {
+        &self.token_endpoint
+    }
+
     /// True when a refused token can be replaced by a fresh one.
     pub(crate) fn can_renew(&self) -> bool {
         matches!(self.credentials, Credentials::ClientCredentials { .. })

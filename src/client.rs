@@ -12,6 +12,7 @@ use crate::endpoint::Endpoint;
 use crate::net_error::{NetError, Persistence, Role, classify};
 use crate::resolver::NamingResolver;
 use crate::retry::{Backoff, is_retryable_status, parse_retry_after};
+use crate::tls::{Trust, TrustSource};
 use crate::{Cancel, Config, Error, Event, Job, JobId, Observer, Secret, ServiceError};
 
 /// Largest answer body read (1 MiB); a larger one is an error, not a hang.
@@ -19,7 +20,7 @@ pub const MAX_BODY_BYTES: u64 = 1 << 20;
 /// No single request runs longer than this (nor past the call's deadline).
 const MAX_REQUEST_TIME: Duration = Duration::from_secs(30);
 /// Connecting (including TLS) gives up after this.
-const MAX_CONNECT_TIME: Duration = Duration::from_secs(10);
+pub(crate) const MAX_CONNECT_TIME: Duration = Duration::from_secs(10);
 /// A host that does not resolve is tried this many times at most…
 const BRIEF_ATTEMPTS: u32 = 4;
 /// …and for no longer than this: long enough for a resolver hiccup, short
@@ -39,6 +40,8 @@ pub struct Client {
     api: Endpoint,
     auth: Auth,
     user_agent: String,
+    trust: Trust,
+    trust_source: TrustSource,
     agent: Mutex<Agent>,
 }
 
@@ -164,11 +167,17 @@ impl Client {
                 "must be non-empty, without control characters",
             ));
         }
-        let agent = build_agent(&config.user_agent);
+        let trust = match &config.ca_cert {
+            Some(value) => Trust::with_extra(value)?,
+            None => Trust::default(),
+        };
+        let (agent, trust_source) = build_agent(&config.user_agent, &trust);
         Ok(Self {
             api,
             auth: Auth::new(config.credentials, authority, config.scope),
             user_agent: config.user_agent,
+            trust,
+            trust_source,
             agent: Mutex::new(agent),
         })
     }
@@ -210,10 +219,47 @@ impl Client {
         cancel.detach(attached);
         if cancel.is_cancelled() {
             *self.agent.lock().unwrap_or_else(PoisonError::into_inner) =
-                build_agent(&self.user_agent);
+                build_agent(&self.user_agent, &self.trust).0;
             return Err(Error::Cancelled);
         }
         result
+    }
+
+    /// The API's endpoint.
+    pub(crate) fn api_endpoint(&self) -> &Endpoint {
+        &self.api
+    }
+
+    /// The credentials and the token endpoint.
+    pub(crate) fn auth(&self) -> &Auth {
+        &self.auth
+    }
+
+    /// The extra CA certificates.
+    pub(crate) fn trust(&self) -> &Trust {
+        &self.trust
+    }
+
+    /// Where the trusted roots come from.
+    pub(crate) fn trust_source(&self) -> TrustSource {
+        self.trust_source
+    }
+
+    /// Sends `request` once, without retrying: the status of any answer, or
+    /// the failure in words.
+    pub(crate) fn send_final(
+        &self,
+        request: &Request<'_>,
+        call: &mut Call<'_>,
+    ) -> Result<u16, Error> {
+        let remaining = call.deadline.saturating_duration_since(Instant::now());
+        match self.send_once(request, remaining) {
+            Attempt::Answered { status, .. } => Ok(status),
+            Attempt::Failed { error } => Err(match classify(&error, request.endpoint) {
+                Some(net) => Error::Network(Box::new(net)),
+                None => transport_error(error),
+            }),
+        }
     }
 
     /// `path` under the API root.
@@ -419,8 +465,10 @@ fn configure<B>(
     builder
 }
 
-fn build_agent(user_agent: &str) -> Agent {
+fn build_agent(user_agent: &str, trust: &Trust) -> (Agent, TrustSource) {
+    let (tls, source) = trust.tls_config();
     let config = Agent::config_builder()
+        .tls_config(tls)
         // 429 and 503 answers must keep their Retry-After header.
         .http_status_as_error(false)
         .user_agent(user_agent)
@@ -431,11 +479,12 @@ fn build_agent(user_agent: &str) -> Agent {
         .proxy(None)
         .max_idle_connections_per_host(2)
         .build();
-    Agent::with_parts(
+    let agent = Agent::with_parts(
         config,
         ureq::unversioned::transport::DefaultConnector::new(),
         NamingResolver::default(),
-    )
+    );
+    (agent, source)
 }
 
 /// `Retry-After`, else the iTwin Platform's own rate-limit header.

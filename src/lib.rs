@@ -33,6 +33,7 @@
 
 mod auth;
 mod cancel;
+mod check;
 mod client;
 mod config;
 mod configurations;
@@ -48,10 +49,12 @@ mod resolver;
 mod retry;
 mod secret;
 pub mod text;
+mod tls;
 mod upload;
 mod wait;
 
 pub use cancel::Cancel;
+pub use check::Check;
 pub use client::{Client, MAX_BODY_BYTES};
 pub use config::{Config, Credentials, DEFAULT_API_URL, DEFAULT_AUTHORITY, DEFAULT_SCOPE};
 pub use configurations::Configuration;
@@ -61,5 +64,6 @@ pub use job::{Job, JobId, JobStatus};
 pub use net_error::{Cause, CertProblem, NetError, Persistence, Phase, Role};
 pub use retry::parse_retry_after;
 pub use secret::Secret;
+pub use tls::TrustSource;
 pub use upload::NewJob;
 pub use wait::{MAX_INTERVAL, MAX_TIMEOUT, MIN_INTERVAL, WaitOptions};

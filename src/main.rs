@@ -30,7 +30,7 @@ fn main() -> ExitCode {
 /// tell" (2-6), and timeouts (3) from errors, because a retry helps only some.
 fn exit_code(outcome: &Outcome) -> u8 {
     match outcome {
-        Outcome::Answered(_) | Outcome::Created(_) | Outcome::Listed(_) => 0,
+        Outcome::Answered(_) | Outcome::Created(_) | Outcome::Listed(_) | Outcome::Checked => 0,
         Outcome::Finished(job) if job.status == JobStatus::Succeeded => 0,
         Outcome::Finished(_) => 1,
         Outcome::Failed(e) if e.is_usage() => 2,

@@ -32,6 +32,8 @@ Environment (flags win; empty values count as unset):
   EC3_CONFIGURATION_ID   `upload --configuration-id`
   EC3_PROJECT_NAME       `upload --project-name`
   EC3_EXTRACTION_ID      `upload --extraction-id`
+  EC3_CA_CERT            extra CA certificates (PEM file path or PEM text), as --ca-cert
+  SSL_CERT_FILE, SSL_CERT_DIR  the system's CA certificates (Linux)
   GITHUB_ACTIONS=true    write step outputs, summary and annotations
   HTTPS_PROXY, NO_PROXY  proxies, with curl's rules (loopback is never proxied)
 Secrets are read only from the environment, never from flags.";
@@ -47,6 +49,14 @@ pub struct Args {
     /// IMS authority that issues client-credential tokens [env: ITWIN_AUTHORITY]
     #[arg(long, global = true, value_name = "URL")]
     pub authority: Option<String>,
+
+    /// Extra CA certificates to trust (PEM file), on top of the system's [env: EC3_CA_CERT]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ca_cert: Option<String>,
+
+    /// Print only the result and errors: no progress or retry lines
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
 
     /// What to do.
     #[command(subcommand)]
@@ -121,6 +131,13 @@ pub enum Command {
         /// Print a JSON array of `{"id","displayName","description","modifiedOn"}`
         #[arg(long)]
         json: bool,
+    },
+    /// Check the configuration end to end (settings, proxy, DNS, TCP, TLS, token) without touching a job.
+    #[command(after_help = AFTER_HELP)]
+    Doctor {
+        /// Give each network check at most this long
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10s")]
+        timeout: Duration,
     },
 }
 

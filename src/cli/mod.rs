@@ -2,6 +2,7 @@
 //! (so a signal is answered at once), then report.
 
 pub mod args;
+mod doctor;
 mod progress;
 mod report;
 pub mod settings;
@@ -26,6 +27,8 @@ pub enum Outcome {
     Created(JobId),
     /// `configurations`: the list.
     Listed(Vec<Configuration>),
+    /// `doctor`: every check passed.
+    Checked,
     /// Something stopped the run (usage, auth, timeout, …).
     Failed(Error),
     /// A signal (its number) stopped the run.
@@ -77,7 +80,10 @@ pub fn run(
     let started = Instant::now();
     let (outcome, gates) = match settings {
         Ok(settings) => {
-            let gates = !matches!(settings.task, Task::Configurations { .. });
+            let gates = !matches!(
+                settings.task,
+                Task::Configurations { .. } | Task::Doctor { .. }
+            );
             (execute(&early, settings, &known), gates)
         }
         Err(e) => (Outcome::Failed(e), true),
@@ -98,11 +104,15 @@ fn execute(early: &Early, settings: Settings, known: &Known) -> Outcome {
     let (tx, rx) = mpsc::channel();
     watch_signals(&cancel, tx.clone());
     let worker = {
-        let (cancel, known, github) = (cancel.clone(), known.clone(), early.github);
+        let (cancel, known) = (cancel.clone(), known.clone());
+        let mode = Mode {
+            github: early.github,
+            quiet: early.quiet,
+        };
         std::thread::spawn(move || {
             // A bug must end the run with an error, never leave main waiting.
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                perform(&client, task, &cancel, &known, github)
+                perform(&client, task, &cancel, &known, mode)
             }))
             .unwrap_or_else(|_| {
                 Outcome::Failed(Error::Internal("the worker thread panicked".into()))
@@ -126,22 +136,31 @@ fn execute(early: &Early, settings: Settings, known: &Known) -> Outcome {
     outcome
 }
 
+/// How progress is shown.
+#[derive(Clone, Copy)]
+struct Mode {
+    github: bool,
+    quiet: bool,
+}
+
 /// The task itself, on the worker thread.
-fn perform(client: &Client, task: Task, cancel: &Cancel, known: &Known, github: bool) -> Outcome {
+fn perform(client: &Client, task: Task, cancel: &Cancel, known: &Known, mode: Mode) -> Outcome {
+    let Mode { github, quiet } = mode;
     match task {
         Task::Status { job_id, timeout } => {
-            let mut progress = Progress::new(github, Some(job_id.clone()), known.clone(), false);
+            let mut progress =
+                Progress::new(github, quiet, Some(job_id.clone()), known.clone(), false);
             let result = client.job_status(&job_id, timeout, cancel, &mut progress);
             result.map_or_else(Outcome::Failed, Outcome::Answered)
         }
-        Task::Wait { job_id, options } => wait(client, &job_id, &options, cancel, known, github),
+        Task::Wait { job_id, options } => wait(client, &job_id, &options, cancel, known, mode),
         Task::Upload {
             job,
             timeout,
             wait: then_wait,
         } => {
             let started = Instant::now();
-            let mut progress = Progress::new(github, None, known.clone(), false);
+            let mut progress = Progress::new(github, quiet, None, known.clone(), false);
             let job_id = match client.create_job(&job, timeout, cancel, &mut progress) {
                 Ok(id) => id,
                 Err(e) => return Outcome::Failed(e),
@@ -151,7 +170,7 @@ fn perform(client: &Client, task: Task, cancel: &Cancel, known: &Known, github: 
             match then_wait {
                 None => Outcome::Created(job_id),
                 Some(options) => {
-                    progress.line(&format!("ec3-gate: created job {job_id}"));
+                    progress.progress(&format!("ec3-gate: created job {job_id}"));
                     let left = WaitOptions {
                         timeout: options
                             .timeout
@@ -159,16 +178,17 @@ fn perform(client: &Client, task: Task, cancel: &Cancel, known: &Known, github: 
                             .max(Duration::from_millis(1)),
                         ..options
                     };
-                    wait(client, &job_id, &left, cancel, known, github)
+                    wait(client, &job_id, &left, cancel, known, mode)
                 }
             }
         }
         Task::Configurations { itwin_id, timeout } => {
-            let mut progress = Progress::new(github, None, known.clone(), false);
+            let mut progress = Progress::new(github, quiet, None, known.clone(), false);
             client
                 .configurations(&itwin_id, timeout, cancel, &mut progress)
                 .map_or_else(Outcome::Failed, Outcome::Listed)
         }
+        Task::Doctor { timeout, settings } => doctor::run(client, &settings, timeout, cancel),
     }
 }
 
@@ -178,9 +198,15 @@ fn wait(
     options: &WaitOptions,
     cancel: &Cancel,
     known: &Known,
-    github: bool,
+    mode: Mode,
 ) -> Outcome {
-    let mut progress = Progress::new(github, Some(job_id.clone()), known.clone(), true);
+    let mut progress = Progress::new(
+        mode.github,
+        mode.quiet,
+        Some(job_id.clone()),
+        known.clone(),
+        true,
+    );
     let result = client.wait(job_id, options, cancel, &mut progress);
     progress.finish();
     result.map_or_else(Outcome::Failed, Outcome::Finished)

@@ -56,6 +56,7 @@ impl Known {
 /// Prints progress to stderr (stdout carries only the result).
 pub struct Progress {
     github: bool,
+    quiet: bool,
     job_id: Option<JobId>,
     spinner: Option<ProgressBar>,
     known: Known,
@@ -63,12 +64,14 @@ pub struct Progress {
 
 impl Progress {
     /// A progress display for `job_id`; a spinner only in an interactive
-    /// terminal outside CI and without `NO_COLOR`.
-    pub fn new(github: bool, job_id: Option<JobId>, known: Known, live: bool) -> Self {
+    /// terminal that can draw it, outside CI and without `--quiet` (`quiet`:
+    /// no progress or retry lines at all). The spinner has no colour, so
+    /// `NO_COLOR` does not concern it.
+    pub fn new(github: bool, quiet: bool, job_id: Option<JobId>, known: Known, live: bool) -> Self {
         let interactive = live
             && !github
+            && !quiet
             && std::io::stderr().is_terminal()
-            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             && std::env::var_os("CI").is_none();
         let spinner = interactive.then(|| {
             let bar = ProgressBar::new_spinner();
@@ -80,11 +83,22 @@ impl Progress {
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
         });
+        // indicatif hides the bar where it cannot draw (`TERM=dumb`, no
+        // `TERM`), and then swallows its lines too: print plain lines instead.
+        let spinner = spinner.filter(|bar| !bar.is_hidden());
         Self {
             github,
+            quiet,
             job_id,
             spinner,
             known,
+        }
+    }
+
+    /// Prints a progress line, unless `--quiet`.
+    pub fn progress(&self, text: &str) {
+        if !self.quiet {
+            self.line(text);
         }
     }
 
@@ -111,7 +125,7 @@ impl Observer for Progress {
                 self.line(&command("add-mask", &[], token.expose()));
             }
             Event::TokenIssued(_) => {}
-            Event::Retrying { error, delay } => self.line(&format!(
+            Event::Retrying { error, delay } => self.progress(&format!(
                 "ec3-gate: {error}; retrying in {}",
                 humantime::format_duration(Duration::from_millis(delay.as_millis() as u64))
             )),
@@ -121,7 +135,7 @@ impl Observer for Progress {
                 if let Some(bar) = &self.spinner {
                     bar.set_message(format!("job {id} is {}", job.status));
                 } else {
-                    self.line(&format!("ec3-gate: job {id} is {} ({elapsed})", job.status));
+                    self.progress(&format!("ec3-gate: job {id} is {} ({elapsed})", job.status));
                 }
             }
             Event::Polled { job, .. } => self.known.set_job(job),

@@ -66,7 +66,7 @@ pub fn finish(
             Outcome::Finished(j) | Outcome::Answered(j) if j.status != JobStatus::Failed => {
                 "notice"
             }
-            Outcome::Created(_) | Outcome::Listed(_) => "notice",
+            Outcome::Created(_) | Outcome::Listed(_) | Outcome::Checked => "notice",
             Outcome::Answered(_) => "warning",
             _ => "error",
         };
@@ -83,10 +83,19 @@ pub fn finish(
                 write_summary(&report.summary(title, elapsed));
             }
         }
-    } else {
+    } else if !early.quiet || !is_success(&outcome) {
         err!("ec3-gate: {}", one_line(&verdict, 2000));
     }
     outcome
+}
+
+/// True for outcomes that `--quiet` keeps to the result alone.
+fn is_success(outcome: &Outcome) -> bool {
+    match outcome {
+        Outcome::Finished(job) => job.status == JobStatus::Succeeded,
+        Outcome::Answered(_) | Outcome::Created(_) | Outcome::Listed(_) | Outcome::Checked => true,
+        Outcome::Failed(_) | Outcome::Interrupted(_) => false,
+    }
 }
 
 /// A title and a one-paragraph verdict for people.
@@ -113,6 +122,7 @@ fn verdict(outcome: &Outcome, job: Option<&Job>, id: &str, took: &str) -> (&'sta
             "EC3 configurations",
             format!("{} configuration(s)", list.len()),
         ),
+        Outcome::Checked => ("ec3-gate doctor", "all checks passed".to_owned()),
         Outcome::Failed(Error::TimedOut) => (
             "EC3 job timed out",
             format!(

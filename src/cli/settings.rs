@@ -29,6 +29,7 @@ struct Env {
     ec3_configuration_id: Option<String>,
     ec3_project_name: Option<String>,
     ec3_extraction_id: Option<String>,
+    ec3_ca_cert: Option<String>,
     github_actions: Option<String>,
 }
 
@@ -46,6 +47,7 @@ const KNOWN: &[&str] = &[
     "EC3_CONFIGURATION_ID",
     "EC3_PROJECT_NAME",
     "EC3_EXTRACTION_ID",
+    "EC3_CA_CERT",
     "GITHUB_ACTIONS",
 ];
 
@@ -63,6 +65,32 @@ pub enum Task {
     },
     /// List an iTwin's EC3 configurations.
     Configurations { itwin_id: String, timeout: Duration },
+    /// Check the configuration; `settings` says where each setting came from.
+    Doctor {
+        timeout: Duration,
+        settings: Vec<Setting>,
+    },
+}
+
+/// One resolved setting, for `doctor`: never a secret's value.
+pub struct Setting {
+    /// The setting, as `--help` names it.
+    pub name: &'static str,
+    /// Its value (for credentials: which kind, not the value).
+    pub value: String,
+    /// Where it came from: the flag, the variable, or `default`.
+    pub from: &'static str,
+}
+
+/// The flag's value, else the variable's, else none; and where it came from.
+fn pick(
+    flag: Option<String>,
+    flag_name: &'static str,
+    var: Option<String>,
+    var_name: &'static str,
+) -> Option<(String, &'static str)> {
+    flag.map(|v| (v, flag_name))
+        .or_else(|| var.map(|v| (v, var_name)))
 }
 
 /// Everything a run needs, validated.
@@ -81,6 +109,8 @@ pub struct Early {
     pub secrets: Vec<String>,
     /// `--json` was asked for.
     pub json: bool,
+    /// `--quiet`: only the result and errors.
+    pub quiet: bool,
 }
 
 /// Reads the process environment, keeping only the variables ec3-gate knows.
@@ -112,7 +142,9 @@ pub fn resolve(
         | Command::Wait { json, .. }
         | Command::Upload { json, .. }
         | Command::Configurations { json, .. } => *json,
+        Command::Doctor { .. } => false,
     };
+    let quiet = args.quiet;
     let env = match read_env(vars) {
         Ok(env) => env,
         Err(e) => {
@@ -121,6 +153,7 @@ pub fn resolve(
                     github: false,
                     secrets: Vec::new(),
                     json,
+                    quiet,
                 },
                 Err(e),
             );
@@ -142,6 +175,7 @@ pub fn resolve(
         })
         .collect(),
         json,
+        quiet,
     };
     let settings = validate(args, env);
     (early, settings)
@@ -220,6 +254,15 @@ fn validate(args: Args, env: Env) -> Result<Settings, Error> {
             itwin_id,
             timeout: check_timeout("--timeout", timeout)?,
         },
+        Command::Doctor { timeout } => Task::Doctor {
+            timeout: check_timeout("--timeout", timeout)?,
+            settings: Vec::new(),
+        },
+    };
+    let credentials_from = match (&env.itwin_access_token, &env.itwin_client_id) {
+        (Some(_), _) => "access token from ITWIN_ACCESS_TOKEN",
+        (None, Some(_)) => "client credentials from ITWIN_CLIENT_ID and ITWIN_CLIENT_SECRET",
+        (None, None) => "none",
     };
     let credentials = match (
         env.itwin_access_token,
@@ -248,15 +291,67 @@ fn validate(args: Args, env: Env) -> Result<Settings, Error> {
         (None, None, None) => return Err(Error::NoCredentials),
     };
     let mut config = Config::new(credentials);
-    if let Some(url) = args.api_url.or(env.itwin_api_url) {
+    let mut settings = vec![Setting {
+        name: "credentials",
+        value: credentials_from.to_owned(),
+        from: "environment",
+    }];
+    let mut note = |name, picked: &Option<(String, &'static str)>, default: &str| {
+        settings.push(match picked {
+            Some((value, from)) => Setting {
+                name,
+                value: value.clone(),
+                from,
+            },
+            None => Setting {
+                name,
+                value: default.to_owned(),
+                from: "default",
+            },
+        });
+    };
+    let api_url = pick(
+        args.api_url,
+        "--api-url",
+        env.itwin_api_url,
+        "ITWIN_API_URL",
+    );
+    note("api-url", &api_url, ec3_gate::DEFAULT_API_URL);
+    let authority = pick(
+        args.authority,
+        "--authority",
+        env.itwin_authority,
+        "ITWIN_AUTHORITY",
+    );
+    note("authority", &authority, ec3_gate::DEFAULT_AUTHORITY);
+    let scope = pick(None, "", env.itwin_scope, "ITWIN_SCOPE");
+    note("scope", &scope, ec3_gate::DEFAULT_SCOPE);
+    let ca_cert = pick(args.ca_cert, "--ca-cert", env.ec3_ca_cert, "EC3_CA_CERT");
+    let ca_shown = ca_cert.as_ref().map(|(v, from)| {
+        let value = if v.contains("-----BEGIN") {
+            format!("PEM text ({} bytes)", v.len())
+        } else {
+            ec3_gate::text::one_line(v, 200)
+        };
+        (value, *from)
+    });
+    note("ca-cert", &ca_shown, "none");
+    if let Some((url, _)) = api_url {
         config = config.api_url(url);
     }
-    if let Some(url) = args.authority.or(env.itwin_authority) {
+    if let Some((url, _)) = authority {
         config = config.authority(url);
     }
-    if let Some(scope) = env.itwin_scope {
+    if let Some((scope, _)) = scope {
         config = config.scope(scope);
     }
+    if let Some((pem_or_path, _)) = ca_cert {
+        config = config.ca_cert(pem_or_path);
+    }
+    let task = match task {
+        Task::Doctor { timeout, .. } => Task::Doctor { timeout, settings },
+        other => other,
+    };
     Ok(Settings { config, task })
 }
 

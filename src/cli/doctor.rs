@@ -1,0 +1,32 @@
+//! `ec3-gate doctor`: the settings and where each came from, then the
+//! core's checks, one line each, ✓ or ✗ with the cause.
+
+use std::time::Duration;
+
+use ec3_gate::text::one_line;
+use ec3_gate::{Cancel, Client, Error};
+
+use super::settings::Setting;
+use super::{Outcome, out};
+
+/// Prints the settings and runs the checks; the outcome is the first
+/// failure (so the exit code is that failure's), else [`Outcome::Checked`].
+pub fn run(client: &Client, settings: &[Setting], timeout: Duration, cancel: &Cancel) -> Outcome {
+    for s in settings {
+        out!("  {:<12} {} ({})", s.name, s.value, s.from);
+    }
+    let mut first: Option<Error> = None;
+    for check in client.check(timeout, cancel) {
+        match check.result {
+            Ok(found) => out!("✓ {}: {}", check.step, one_line(&found, 500)),
+            Err(e) => {
+                out!("✗ {}: {}", check.step, one_line(&e.to_string(), 1000));
+                first.get_or_insert(e);
+            }
+        }
+    }
+    match first {
+        Some(e) => Outcome::Failed(e),
+        None => Outcome::Checked,
+    }
+}
