@@ -353,3 +353,106 @@ fn tls_cause(e: &rustls::Error) -> Cause {
         other => CertProblem::Other(one_line(&format!("{other:?}"), 200)),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api() -> Endpoint {
+        Endpoint::parse("API URL", "https://api.bentley.com").unwrap()
+    }
+
+    fn proxied() -> Endpoint {
+        api()
+            .with_proxy_from(|n| (n == "HTTPS_PROXY").then(|| "http://127.0.0.1:3128".into()))
+            .unwrap()
+    }
+
+    fn classified(e: ureq::Error, endpoint: &Endpoint) -> NetError {
+        classify(&e, endpoint).unwrap()
+    }
+
+    #[test]
+    fn persistence_is_decided_by_the_cause() {
+        use Persistence::*;
+        let io = |k: io::ErrorKind| ureq::Error::Io(io::Error::from(k));
+        let cert = |c: rustls::CertificateError| {
+            ureq::Error::Io(io::Error::new(
+                io::ErrorKind::InvalidData,
+                rustls::Error::InvalidCertificate(c),
+            ))
+        };
+        let cases = [
+            (ureq::Error::HostNotFound, Brief),
+            (ureq::Error::Timeout(ureq::Timeout::Resolve), Brief),
+            (io(io::ErrorKind::ConnectionRefused), UntilDeadline),
+            (io(io::ErrorKind::ConnectionReset), UntilDeadline),
+            (ureq::Error::Timeout(ureq::Timeout::Connect), UntilDeadline),
+            (
+                ureq::Error::Timeout(ureq::Timeout::RecvResponse),
+                UntilDeadline,
+            ),
+            (cert(rustls::CertificateError::UnknownIssuer), Permanent),
+            (cert(rustls::CertificateError::Expired), Permanent),
+            (
+                ureq::Error::ConnectProxyFailed("proxy server responded 407/407".into()),
+                Permanent,
+            ),
+            (
+                ureq::Error::ConnectProxyFailed("proxy server responded 502/502".into()),
+                UntilDeadline,
+            ),
+            (ureq::Error::TooManyRedirects, Permanent),
+        ];
+        for (error, expected) in cases {
+            let text = error.to_string();
+            assert_eq!(classified(error, &api()).persistence(), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn messages_name_endpoint_phase_and_cause() {
+        let dns = classified(ureq::Error::HostNotFound, &api());
+        assert_eq!(
+            dns.to_string(),
+            "resolving API api.bentley.com:443: could not resolve host api.bentley.com"
+        );
+        let refused = classified(
+            ureq::Error::Io(io::Error::from(io::ErrorKind::ConnectionRefused)),
+            &api().with_role(Role::Authority),
+        );
+        assert_eq!(
+            refused.to_string(),
+            "connecting to authority api.bentley.com:443: connection refused"
+        );
+        let proxy = classified(
+            ureq::Error::ConnectProxyFailed("proxy server responded 407/407".into()),
+            &proxied(),
+        );
+        assert_eq!(
+            proxy.to_string(),
+            "connecting to proxy 127.0.0.1:3128 (for API api.bentley.com:443): \
+             proxy 127.0.0.1:3128 refused CONNECT: 407 Proxy Authentication Required"
+        );
+        // Before the tunnel stands, failures are the proxy's; after, the API's.
+        assert_eq!(
+            classified(ureq::Error::HostNotFound, &proxied()).role(),
+            Role::Proxy
+        );
+        let other = classified(
+            ureq::Error::Io(io::Error::other("failed to lookup address information")),
+            &api(),
+        );
+        assert!(!other.to_string().contains("uncategorized"), "{other}");
+    }
+
+    #[test]
+    fn only_early_failures_count_as_not_sent() {
+        let reset = classified(
+            ureq::Error::Io(io::Error::from(io::ErrorKind::ConnectionReset)),
+            &api(),
+        );
+        assert!(!reset.surely_not_sent());
+        assert!(classified(ureq::Error::ConnectionFailed, &api()).surely_not_sent());
+    }
+}

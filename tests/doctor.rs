@@ -1,0 +1,148 @@
+//! `ec3-gate doctor`: one line per step, the settings' sources, the exit
+//! code of the first failure, and never a secret.
+
+mod netsim;
+
+use netsim::{GOOD_SECRET, Pki, Server, ec3_gate, path_str, stderr, stdout};
+
+/// `doctor` with client credentials against `url` (API and authority).
+fn doctor(url: &str, secret: &str) -> std::process::Command {
+    let mut cmd = ec3_gate();
+    cmd.args(["doctor", "--api-url", url])
+        .env("ITWIN_AUTHORITY", url)
+        .env("ITWIN_CLIENT_ID", "id")
+        .env("ITWIN_CLIENT_SECRET", secret);
+    cmd
+}
+
+#[test]
+fn healthy_configuration_passes_every_step() {
+    let pki = Pki::new(&["localhost"]);
+    let server = Server::https(&pki);
+    let url = format!("https://localhost:{}", server.port);
+    let out = doctor(&url, GOOD_SECRET)
+        .args(["--ca-cert", path_str(&pki.ca_file)])
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    let api = format!("API localhost:{}", server.port);
+    let authority = format!("authority localhost:{}", server.port);
+    for line in [
+        format!("  api-url      {url} (--api-url)"),
+        format!("  authority    {url} (ITWIN_AUTHORITY)"),
+        "  scope        itwin-platform (default)".to_owned(),
+        "✓ trust: the platform's certificates and 1 extra CA certificate(s)".to_owned(),
+        format!("✓ {api} proxy: none (direct)"),
+        format!("✓ {api} resolve: localhost resolved to "),
+        format!("✓ {api} connect: connected to "),
+        format!("✓ {api} TLS: certificate trusted; the server answered HTTP 404"),
+        format!("✓ {authority} TLS: certificate trusted"),
+        "✓ token: issued for the client credentials (not shown)".to_owned(),
+    ] {
+        assert!(
+            text.lines().any(|l| l.starts_with(&line)),
+            "missing {line:?} in\n{text}"
+        );
+    }
+    assert!(!text.contains('✗'), "{text}");
+    assert!(
+        !text.contains(GOOD_SECRET) && !text.contains("issued-token"),
+        "{text}"
+    );
+}
+
+#[test]
+fn refused_client_fails_the_token_step_with_exit_4() {
+    let pki = Pki::new(&["localhost"]);
+    let server = Server::https(&pki);
+    let url = format!("https://localhost:{}", server.port);
+    let out = doctor(&url, "wrong-secret-value")
+        .env("EC3_CA_CERT", &pki.ca_pem)
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(4), "{text}{}", stderr(&out));
+    assert!(
+        text.lines()
+            .any(|l| l == "✗ token: authentication refused (HTTP 401 invalid_client)"),
+        "{text}"
+    );
+    assert!(text.contains("  ca-cert      PEM text ("), "{text}");
+    assert!(!text.contains("wrong-secret-value"), "{text}");
+}
+
+#[test]
+fn untrusted_certificate_fails_the_tls_step_with_exit_6() {
+    let pki = Pki::new(&["localhost"]);
+    let server = Server::https(&pki);
+    let url = format!("https://localhost:{}", server.port);
+    let out = doctor(&url, GOOD_SECRET).output().unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(6), "{text}");
+    assert!(
+        text.contains(&format!(
+            "✗ API localhost:{} TLS: network error: TLS handshake with API localhost:{}: certificate not trusted (unknown issuer",
+            server.port, server.port
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn unresolvable_host_fails_the_resolve_step_with_exit_6() {
+    let out = doctor("https://ec3-gate-doctor.invalid", GOOD_SECRET)
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(6), "{text}");
+    assert!(
+        text.lines().any(|l| l
+            == "✗ API ec3-gate-doctor.invalid:443 resolve: network error: resolving API \
+                ec3-gate-doctor.invalid:443: could not resolve host ec3-gate-doctor.invalid"),
+        "{text}"
+    );
+    assert_eq!(text.matches('✗').count(), 2, "API and authority: {text}");
+}
+
+#[test]
+fn refused_connection_fails_the_connect_step_with_exit_6() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let out = doctor(&format!("http://127.0.0.1:{port}"), GOOD_SECRET)
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(6), "{text}");
+    assert!(
+        text.contains(&format!(
+            "✗ API 127.0.0.1:{port} connect: network error: connecting to API 127.0.0.1:{port}: connection refused"
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_expired_jwt_is_reported_without_printing_it() {
+    use base64::Engine as _;
+    let server = Server::http(0);
+    let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"exp":1000}"#);
+    let token = format!("eyJhbGciOiJub25lIn0.{claims}.c2lnbmF0dXJl");
+    let out = ec3_gate()
+        .args(["doctor", "--api-url"])
+        .arg(format!("http://127.0.0.1:{}", server.port))
+        .env("ITWIN_ACCESS_TOKEN", &token)
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(4), "{text}");
+    assert!(
+        text.contains(
+            "✗ token: authentication refused (HTTP 401 TokenExpired: the given token expired "
+        ),
+        "{text}"
+    );
+    assert!(!text.contains(&claims), "{text}");
+}

@@ -1,0 +1,186 @@
+//! Real networks: TLS with certificates made at test time, a CONNECT proxy,
+//! names that never resolve. Each failure must name the endpoint and cause,
+//! and stop at once when waiting cannot help (exit 6).
+
+mod netsim;
+
+use std::time::{Duration, Instant};
+
+use netsim::{Pki, Proxy, ProxyMode, Server, ec3_gate, path_str, retries, stderr, stdout};
+
+const JOB: &str = "job-1";
+
+/// `wait` with its defaults (a 30-minute deadline) against `api`.
+fn wait(api: &str) -> std::process::Command {
+    let mut cmd = ec3_gate();
+    cmd.args(["wait", JOB, "--api-url", api, "--interval", "10ms"])
+        .env("ITWIN_ACCESS_TOKEN", "test-token-123456");
+    cmd
+}
+
+#[test]
+fn untrusted_certificate_fails_at_once_naming_the_problem() {
+    let pki = Pki::new(&["localhost"]);
+    let server = Server::https(&pki);
+    let out = wait(&format!("https://localhost:{}", server.port))
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(6), "{err}");
+    assert!(
+        err.contains(&format!(
+            "TLS handshake with API localhost:{}: certificate not trusted (unknown issuer",
+            server.port
+        )),
+        "{err}"
+    );
+    assert_eq!(retries(&err), 0, "{err}");
+    assert_eq!(server.connections(), 1);
+}
+
+#[test]
+fn extra_ca_by_flag_file_is_trusted() {
+    let pki = Pki::new(&["localhost"]);
+    let server = Server::https(&pki);
+    let out = wait(&format!("https://localhost:{}", server.port))
+        .args(["--ca-cert", path_str(&pki.ca_file)])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "Succeeded");
+}
+
+#[test]
+fn extra_ca_by_environment_as_pem_text_or_path_is_trusted() {
+    let pki = Pki::new(&["localhost"]);
+    let server = Server::https(&pki);
+    for value in [pki.ca_pem.clone(), path_str(&pki.ca_file).to_owned()] {
+        let out = wait(&format!("https://localhost:{}", server.port))
+            .env("EC3_CA_CERT", &value)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn system_store_from_ssl_cert_file_is_trusted() {
+    let pki = Pki::new(&["localhost"]);
+    let server = Server::https(&pki);
+    let out = wait(&format!("https://localhost:{}", server.port))
+        .env("SSL_CERT_FILE", &pki.ca_file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn unreadable_ca_cert_is_a_usage_error() {
+    let out = wait("https://localhost:1")
+        .args(["--ca-cert", "/nonexistent/ca.pem"])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("CA certificate: cannot read '/nonexistent/ca.pem'"),
+        "{err}"
+    );
+}
+
+#[test]
+fn certificate_for_another_name_fails_at_once_naming_the_name() {
+    let pki = Pki::new(&["other.example"]);
+    let server = Server::https(&pki);
+    let out = wait(&format!("https://localhost:{}", server.port))
+        .args(["--ca-cert", path_str(&pki.ca_file)])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(6), "{err}");
+    assert!(
+        err.contains("certificate not trusted (not valid for localhost)"),
+        "{err}"
+    );
+    assert_eq!(retries(&err), 0, "{err}");
+}
+
+#[test]
+fn unresolvable_host_is_retried_briefly_then_named() {
+    let started = Instant::now();
+    let out = wait("https://ec3-gate-test.invalid").output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(6), "{err}");
+    assert!(
+        err.contains("error: network error: resolving API ec3-gate-test.invalid:443: could not resolve host ec3-gate-test.invalid"),
+        "{err}"
+    );
+    // A few tries (4 in all), not the 30-minute deadline.
+    assert_eq!(retries(&err), 3, "{err}");
+    assert!(started.elapsed() < Duration::from_secs(60));
+}
+
+#[test]
+fn refused_connection_is_retried_with_the_cause_in_each_line() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let out = wait(&format!("http://127.0.0.1:{port}"))
+        .args(["--timeout", "2s"])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(6), "{err}");
+    let cause = format!("connecting to API 127.0.0.1:{port}: connection refused");
+    let lines: Vec<_> = err.lines().filter(|l| l.contains("retrying in")).collect();
+    assert!(lines.len() >= 2, "{err}");
+    assert!(lines.iter().all(|l| l.contains(&cause)), "{err}");
+}
+
+#[test]
+fn proxy_407_fails_at_once_naming_proxy_and_status() {
+    let proxy = Proxy::start(ProxyMode::Refuse407);
+    let out = wait("https://api.ec3-gate-test.example")
+        .env("HTTPS_PROXY", format!("http://127.0.0.1:{}", proxy.port))
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(6), "{err}");
+    assert!(
+        err.contains(&format!(
+            "proxy 127.0.0.1:{} refused CONNECT: 407 Proxy Authentication Required",
+            proxy.port
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("(for API api.ec3-gate-test.example:443)"),
+        "{err}"
+    );
+    assert_eq!(retries(&err), 0, "{err}");
+    assert_eq!(proxy.requests().len(), 1);
+}
+
+#[test]
+fn tunnelling_proxy_works_with_tls_and_the_extra_ca() {
+    let name = "api.ec3-gate-test.example";
+    let pki = Pki::new(&[name]);
+    let server = Server::https(&pki);
+    let proxy = Proxy::start(ProxyMode::TunnelTo(server.port));
+    let out = wait(&format!("https://{name}"))
+        .env("HTTPS_PROXY", format!("127.0.0.1:{}", proxy.port))
+        .env("EC3_CA_CERT", &pki.ca_pem)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "Succeeded");
+    let requests = proxy.requests();
+    assert!(!requests.is_empty());
+    assert!(
+        requests
+            .iter()
+            .all(|r| r == &format!("CONNECT {name}:443 HTTP/1.1")),
+        "{requests:?}"
+    );
+}

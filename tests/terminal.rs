@@ -1,0 +1,65 @@
+//! Progress on terminals: plain status lines where the spinner cannot be
+//! drawn (`TERM=dumb` under a real pseudo-terminal, made by `script`), and
+//! `--quiet` for only the result and errors.
+
+mod netsim;
+
+use std::process::Command;
+
+use netsim::{Server, ec3_gate, stderr, stdout};
+
+/// Runs `ec3-gate wait` under a pseudo-terminal with `TERM=dumb`; returns
+/// everything the terminal showed.
+fn under_pty(server: &Server, extra: &str) -> String {
+    let line = format!(
+        "{} wait job-1 --api-url http://127.0.0.1:{} --interval 10ms {extra}",
+        env!("CARGO_BIN_EXE_ec3-gate"),
+        server.port
+    );
+    let out = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env_remove("CI")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("NO_COLOR")
+        .env("TERM", "dumb")
+        .env("ITWIN_ACCESS_TOKEN", "test-token-123456")
+        .output()
+        .expect("`script` (util-linux) runs a command under a pseudo-terminal");
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out)
+}
+
+#[test]
+fn dumb_terminal_shows_the_status_lines() {
+    let server = Server::http(2);
+    let shown = under_pty(&server, "");
+    assert!(
+        shown.contains("ec3-gate: job job-1 is Running"),
+        "{shown:?}"
+    );
+    assert!(shown.contains("Succeeded"), "{shown:?}");
+}
+
+#[test]
+fn quiet_shows_only_the_result() {
+    let server = Server::http(2);
+    let shown = under_pty(&server, "--quiet");
+    assert_eq!(shown.trim(), "Succeeded", "{shown:?}");
+}
+
+#[test]
+fn quiet_still_reports_errors() {
+    let out = ec3_gate()
+        .args(["status", "job-1", "--quiet", "--timeout", "1s"])
+        .args(["--api-url", "http://127.0.0.1:9"])
+        .env("ITWIN_ACCESS_TOKEN", "test-token-123456")
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(6));
+    assert!(!err.contains("retrying"), "{err}");
+    assert!(
+        err.contains("error: network error: connecting to API 127.0.0.1:9: connection refused"),
+        "{err}"
+    );
+}
