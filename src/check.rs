@@ -226,9 +226,9 @@ mod tests {
             .duration_since(UNIX_EPOCH)
             .unwrap()
             .as_secs();
-        let later = jwt(&format!(r#"{{"exp":{}}}"#, now + 3600));
+        let later = jwt(&format!(r#"{{"exp":{}}}"#, now + 5400));
         assert!(
-            jwt_expiry(&later).unwrap().contains("expires in 59m"),
+            jwt_expiry(&later).unwrap().contains("expires in 1h"),
             "{:?}",
             jwt_expiry(&later)
         );

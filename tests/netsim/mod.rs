@@ -265,7 +265,9 @@ fn tunnel(
 /// `ec3-gate` with a clean environment: no proxy, no CI, no system
 /// certificate overrides, unless a test sets them.
 pub fn ec3_gate() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ec3-gate"));
+    // `option_env!`: the C library's tests share this file but not the binary.
+    let exe = option_env!("CARGO_BIN_EXE_ec3-gate").expect("only the CLI's tests run ec3-gate");
+    let mut cmd = Command::new(exe);
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default());
     cmd
