@@ -1,7 +1,8 @@
 //! The C option for extra CA certificates, from a real C program against a
 //! real HTTPS server whose certificate a test CA signed.
 
-#[path = "../../tests/netsim/mod.rs"]
+#[allow(dead_code)] // the CLI tests use the rest
+#[path = "../../tests/netsim/servers.rs"]
 mod netsim;
 mod support;
 
