@@ -22,6 +22,8 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+mod netsim;
+
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 const REPO: &str = "example-owner/ec3-gate";
@@ -804,6 +806,7 @@ fn action_yml_is_thin_and_maps_every_input_through_env() {
             "api-url",
             "authority",
             "scope",
+            "ca-cert",
             "timeout",
             "interval",
             "fail-on-failed",
@@ -1768,4 +1771,29 @@ fn a_cancelled_wait_after_creating_still_sets_the_job_id_output() {
     assert!(is_created_id(job, "sim-"), "job-id {job:?}\n{}", run.show());
     assert_eq!(step.output("status"), Some("Queued"));
     assert_eq!(run.outputs["job-id"], job);
+}
+
+#[test]
+fn ca_cert_input_trusts_a_private_ca_given_as_pem_text() {
+    let pki = netsim::Pki::new(&["localhost"]);
+    let server = netsim::Server::https(&pki);
+    let url = format!("https://localhost:{}", server.port);
+    let runner = runner_with_real_release();
+    let base = [
+        ("job-id", "job-1"),
+        ("api-url", url.as_str()),
+        ("interval", "10ms"),
+    ];
+    let untrusted = runner.run_action(&valid_with(&base));
+    assert_eq!(untrusted.code(), 6, "{}", untrusted.show());
+    assert!(
+        run_text(&untrusted).contains("certificate not trusted (unknown issuer"),
+        "{}",
+        untrusted.show()
+    );
+    let mut with = base.to_vec();
+    with.push(("ca-cert", pki.ca_pem.as_str()));
+    let trusted = runner.run_action(&valid_with(&with));
+    assert_eq!(trusted.code(), 0, "{}", trusted.show());
+    assert_eq!(trusted.outputs["status"], "Succeeded");
 }
