@@ -8,9 +8,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use crate::certinfo::describe_issuer;
 use crate::client::{Client, MAX_CONNECT_TIME, Method, Request};
 use crate::endpoint::Endpoint;
-use crate::net_error::classify;
+use crate::net_error::{Cause, classify};
 use crate::{Cancel, Credentials, Error, Secret, TrustSource};
 
 /// One step of a check: what was checked, and what was found (a line of
@@ -22,6 +23,9 @@ pub struct Check {
     pub step: String,
     /// What was found, or the error a real call would end with.
     pub result: Result<String, Error>,
+    /// More about a failure, such as the issuer of an untrusted certificate
+    /// (read from the certificate without trusting it).
+    pub note: Option<String>,
 }
 
 impl Client {
@@ -47,6 +51,7 @@ impl Client {
                     self.trust().extra_count()
                 ),
             }),
+            note: None,
         }];
         let client_credentials = matches!(
             self.auth().credentials(),
@@ -90,6 +95,7 @@ impl Client {
                 Some(_) => format!("through {host}:{port}"),
                 None => "none (direct)".to_owned(),
             }),
+            note: None,
         });
         let network = |e: ureq::Error| {
             classify(&e, endpoint).map_or_else(
@@ -103,10 +109,16 @@ impl Client {
             Err(_) => Vec::new(),
         };
         let step = |what: &str| format!("{name} {what}");
+        let via = if endpoint.proxy().is_some() {
+            "proxy "
+        } else {
+            ""
+        };
         let Some(first) = addrs.first().copied() else {
             checks.push(Check {
                 step: step("resolve"),
                 result: Err(network(ureq::Error::HostNotFound)),
+                note: None,
             });
             return false;
         };
@@ -116,19 +128,24 @@ impl Client {
         };
         checks.push(Check {
             step: step("resolve"),
-            result: Ok(format!("{host} resolved to {}{more}", first.ip())),
+            result: Ok(format!("{via}{host} resolved to {}{more}", first.ip())),
+            note: None,
         });
-        let connected = TcpStream::connect_timeout(&first, timeout.min(MAX_CONNECT_TIME));
+        // Closed at once: a server that serves one connection at a time
+        // must be free for the TLS step.
+        let connected = TcpStream::connect_timeout(&first, timeout.min(MAX_CONNECT_TIME)).map(drop);
         if let Err(e) = connected {
             checks.push(Check {
                 step: step("connect"),
                 result: Err(network(ureq::Error::Io(e))),
+                note: None,
             });
             return false;
         }
         checks.push(Check {
             step: step("connect"),
             result: Ok(format!("connected to {first}")),
+            note: None,
         });
         // TLS (through the proxy's tunnel, if any), exactly as a real call
         // makes it: any HTTP answer means the handshake was trusted.
@@ -146,12 +163,28 @@ impl Client {
             client.send_final(&request, call)
         });
         let ok = answer.is_ok();
+        // Which CA signed an untrusted certificate tells a TLS-inspecting
+        // proxy apart from a wrong URL. Only without a proxy: the tunnel is
+        // ureq's.
+        let issuer = match &answer {
+            Err(Error::Network(net))
+                if matches!(net.cause(), Cause::Certificate(_)) && endpoint.proxy().is_none() =>
+            {
+                describe_issuer(
+                    endpoint.host(),
+                    endpoint.port(),
+                    timeout.min(MAX_CONNECT_TIME),
+                )
+            }
+            _ => None,
+        };
         checks.push(Check {
             step: step(what),
             result: answer.map(|status| match endpoint.is_https() {
                 true => format!("certificate trusted; the server answered HTTP {status}"),
                 false => format!("the server answered HTTP {status} (plain http to loopback)"),
             }),
+            note: issuer,
         });
         ok
     }
@@ -162,6 +195,7 @@ impl Client {
             Credentials::AccessToken(token) => Check {
                 step,
                 result: jwt_expiry(token),
+                note: None,
             },
             Credentials::ClientCredentials { .. } => Check {
                 step,
@@ -170,6 +204,7 @@ impl Client {
                         client.auth().bearer(client, call)
                     })
                     .map(|_| "issued for the client credentials (not shown)".to_owned()),
+                note: None,
             },
         }
     }

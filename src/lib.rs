@@ -33,6 +33,7 @@
 
 mod auth;
 mod cancel;
+mod certinfo;
 mod check;
 mod client;
 mod config;

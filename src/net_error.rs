@@ -54,6 +54,9 @@ pub enum Phase {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CertProblem {
+    /// A CA certificate presented as the server's own: what `openssl req
+    /// -x509` makes by default, a self-signed certificate.
+    SelfSigned,
     /// Signed by no trusted authority (self-signed, or a private CA that is
     /// not in the trust store).
     UnknownIssuer,
@@ -72,6 +75,7 @@ pub enum CertProblem {
 impl fmt::Display for CertProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::SelfSigned => f.write_str("self-signed"),
             Self::UnknownIssuer => f.write_str(
                 "unknown issuer: self-signed, or from a CA that is not trusted here; see --ca-cert",
             ),
@@ -350,6 +354,8 @@ fn tls_cause(e: &rustls::Error) -> Cause {
             CertProblem::NotValidFor(one_line(&expected.to_str(), 260))
         }
         C::NotValidForName => CertProblem::NotValidFor("this host name".into()),
+        // webpki's name for it; rustls passes it on only as text.
+        C::Other(e) if format!("{e:?}").contains("CaUsedAsEndEntity") => CertProblem::SelfSigned,
         other => CertProblem::Other(one_line(&format!("{other:?}"), 200)),
     })
 }

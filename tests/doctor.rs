@@ -87,6 +87,39 @@ fn untrusted_certificate_fails_the_tls_step_with_exit_6() {
         )),
         "{text}"
     );
+    // The issuer, read from the certificate without trusting it.
+    assert!(
+        text.lines().any(|l| l == "    issuer CN=ec3-gate test CA"),
+        "{text}"
+    );
+}
+
+#[test]
+fn proxy_refusing_connect_fails_the_tls_step_naming_the_proxy() {
+    let proxy = netsim::Proxy::start(netsim::ProxyMode::Refuse407);
+    let out = ec3_gate()
+        .args(["doctor", "--api-url", "https://api.ec3-gate-test.example"])
+        .env("ITWIN_ACCESS_TOKEN", "test-token-123456")
+        .env("HTTPS_PROXY", format!("http://127.0.0.1:{}", proxy.port))
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(6), "{text}");
+    let api = "API api.ec3-gate-test.example:443";
+    for line in [
+        format!("✓ {api} proxy: through 127.0.0.1:{}", proxy.port),
+        format!("✓ {api} resolve: proxy 127.0.0.1 resolved to 127.0.0.1"),
+        format!(
+            "✗ {api} TLS: network error: connecting to proxy 127.0.0.1:{port} (for {api}): \
+             proxy 127.0.0.1:{port} refused CONNECT: 407 Proxy Authentication Required",
+            port = proxy.port
+        ),
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
 }
 
 #[test]

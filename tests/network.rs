@@ -39,6 +39,22 @@ fn untrusted_certificate_fails_at_once_naming_the_problem() {
 }
 
 #[test]
+fn self_signed_certificate_is_named_as_such() {
+    let pki = Pki::self_signed(&["localhost"]);
+    let server = Server::https(&pki);
+    let out = wait(&format!("https://localhost:{}", server.port))
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(6), "{err}");
+    assert!(
+        err.contains("certificate not trusted (self-signed)"),
+        "{err}"
+    );
+    assert_eq!(retries(&err), 0, "{err}");
+}
+
+#[test]
 fn extra_ca_by_flag_file_is_trusted() {
     let pki = Pki::new(&["localhost"]);
     let server = Server::https(&pki);

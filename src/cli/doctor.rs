@@ -21,6 +21,9 @@ pub fn run(client: &Client, settings: &[Setting], timeout: Duration, cancel: &Ca
             Ok(found) => out!("✓ {}: {}", check.step, one_line(&found, 500)),
             Err(e) => {
                 out!("✗ {}: {}", check.step, one_line(&e.to_string(), 1000));
+                if let Some(note) = &check.note {
+                    out!("    {}", one_line(note, 500));
+                }
                 first.get_or_insert(e);
             }
         }

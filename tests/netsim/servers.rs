@@ -53,6 +53,26 @@ impl Pki {
         }
     }
 
+    /// A server certificate for `names` that is its own CA (what `openssl
+    /// req -x509` makes by default): self-signed.
+    pub fn self_signed(names: &[&str]) -> Self {
+        let names: Vec<String> = names.iter().map(|s| (*s).to_owned()).collect();
+        let mut params = CertificateParams::new(names).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let key = KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let ca_file = dir.path().join("ca.pem");
+        std::fs::write(&ca_file, cert.pem()).unwrap();
+        Self {
+            ca_pem: cert.pem(),
+            ca_file,
+            chain: vec![cert.der().clone()],
+            key: key.serialize_der(),
+            _dir: dir,
+        }
+    }
+
     fn server_config(&self) -> Arc<rustls::ServerConfig> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = rustls::ServerConfig::builder_with_provider(provider)
