@@ -200,3 +200,27 @@ fn tunnelling_proxy_works_with_tls_and_the_extra_ca() {
         "{requests:?}"
     );
 }
+
+#[test]
+fn the_github_annotation_carries_the_same_text() {
+    let pki = Pki::new(&["localhost"]);
+    let server = Server::https(&pki);
+    let dir = tempfile::tempdir().unwrap();
+    let out = wait(&format!("https://localhost:{}", server.port))
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", dir.path().join("output"))
+        .env("GITHUB_STEP_SUMMARY", dir.path().join("summary"))
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(6), "{err}");
+    let text = format!(
+        "network error: TLS handshake with API localhost:{}: certificate not trusted (unknown issuer",
+        server.port
+    );
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("::error title=") && l.contains(&text)),
+        "{err}"
+    );
+}
