@@ -7,10 +7,16 @@
 //!
 //! # Network rules
 //! - `https://` only, except plain `http://` to loopback hosts.
-//! - Transient failures (408, 429, 500, 502, 503, 504, connection errors,
-//!   timeouts) are retried with capped exponential backoff and jitter until
-//!   the call's deadline; `Retry-After` is honoured; no request outlives the
-//!   deadline. Answers are read up to 1 MiB.
+//! - Transient failures (408, 429, 500, 502, 503, 504, refused or reset
+//!   connections, timeouts) are retried with capped exponential backoff and
+//!   jitter until the call's deadline; `Retry-After` is honoured; no request
+//!   outlives the deadline. Answers are read up to 1 MiB.
+//! - A host that does not resolve is retried briefly (4 tries, 30 s at most);
+//!   an untrusted certificate, a proxy refusing `CONNECT` with a 4xx and an
+//!   unusable redirect are final at once. [`NetError`] names the endpoint,
+//!   phase and cause; [`NetError::persistence`] is that rule.
+//! - TLS trusts the platform's store (compiled-in Mozilla roots where none
+//!   exists), plus [`Config::ca_cert`].
 //! - `Authorization` never follows a redirect.
 //! - Proxies follow curl's rules: `https_proxy`/`HTTPS_PROXY`, `http_proxy`,
 //!   `all_proxy`/`ALL_PROXY`, `no_proxy`/`NO_PROXY`; loopback is never proxied.

@@ -323,9 +323,13 @@ fn io_error(
     match e.kind() {
         K::ConnectionRefused => early(Phase::Connect, Cause::Refused),
         K::TimedOut | K::WouldBlock => early(Phase::Connect, Cause::TimedOut),
-        K::NetworkUnreachable | K::HostUnreachable | K::AddrNotAvailable | K::NetworkDown => {
-            early(Phase::Connect, Cause::Other(format!("{}", e.kind())))
-        }
+        K::NetworkUnreachable => early(Phase::Connect, Cause::Other("network unreachable".into())),
+        K::HostUnreachable => early(Phase::Connect, Cause::Other("host unreachable".into())),
+        K::NetworkDown => early(Phase::Connect, Cause::Other("network is down".into())),
+        K::AddrNotAvailable => early(
+            Phase::Connect,
+            Cause::Other("no local address to connect from".into()),
+        ),
         K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
             late(Phase::Read, Cause::Reset)
         }
