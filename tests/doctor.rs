@@ -179,3 +179,30 @@ fn an_expired_jwt_is_reported_without_printing_it() {
     );
     assert!(!text.contains(&claims), "{text}");
 }
+
+#[test]
+fn trust_falls_back_to_the_compiled_roots_without_a_system_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "").unwrap();
+    let server = Server::http(0);
+    let out = ec3_gate()
+        .args(["doctor", "--api-url"])
+        .arg(format!("http://127.0.0.1:{}", server.port))
+        .env("ITWIN_ACCESS_TOKEN", "opaque-token-value")
+        .env("SSL_CERT_FILE", &empty)
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l == "✓ trust: no system store found: the compiled-in Mozilla roots"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l == "✓ token: given (not a JWT with an expiry: checked only by the service)"),
+        "{text}"
+    );
+}

@@ -224,3 +224,22 @@ fn the_github_annotation_carries_the_same_text() {
         "{err}"
     );
 }
+
+#[test]
+fn without_a_system_store_the_extra_ca_still_works() {
+    // SSL_CERT_FILE naming an empty file: a machine with no CA certificates.
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "").unwrap();
+    let pki = Pki::new(&["localhost"]);
+    let server = Server::https(&pki);
+    let url = format!("https://localhost:{}", server.port);
+    let untrusted = wait(&url).env("SSL_CERT_FILE", &empty).output().unwrap();
+    assert_eq!(untrusted.status.code(), Some(6), "{}", stderr(&untrusted));
+    let trusted = wait(&url)
+        .env("SSL_CERT_FILE", &empty)
+        .args(["--ca-cert", path_str(&pki.ca_file)])
+        .output()
+        .unwrap();
+    assert_eq!(trusted.status.code(), Some(0), "{}", stderr(&trusted));
+}
