@@ -23,8 +23,9 @@ const MAX_REQUEST_TIME: Duration = Duration::from_secs(30);
 pub(crate) const MAX_CONNECT_TIME: Duration = Duration::from_secs(10);
 /// A host that does not resolve is tried this many times at most…
 const BRIEF_ATTEMPTS: u32 = 4;
-/// …and for no longer than this: long enough for a resolver hiccup, short
-/// enough that a typo in a URL does not hold a CI job.
+/// …and for no longer than this in all (a try that may not finish in time is
+/// not started): long enough for a resolver hiccup, short enough that a typo
+/// in a URL does not hold a CI job.
 const BRIEF_WINDOW: Duration = Duration::from_secs(30);
 /// The media type the iTwin Platform recommends.
 pub(crate) const ITWIN_ACCEPT: &str = "application/vnd.bentley.itwin-platform.v1+json";
@@ -324,7 +325,8 @@ impl Client {
         call: &mut Call<'_>,
     ) -> Result<Reply, Error> {
         let mut backoff = Backoff::new();
-        let (mut brief_since, mut brief_failures) = (None::<Instant>, 0);
+        let started = Instant::now();
+        let mut brief_failures = 0;
         loop {
             call.cancel.check()?;
             let remaining = call.deadline.saturating_duration_since(Instant::now());
@@ -335,7 +337,7 @@ impl Client {
             }
             let attempt = self.send_once(request, remaining);
             call.cancel.check()?;
-            let (error, retry_after) = match attempt {
+            let (error, retry_after, brief) = match attempt {
                 Attempt::Answered {
                     status,
                     body,
@@ -349,7 +351,7 @@ impl Client {
                         return Ok(Reply { status, body });
                     }
                     let detail = ServiceError::from_body(&body);
-                    (Error::Service { status, detail }, retry_after)
+                    (Error::Service { status, detail }, retry_after, false)
                 }
                 Attempt::Failed { error } => {
                     let Some(net) = classify(&error, request.endpoint) else {
@@ -358,28 +360,28 @@ impl Client {
                     let persistence = net.persistence();
                     let not_sent = net.surely_not_sent();
                     let error = Error::Network(Box::new(net));
-                    match persistence {
-                        Persistence::Permanent => return Err(error),
-                        Persistence::Brief => {
-                            let first = *brief_since.get_or_insert_with(Instant::now);
-                            brief_failures += 1;
-                            if brief_failures >= BRIEF_ATTEMPTS || first.elapsed() >= BRIEF_WINDOW {
-                                return Err(error);
-                            }
-                        }
-                        Persistence::UntilDeadline => {}
+                    let brief = persistence == Persistence::Brief;
+                    if brief {
+                        brief_failures += 1;
                     }
-                    if policy == Policy::NotIdempotent && !not_sent {
+                    if persistence == Persistence::Permanent
+                        || brief_failures >= BRIEF_ATTEMPTS
+                        || (policy == Policy::NotIdempotent && !not_sent)
+                    {
                         return Err(error);
                     }
-                    (error, None)
+                    (error, None, brief)
                 }
             };
             let delay = backoff.next_delay().max(retry_after.unwrap_or_default());
+            // A brief retry must end within its window even when the resolver
+            // is slow: the next try may take up to MAX_CONNECT_TIME.
+            let window_over = brief && started.elapsed() + delay + MAX_CONNECT_TIME > BRIEF_WINDOW;
             // `Retry-After` may be absurd (u64::MAX seconds): no overflow, just too late.
-            if Instant::now()
-                .checked_add(delay)
-                .is_none_or(|t| t >= call.deadline)
+            if window_over
+                || Instant::now()
+                    .checked_add(delay)
+                    .is_none_or(|t| t >= call.deadline)
             {
                 return Err(error);
             }
@@ -456,6 +458,7 @@ fn configure<B>(
         // A redirect from https must not downgrade to plain http.
         .https_only(request.endpoint.is_https())
         .timeout_global(Some(remaining.min(MAX_REQUEST_TIME)))
+        .timeout_resolve(Some(remaining.min(MAX_CONNECT_TIME)))
         .timeout_connect(Some(remaining.min(MAX_CONNECT_TIME)))
         .build()
         .header("Accept", request.accept);
