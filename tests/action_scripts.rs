@@ -830,8 +830,8 @@ fn action_yml_is_thin_and_maps_every_input_through_env() {
             .default
             .clone()
     };
-    assert_eq!(default("timeout").as_deref(), Some("30m"));
-    assert_eq!(default("interval").as_deref(), Some("5s"));
+    assert_eq!(default("timeout").as_deref(), Some(""));
+    assert_eq!(default("interval").as_deref(), Some(""));
     assert_eq!(default("fail-on-failed").as_deref(), Some("true"));
     // job-id or configuration-id: neither is `required` (actionlint would then demand it in
     // every `uses:`); the scripts check that exactly one is given.
@@ -1241,7 +1241,7 @@ fn a_platform_without_a_release_and_another_version_fails_clearly() {
     assert!(runner.curl_calls().is_empty());
 }
 
-/// Really builds: `cargo build --release --locked` from this checkout, the action's source. It
+/// Really builds: `cargo build --profile dist --locked` from this checkout, the action's source. It
 /// shares this checkout's target dir (or CARGO_TARGET_DIR), so it is quick once that is warm.
 #[test]
 fn a_missing_release_falls_back_to_cargo_build_from_the_action_source() {
@@ -1253,14 +1253,14 @@ fn a_missing_release_falls_back_to_cargo_build_from_the_action_source() {
     assert!(
         step.stdout.contains(&format!(
             "::notice title=ec3-gate install::no ec3-gate release v{VERSION} in {REPO} (could not download SHA256SUMS): \
-             building ec3-gate {VERSION} from the action's source with cargo build --release --locked"
+             building ec3-gate {VERSION} from the action's source with cargo build --profile dist --locked"
         )),
         "{}",
         step.stdout
     );
     assert!(
         step.stdout
-            .contains("::group::cargo build --release --locked (")
+            .contains("::group::cargo build --profile dist --locked (")
     );
     assert_eq!(
         runner.curl_calls().len(),

@@ -61,9 +61,9 @@ pub enum Command {
     Status {
         /// The EC3 upload job id [env: EC3_JOB_ID]
         job_id: Option<String>,
-        /// Retry transient failures for at most this long (`30s`, `2m`)
-        #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "1m")]
-        timeout: Duration,
+        /// Retry transient failures for at most this long (`30s`, `2m`) [default: 1m]
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        timeout: Option<Duration>,
         /// Print `{"jobId","status","message","ec3ProjectUrl"}` instead of the status word
         #[arg(long)]
         json: bool,
@@ -115,9 +115,9 @@ pub enum Command {
         /// The iTwin (project) id
         #[arg(long, value_name = "ID")]
         itwin_id: String,
-        /// Retry transient failures for at most this long
-        #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "1m")]
-        timeout: Duration,
+        /// Retry transient failures for at most this long [default: 1m]
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        timeout: Option<Duration>,
         /// Print a JSON array of `{"id","displayName","description","modifiedOn"}`
         #[arg(long)]
         json: bool,
@@ -129,7 +129,7 @@ pub fn parse_duration(value: &str) -> Result<Duration, String> {
     humantime::parse_duration(value.trim()).map_err(|e| {
         format!(
             "invalid duration '{}': {e} (examples: 500ms, 30s, 15m)",
-            ec3_gate::text::one_line(value, 40)
+            super::text::one_line(value, 40)
         )
     })
 }

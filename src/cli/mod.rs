@@ -2,15 +2,23 @@
 //! (so a signal is answered at once), then report.
 
 pub mod args;
+mod github;
 mod progress;
+#[cfg(test)]
+mod properties;
 mod report;
+mod reporter;
+#[cfg(test)]
+#[path = "../../tests/common/runner_output.rs"]
+mod runner_output;
 pub mod settings;
+mod text;
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use ec3_gate::github::command;
 use ec3_gate::{Cancel, Client, Configuration, Error, Job, JobId, WaitOptions};
+use github::command;
 
 use progress::{Known, Progress};
 use settings::{Early, Settings, Task};
@@ -82,7 +90,7 @@ pub fn run(
         }
         Err(e) => (Outcome::Failed(e), true),
     };
-    report::finish(&early, &known, outcome, started.elapsed(), gates)
+    reporter::finish(&early, &known, outcome, started.elapsed(), gates)
 }
 
 fn execute(early: &Early, settings: Settings, known: &Known) -> Outcome {
@@ -152,13 +160,12 @@ fn perform(client: &Client, task: Task, cancel: &Cancel, known: &Known, github: 
                 None => Outcome::Created(job_id),
                 Some(options) => {
                     progress.line(&format!("ec3-gate: created job {job_id}"));
-                    let left = WaitOptions {
-                        timeout: options
-                            .timeout
-                            .saturating_sub(started.elapsed())
-                            .max(Duration::from_millis(1)),
-                        ..options
-                    };
+                    let left = options
+                        .timeout()
+                        .saturating_sub(started.elapsed())
+                        .max(Duration::from_millis(1));
+                    // Within bounds: at least 1 ms, at most the checked timeout.
+                    let left = WaitOptions::new(left, options.interval()).unwrap_or(options);
                     wait(client, &job_id, &left, cancel, known, github)
                 }
             }

@@ -6,8 +6,8 @@ use std::io::IsTerminal as _;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use ec3_gate::github::{command, escape_data};
-use ec3_gate::text::one_line;
+use super::github::{command, escape_data};
+use super::text::one_line;
 use ec3_gate::{Event, Job, JobId, Observer};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -43,7 +43,7 @@ impl Known {
     pub fn set_job_id(&self, id: JobId, write: bool) {
         let mut state = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if write {
-            state.job_id_written = super::report::write_outputs(&[("job-id", id.as_str())]);
+            state.job_id_written = super::reporter::write_outputs(&[("job-id", id.as_str())]);
         }
         state.job_id = Some(id);
     }

@@ -5,8 +5,8 @@ use std::ffi::OsString;
 use std::time::Duration;
 
 use ec3_gate::{
-    Config, Credentials, Error, JobId, MAX_INTERVAL, MAX_TIMEOUT, MIN_INTERVAL, NewJob, Secret,
-    WaitOptions,
+    Config, Credentials, DEFAULT_INTERVAL_MS, DEFAULT_TIMEOUT_MS, Error, JobId, NewJob, Secret,
+    Timeout, WaitOptions,
 };
 use serde::Deserialize;
 
@@ -52,17 +52,17 @@ const KNOWN: &[&str] = &[
 /// What to run.
 pub enum Task {
     /// One status query.
-    Status { job_id: JobId, timeout: Duration },
+    Status { job_id: JobId, timeout: Timeout },
     /// Wait for a terminal status.
     Wait { job_id: JobId, options: WaitOptions },
     /// Create a job; then wait for it when `wait` is set.
     Upload {
         job: NewJob,
-        timeout: Duration,
+        timeout: Timeout,
         wait: Option<WaitOptions>,
     },
     /// List an iTwin's EC3 configurations.
-    Configurations { itwin_id: String, timeout: Duration },
+    Configurations { itwin_id: String, timeout: Timeout },
 }
 
 /// Everything a run needs, validated.
@@ -162,7 +162,7 @@ fn validate(args: Args, env: Env) -> Result<Settings, Error> {
             ..
         } => Task::Status {
             job_id: job_id(id, &env)?,
-            timeout: check_timeout("--timeout", timeout)?,
+            timeout: call_timeout(timeout)?,
         },
         Command::Wait {
             job_id: id,
@@ -187,30 +187,33 @@ fn validate(args: Args, env: Env) -> Result<Settings, Error> {
                     Error::config(what, "missing: pass the flag or set the variable")
                 })
             };
-            let job = NewJob {
-                configuration_id: required(
+            let mut job = NewJob::new(
+                required(
                     configuration_id,
                     &env.ec3_configuration_id,
                     "--configuration-id / EC3_CONFIGURATION_ID",
                 )?,
-                project_name: required(
+                required(
                     project_name,
                     &env.ec3_project_name,
                     "--project-name / EC3_PROJECT_NAME",
                 )?,
-                ec3_token: Secret::new(required(None, &env.ec3_bearer_token, "EC3_BEARER_TOKEN")?),
-                extraction_id: extraction_id.or_else(|| env.ec3_extraction_id.clone()),
-            };
+                Secret::new(required(None, &env.ec3_bearer_token, "EC3_BEARER_TOKEN")?),
+            );
+            if let Some(id) = extraction_id.or_else(|| env.ec3_extraction_id.clone()) {
+                job = job.extraction_id(id);
+            }
             job.validate()?;
             let wait = if wait {
                 Some(wait_options(timeout, interval, &env)?)
             } else {
                 None
             };
-            let timeout = match (wait, timeout) {
-                (Some(options), _) => options.timeout,
-                (None, Some(t)) => check_timeout("--timeout", t)?,
-                (None, None) => Duration::from_secs(60),
+            let timeout = match wait {
+                // Within the wait's bounds, so a valid call timeout too.
+                Some(options) => Timeout::new(options.timeout())
+                    .map_err(|e| e.rename_setting("timeout", "--timeout"))?,
+                None => call_timeout(timeout)?,
             };
             Task::Upload { job, timeout, wait }
         }
@@ -218,7 +221,7 @@ fn validate(args: Args, env: Env) -> Result<Settings, Error> {
             itwin_id, timeout, ..
         } => Task::Configurations {
             itwin_id,
-            timeout: check_timeout("--timeout", timeout)?,
+            timeout: call_timeout(timeout)?,
         },
     };
     let credentials = match (
@@ -260,43 +263,45 @@ fn validate(args: Args, env: Env) -> Result<Settings, Error> {
     Ok(Settings { config, task })
 }
 
-/// `--timeout`/`EC3_TIMEOUT` and `--interval`/`EC3_INTERVAL`, flags first.
+/// `--timeout`/`EC3_TIMEOUT` and `--interval`/`EC3_INTERVAL`, flags first,
+/// else the core's defaults; the core checks them.
 fn wait_options(
     timeout: Option<Duration>,
     interval: Option<Duration>,
     env: &Env,
 ) -> Result<WaitOptions, Error> {
-    let defaults = WaitOptions::default();
-    let timeout = match (timeout, &env.ec3_timeout) {
-        (Some(t), _) => check_timeout("--timeout", t)?,
-        (None, Some(v)) => check_timeout("EC3_TIMEOUT", env_duration("EC3_TIMEOUT", v)?)?,
-        (None, None) => defaults.timeout,
-    };
-    let interval = match (interval, &env.ec3_interval) {
-        (Some(i), _) => check_interval("--interval", i)?,
-        (None, Some(v)) => check_interval("EC3_INTERVAL", env_duration("EC3_INTERVAL", v)?)?,
-        (None, None) => defaults.interval,
-    };
-    Ok(WaitOptions { timeout, interval })
+    let (timeout, timeout_name) = setting(timeout, "--timeout", &env.ec3_timeout, "EC3_TIMEOUT")?;
+    let (interval, interval_name) =
+        setting(interval, "--interval", &env.ec3_interval, "EC3_INTERVAL")?;
+    WaitOptions::new(
+        timeout.unwrap_or(Duration::from_millis(DEFAULT_TIMEOUT_MS)),
+        interval.unwrap_or(Duration::from_millis(DEFAULT_INTERVAL_MS)),
+    )
+    .map_err(|e| {
+        e.rename_setting("timeout", timeout_name)
+            .rename_setting("interval", interval_name)
+    })
 }
 
-fn env_duration(name: &str, value: &str) -> Result<Duration, Error> {
-    parse_duration(value).map_err(|reason| Error::config(name, reason))
-}
-
-fn check_timeout(name: &str, d: Duration) -> Result<Duration, Error> {
-    if d.is_zero() || d > MAX_TIMEOUT {
-        return Err(Error::config(
-            name,
-            "must be more than 0 and at most 7 days",
-        ));
+/// A duration from its flag, else from its variable; and the name it came by.
+fn setting(
+    flag: Option<Duration>,
+    flag_name: &'static str,
+    var: &Option<String>,
+    var_name: &'static str,
+) -> Result<(Option<Duration>, &'static str), Error> {
+    match (flag, var) {
+        (Some(d), _) => Ok((Some(d), flag_name)),
+        (None, Some(v)) => parse_duration(v)
+            .map(|d| (Some(d), var_name))
+            .map_err(|reason| Error::config(var_name, reason)),
+        (None, None) => Ok((None, flag_name)),
     }
-    Ok(d)
 }
 
-fn check_interval(name: &str, d: Duration) -> Result<Duration, Error> {
-    if d < MIN_INTERVAL || d > MAX_INTERVAL {
-        return Err(Error::config(name, "must be between 10ms and 1h"));
-    }
-    Ok(d)
+/// `--timeout` of a single call, else the core's default.
+fn call_timeout(timeout: Option<Duration>) -> Result<Timeout, Error> {
+    timeout.map_or(Ok(Timeout::default()), |t| {
+        Timeout::new(t).map_err(|e| e.rename_setting("timeout", "--timeout"))
+    })
 }
