@@ -61,10 +61,25 @@ impl NewJob {
                 Ok(())
             }
         };
-        check("configuration id", &self.configuration_id, 256)?;
+        // Ids are the service's GUIDs: a typo or a pasted URL fails here.
+        let id = |what: &str, value: &str| {
+            let ok = (1..=256).contains(&value.len())
+                && value
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+            if ok {
+                Ok(())
+            } else {
+                Err(Error::config(
+                    what,
+                    "must be 1-256 ASCII letters, digits, '.', '_' or '-'",
+                ))
+            }
+        };
+        id("configuration id", &self.configuration_id)?;
         check("project name", &self.project_name, 256)?;
-        if let Some(id) = &self.extraction_id {
-            check("extraction id", id, 256)?;
+        if let Some(extraction) = &self.extraction_id {
+            id("extraction id", extraction)?;
         }
         if self.ec3_token.expose().trim().is_empty()
             || self.ec3_token.expose().chars().any(char::is_control)
