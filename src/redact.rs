@@ -10,7 +10,7 @@
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value;
 
@@ -117,6 +117,9 @@ fn spellings(secret: &str) -> Vec<String> {
     out.push(percent.replace("%20", "+"));
     out.push(lower_hex_escapes(&percent));
     out.push(percent);
+    // The whole value, padded, when it is encoded on its own (a Basic value).
+    out.push(STANDARD.encode(secret));
+    out.push(URL_SAFE.encode(secret));
     for shift in 0..3 {
         let mut bytes = vec![0u8; shift];
         bytes.extend_from_slice(secret.as_bytes());
@@ -155,7 +158,6 @@ fn lower_hex_escapes(percent: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 
     const SECRET: &str = "s3cr3t/t0ken+value==";
 
@@ -218,6 +220,13 @@ mod tests {
                 assert!(!out.contains(&encoded), "{out}");
             }
         }
+    }
+
+    #[test]
+    fn a_whole_base64_value_goes_with_its_padding() {
+        let encoded = STANDARD.encode(SECRET);
+        assert!(encoded.ends_with('='), "{encoded}");
+        assert_eq!(scrubbed(&format!("Basic {encoded}.")), "Basic ***.");
     }
 
     #[test]

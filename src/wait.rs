@@ -153,3 +153,34 @@ impl Client {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_are_checked_against_the_core_bounds() {
+        let ms = Duration::from_millis;
+        assert!(WaitOptions::new(ms(MIN_TIMEOUT_MS), ms(MIN_INTERVAL_MS)).is_ok());
+        assert!(WaitOptions::new(ms(MAX_TIMEOUT_MS), ms(MAX_INTERVAL_MS)).is_ok());
+        // A Rust caller can no longer poll in a tight loop.
+        let e = WaitOptions::new(ms(1000), Duration::ZERO).unwrap_err();
+        assert_eq!(e.to_string(), "interval: must be from 10ms to 1h (got 0s)");
+        let e = WaitOptions::new(ms(MAX_TIMEOUT_MS + 1), ms(1000)).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("timeout: must be from 1ms to 7days"),
+            "{e}"
+        );
+        assert!(WaitOptions::new(Duration::ZERO, ms(1000)).is_err());
+        assert!(Timeout::new(Duration::ZERO).is_err());
+        assert!(Timeout::new(ms(MAX_TIMEOUT_MS + 1)).is_err());
+        assert_eq!(Timeout::default().get(), ms(DEFAULT_CALL_TIMEOUT_MS));
+        let d = WaitOptions::default();
+        assert_eq!(
+            (d.timeout(), d.interval()),
+            (ms(DEFAULT_TIMEOUT_MS), ms(DEFAULT_INTERVAL_MS))
+        );
+        assert_eq!(WaitOptions::new(d.timeout(), d.interval()).unwrap(), d);
+    }
+}
