@@ -12,8 +12,17 @@
 //!   the call's deadline; `Retry-After` is honoured; no request outlives the
 //!   deadline. Answers are read up to 1 MiB.
 //! - `Authorization` never follows a redirect.
+//! - Every secret the client knows (the access token or the client secret,
+//!   the tokens it is issued, EC3 tokens, [`Config::redact`]) is cut out of
+//!   every answer before anything reads it: raw, JSON-escaped (also after
+//!   decoding), URL-encoded and base64.
 //! - Proxies follow curl's rules: `https_proxy`/`HTTPS_PROXY`, `http_proxy`,
 //!   `all_proxy`/`ALL_PROXY`, `no_proxy`/`NO_PROXY`; loopback is never proxied.
+//!
+//! Waits and calls are bounded by [`MIN_TIMEOUT_MS`]..=[`MAX_TIMEOUT_MS`] and
+//! polls by [`MIN_INTERVAL_MS`]..=[`MAX_INTERVAL_MS`]; [`WaitOptions`] and
+//! [`Timeout`] check them. Every error has an [`ErrorKind`], which carries
+//! the command's exit status and the C library's result code.
 //!
 //! # Example
 //! ```no_run

@@ -101,9 +101,10 @@ const fn var(name: &'static str, input: Option<&'static str>, help: &'static str
     Variable { name, input, help }
 }
 
-/// The variables of [`VARIABLES`], as envy reads them. Deliberately not
-/// `Debug`: it holds secrets.
+/// The variables of [`VARIABLES`], as envy reads them (a test keeps the two
+/// in step). Deliberately not `Debug`: it holds secrets.
 #[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Env {
     itwin_access_token: Option<String>,
     itwin_client_id: Option<String>,
@@ -440,4 +441,21 @@ fn call_timeout(timeout: Option<Duration>) -> Result<Timeout, Error> {
     timeout.map_or(Ok(Timeout::default()), |t| {
         Timeout::new(t).map_err(|e| e.rename_setting("timeout", "--timeout"))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_listed_variable_is_read_and_only_those() {
+        let all = VARIABLES
+            .iter()
+            .map(|v| (OsString::from(v.name), OsString::from("x")));
+        let (env, error) = Env::read(all);
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(env.ec3_extraction_id.as_deref(), Some("x"));
+        let (env, error) = Env::read([("EC3_UNKNOWN".into(), "x".into())].into_iter());
+        assert!(error.is_none() && env.ec3_job_id.is_none());
+    }
 }
