@@ -5,6 +5,11 @@ use std::time::Duration;
 
 use clap::{Args as ClapArgs, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
+use ec3_gate::{
+    DEFAULT_API_URL, DEFAULT_AUTHORITY, DEFAULT_CALL_TIMEOUT_MS, DEFAULT_INTERVAL_MS,
+    DEFAULT_SCOPE, DEFAULT_TIMEOUT_MS,
+};
+
 use super::settings::VARIABLES;
 
 /// Gate CI on an EC3 upload job of Bentley's iTwin Carbon Calculation API.
@@ -37,11 +42,10 @@ pub struct Args {
 /// The flags `wait` and `upload` share: how long to wait, and how often to ask.
 #[derive(Debug, ClapArgs)]
 pub struct WaitFlags {
-    /// Deadline of the wait (`500ms`, `30s`, `15m`) [env: EC3_TIMEOUT] [default: 30m];
-    /// `upload` without --wait: of the creation [default: 1m]
+    /// Deadline of the wait (`500ms`, `30s`, `15m`) [env: EC3_TIMEOUT]
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
-    /// Time between polls while Queued/Running [env: EC3_INTERVAL] [default: 5s]
+    /// Time between polls while Queued/Running [env: EC3_INTERVAL]
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub interval: Option<Duration>,
 }
@@ -53,7 +57,7 @@ pub enum Command {
     Status {
         /// The EC3 upload job id [env: EC3_JOB_ID]
         job_id: Option<String>,
-        /// Retry transient failures for at most this long (`30s`, `2m`) [default: 1m]
+        /// Retry transient failures for at most this long (`30s`, `2m`)
         #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
         timeout: Option<Duration>,
         /// Print `{"jobId","status","message","ec3ProjectUrl"}` instead of the status word
@@ -95,7 +99,7 @@ pub enum Command {
         /// The iTwin (project) id
         #[arg(long, value_name = "ID")]
         itwin_id: String,
-        /// Retry transient failures for at most this long [default: 1m]
+        /// Retry transient failures for at most this long
         #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
         timeout: Option<Duration>,
         /// Print a JSON array of `{"id","displayName","description","modifiedOn"}`
@@ -120,9 +124,40 @@ impl Command {
 /// the environment, generated from [`VARIABLES`] (and only there: subcommand
 /// help stays short).
 pub fn parse() -> Result<Args, clap::Error> {
-    let command = Args::command().after_help(contract_help());
+    let mut command = Args::command().after_help(contract_help());
+    // The defaults are the core's: shown from its constants, never typed here.
+    let (wait, poll, call) = (
+        show(DEFAULT_TIMEOUT_MS),
+        show(DEFAULT_INTERVAL_MS),
+        show(DEFAULT_CALL_TIMEOUT_MS),
+    );
+    let defaults = [
+        ("status", "timeout", call.clone()),
+        ("configurations", "timeout", call.clone()),
+        ("wait", "timeout", wait.clone()),
+        ("wait", "interval", poll.clone()),
+        (
+            "upload",
+            "timeout",
+            format!("{wait}; without --wait: {call}"),
+        ),
+        ("upload", "interval", poll),
+    ];
+    for (sub, arg, default) in defaults {
+        command = command.mut_subcommand(sub, |c| {
+            c.mut_arg(arg, |a| {
+                let help = a.get_help().map(ToString::to_string).unwrap_or_default();
+                a.help(format!("{help} [default: {default}]"))
+            })
+        });
+    }
     let matches = command.try_get_matches()?;
     Args::from_arg_matches(&matches)
+}
+
+/// A duration in milliseconds as people write it (`30m`, `5s`).
+fn show(ms: u64) -> String {
+    humantime::format_duration(Duration::from_millis(ms)).to_string()
 }
 
 /// The contract a CI script relies on: exit codes, then the variables.
@@ -143,7 +178,20 @@ Environment (flags win; empty values count as unset):
 ",
     );
     for v in VARIABLES {
-        text.push_str(&format!("  {:<22} {}\n", v.name, v.help));
+        let default = match v.name {
+            "EC3_TIMEOUT" => show(DEFAULT_TIMEOUT_MS),
+            "EC3_INTERVAL" => show(DEFAULT_INTERVAL_MS),
+            "ITWIN_SCOPE" => DEFAULT_SCOPE.to_owned(),
+            "ITWIN_AUTHORITY" => DEFAULT_AUTHORITY.to_owned(),
+            "ITWIN_API_URL" => DEFAULT_API_URL.to_owned(),
+            _ => String::new(),
+        };
+        let default = if default.is_empty() {
+            default
+        } else {
+            format!(" [default: {default}]")
+        };
+        text.push_str(&format!("  {:<22} {}{default}\n", v.name, v.help));
     }
     text.push_str(
         "  HTTPS_PROXY, NO_PROXY  proxies, with curl's rules (loopback is never proxied)

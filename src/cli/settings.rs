@@ -40,35 +40,19 @@ pub const VARIABLES: &[Variable] = &[
         Some("client-secret"),
         "service-app client secret",
     ),
-    var(
-        "ITWIN_SCOPE",
-        Some("scope"),
-        "scope for client credentials [default: itwin-platform]",
-    ),
-    var(
-        "ITWIN_AUTHORITY",
-        Some("authority"),
-        "IMS authority [default: https://ims.bentley.com]",
-    ),
-    var(
-        "ITWIN_API_URL",
-        Some("api-url"),
-        "API root [default: https://api.bentley.com]",
-    ),
+    var("ITWIN_SCOPE", Some("scope"), "scope for client credentials"),
+    var("ITWIN_AUTHORITY", Some("authority"), "IMS authority"),
+    var("ITWIN_API_URL", Some("api-url"), "API root"),
     var(
         "EC3_JOB_ID",
         Some("job-id"),
         "job id, when JOB_ID is not given",
     ),
-    var(
-        "EC3_TIMEOUT",
-        Some("timeout"),
-        "wait deadline [default: 30m]",
-    ),
+    var("EC3_TIMEOUT", Some("timeout"), "wait deadline"),
     var(
         "EC3_INTERVAL",
         Some("interval"),
-        "poll interval while Queued/Running [default: 5s]",
+        "poll interval while Queued/Running",
     ),
     var(
         "EC3_BEARER_TOKEN",
