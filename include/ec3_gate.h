@@ -311,8 +311,9 @@ ec3_gate_result ec3_gate_client_new(const struct ec3_gate_client_options *option
 //
 // `configuration_id`: the EC3 configuration that says what to upload.
 // `project_name`: the name of the EC3 project to create. `extraction_id`:
-// NULL for a report-based job, else the extraction to upload. Each must be
-// 1-256 characters, not blank, without control characters.
+// NULL for a report-based job, else the extraction to upload. The ids are
+// 1-256 ASCII letters, digits, `.`, `_` or `-`; the project name is 1-256
+// characters, not blank, without control characters.
 //
 // `ec3_token`: the user's EC3 (Building Transparency) token, not blank,
 // without control characters. A secret: it goes into the request body and
