@@ -194,7 +194,14 @@ fn unknown_status_warns_once_and_keeps_waiting() {
 
 #[test]
 fn help_has_exit_codes_and_env_vars_and_version_matches() {
-    for args in [&["--help"][..], &["wait", "--help"][..]] {
+    // The contract block once, at the top; subcommand help stays short, with
+    // the global options under their own heading.
+    let sub = run(&["wait", "--help"], &[]);
+    assert_eq!(sub.code, 0);
+    assert!(!sub.stdout.contains("Exit status"), "{}", sub.stdout);
+    assert!(sub.stdout.contains("Global options:"), "{}", sub.stdout);
+    assert!(sub.stdout.contains("--interval"), "{}", sub.stdout);
+    for args in [&["--help"][..]] {
         let r = run(args, &[]);
         assert_eq!(r.code, 0);
         for needle in [
@@ -221,6 +228,19 @@ fn help_has_exit_codes_and_env_vars_and_version_matches() {
             format!("ec3-gate {}", env!("CARGO_PKG_VERSION")).as_str()
         )
     );
+}
+
+#[test]
+fn a_mistyped_flag_gets_a_suggestion_in_the_tools_error_style() {
+    let r = run(&["wait", "j1", "--intervl", "1s"], &[]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr
+            .starts_with("ec3-gate: error: unexpected argument '--intervl'"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("'--interval'"), "{}", r.stderr);
 }
 
 #[test]

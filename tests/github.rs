@@ -333,3 +333,77 @@ fn token_endpoint_refusal_is_four_and_garbage_is_six() {
     assert_eq!(r.code, 6, "{r:?}");
     r.assert_clean();
 }
+
+#[test]
+fn secrets_are_masked_before_a_usage_error_even_a_bad_flag() {
+    for args in [
+        &["wait", "j1", "--intervl", "1s"][..],
+        &["wait", "../etc"][..],
+    ] {
+        let r = run_github(
+            args,
+            &[
+                ("ITWIN_ACCESS_TOKEN", TOKEN),
+                ("EC3_BEARER_TOKEN", "ec3-s3cr3t-t0ken"),
+            ],
+        );
+        assert_eq!(r.code, 2, "{r:?}");
+        let lines: Vec<&str> = r.stderr.lines().collect();
+        assert_eq!(
+            lines[..2],
+            [
+                format!("::add-mask::{TOKEN}").as_str(),
+                "::add-mask::ec3-s3cr3t-t0ken"
+            ],
+            "{}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains("::error title=ec3-gate usage error::"),
+            "{}",
+            r.stderr
+        );
+    }
+}
+
+/// Every secret the run knows is cut out of every answer, however the
+/// service spells it: here a `wait` (no job created in this run) whose
+/// failure message quotes the EC3 token JSON-escaped, the client secret
+/// URL-encoded and the Basic value of the token request.
+#[test]
+fn secrets_quoted_by_the_service_in_any_encoding_never_leave() {
+    let ec3 = "ec3/s3cr3t+t0ken";
+    let escaped: String = ec3
+        .chars()
+        .map(|c| format!("\\u{:04x}", c as u32))
+        .collect();
+    let message = format!(
+        "token {escaped}; secret client%2Ds3cret; auth Basic Y2xpZW50LWlkOmNsaWVudC1zM2NyZXQ="
+    );
+    let mut server = Server::new();
+    token_mock(&mut server, "fresh-t0ken", 3600).create();
+    server
+        .mock("GET", job_path("j1").as_str())
+        .with_body(format!(
+            r#"{{"job":{{"status":"Failed","message":"{message}"}}}}"#
+        ))
+        .create();
+    let mut e = cc_env(&server.url());
+    e.push(("EC3_BEARER_TOKEN", ec3.into()));
+    let r = run_github(&["wait", "j1", "--interval", "10ms", "--json"], &pairs(&e));
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(r.output("message"), "token ***; secret ***; auth Basic ***");
+    let shown = format!("{}{}{}{}", r.stdout, r.stderr, r.output_file, r.summary);
+    for secret in [
+        "s3cr3t+t0ken",
+        "client-s3cret",
+        "client%2Ds3cret",
+        "Y2xpZW50",
+    ] {
+        let without_masks: String = shown
+            .lines()
+            .filter(|l| !l.starts_with("::add-mask::"))
+            .collect();
+        assert!(!without_masks.contains(secret), "{secret}: {shown}");
+    }
+}

@@ -253,7 +253,7 @@ fn upload_needs_its_fields_and_the_ec3_token_from_env_only() {
         &pairs(&base_env(&url)),
     );
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("project name"), "{}", r.stderr);
+    assert!(r.stderr.contains("--project-name: must be"), "{}", r.stderr);
 
     let mut args = UPLOAD.to_vec();
     args.extend(["--ec3-token", EC3_TOKEN]);

@@ -6,9 +6,10 @@
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use ec3_gate::github::parse_output_file;
-
+mod runner_output;
 pub mod server;
+
+pub use runner_output::parse_output_file;
 
 /// Where the tests' jobs live.
 pub const JOBS: &str = "/insights/carbon-calculation/ec3/jobs";
