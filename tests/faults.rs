@@ -26,8 +26,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use base64::Engine as _;
-use common::server::{Action, Request, TestServer, json, refused_url, response};
 use common::{JOBS, Run, TOKEN, job_json, run_github};
+use ec3_sim::scripted::{Action, Request, TestServer, json, refused_url, response};
 
 /// The job every case asks about.
 const JOB: &str = "j1";

@@ -5,8 +5,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::server::{Action, TestServer, json};
 use common::{TOKEN, finish, github_command, job_json, run};
+use ec3_sim::scripted::{Action, TestServer, json};
 
 #[test]
 fn a_six_poll_wait_uses_one_tcp_connection() {

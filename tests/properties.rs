@@ -6,12 +6,11 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use ec3_gate::github::{
-    append_outputs, command, escape_data, escape_property, output_entry, parse_output_file,
-};
+use ec3_gate::github::{append_outputs, command, escape_data, escape_property, output_entry};
 use ec3_gate::report::Report;
 use ec3_gate::text::{MAX_TEXT_CHARS, TRUNCATED_MARKER, one_line};
 use ec3_gate::{Job, JobStatus, parse_retry_after};
+use ec3_sim::runner::parse_output_file;
 use proptest::prelude::*;
 
 /// Text built from pieces that matter to the runner's formats (line ends,

@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::server::{Action, TestServer, json, response};
 use common::{JOBS, TOKEN, job_json, pairs, run, run_github};
+use ec3_sim::scripted::{Action, TestServer, json, response};
 use mockito::{Matcher, Server};
 
 const EC3_TOKEN: &str = "ec3-s3cret";

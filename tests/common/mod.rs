@@ -6,9 +6,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use ec3_gate::github::parse_output_file;
-
-pub mod server;
+use ec3_sim::runner::parse_output_file;
 
 /// Where the tests' jobs live.
 pub const JOBS: &str = "/insights/carbon-calculation/ec3/jobs";
