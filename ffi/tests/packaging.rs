@@ -190,7 +190,8 @@ fn example_builds_with_pkg_config_and_runs() {
         ("wait_shared", pkg_config(&["--libs"])),
         ("wait_static", pkg_config(&["--variable=static_libs"])),
     ];
-    let base = server::start();
+    let sim = server::start();
+    let base = sim.url();
     for (name, libs) in links {
         let exe = paths.out.join(name);
         let mut cc = Command::new(Lang::C.compiler());
@@ -208,7 +209,7 @@ fn example_builds_with_pkg_config_and_runs() {
                 "{name}: {needed}"
             );
         }
-        let example = |job: &str, token: &str| run_example(&exe, &base, token, &[job]);
+        let example = |job: &str, token: &str| run_example(&exe, base, token, &[job]);
         let id = format!("ok-{name}");
         let (code, out, err) = example(&id, "good-token");
         assert_eq!(code, 0, "{name} {id}: {out}{err}");
@@ -239,7 +240,7 @@ fn example_builds_with_pkg_config_and_runs() {
         // Create, then wait: the one-step export.
         let create = |configuration: &str| {
             let args = ["--create", configuration, server::PROJECT_NAME];
-            run_example(&exe, &base, "good-token", &args)
+            run_example(&exe, base, "good-token", &args)
         };
         let configuration = format!("cfg-{name}");
         let (code, out, err) = create(&configuration);
@@ -260,6 +261,7 @@ fn example_builds_with_pkg_config_and_runs() {
         assert!(!err.contains(server::EC3_TOKEN), "{err}");
         assert!(out.is_empty(), "{out}");
     }
+    server::check_created(&sim);
 }
 
 /// The README's C section shows the example exactly as the tests build it.

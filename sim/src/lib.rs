@@ -14,7 +14,7 @@
 //! | `ok` | `Queued`, `Running` × [`Options::running_polls`], `Succeeded` with an EC3 link |
 //! | `fail` | the same walk, then `Failed` with a two-line message |
 //! | `slow` | `Running` forever |
-//! | `odd` | `Paused` (a status clients do not know) |
+//! | `odd` | `Paused` (a status clients do not know), from the first poll |
 //! | `flaky` | one 503 with `Retry-After: 0`, then like `ok` |
 //! | `stall` | never answered |
 //! | anything else | 404 `JobNotFound` |
@@ -166,7 +166,9 @@ impl Stats {
 ///
 /// Job creation (`POST …/ec3/jobs`) checks the body as the service documents it (content type
 /// `application/json`; a JSON object of non-empty strings `configurationId`, `projectName`,
-/// `ec3BearerToken` and optionally `extractionId`; nothing else: else 415 or 422), then acts
+/// `ec3BearerToken` and optionally `extractionId`; nothing else: else 415 or 422; an
+/// `extractionId` is required for a configuration id ending `-ext` and refused for one ending
+/// `-report`, with 400), then acts
 /// on the configuration id: `reject…` 422 quoting the EC3 token back (a service echoing its
 /// input: clients must hide it); `busy…` one 503 with `Retry-After: 0`, then created;
 /// `stall…` never answered; `fail…` a job that fails; anything else a job that succeeds. The

@@ -314,9 +314,9 @@ impl State {
         }
         let running = polls <= self.options.running_polls.saturating_add(1);
         let (status, message, links) = match job.outcome {
+            Outcome::Odd => ("Paused", Value::Null, json!({})),
             _ if polls == 1 => ("Queued", Value::Null, json!({})),
             Outcome::Never => ("Running", Value::Null, json!({})),
-            Outcome::Odd => ("Paused", Value::Null, json!({})),
             _ if running => ("Running", Value::Null, json!({})),
             Outcome::Failed => ("Failed", json!(FAIL_MESSAGE), json!({})),
             _ => {
@@ -334,8 +334,8 @@ impl State {
         Some(reply(200, body))
     }
 
-    /// `POST …/ec3/jobs`: checks the body as the service documents it, then acts on the
-    /// configuration id: `reject…` 422 (quoting the EC3 token back, as a service echoing its
+    /// `POST …/ec3/jobs`: checks the body as the service documents it (and an extraction id
+    /// against a `…-ext` or `…-report` configuration id), then acts on the configuration id: `reject…` 422 (quoting the EC3 token back, as a service echoing its
     /// input would), `busy…` one 503 then created, `stall…` never answered, `fail…` a job that
     /// fails, anything else a job that succeeds. The job id is `ok-{configurationId}` (or
     /// `fail-…`), with `-try{n}` when it took n requests for that configuration.
@@ -366,6 +366,18 @@ impl State {
             }
         }
         let configuration = body["configurationId"].as_str().unwrap_or("").to_owned();
+        // Extraction-based configurations (`…-ext`) need an extraction id; report-based ones
+        // (`…-report`) refuse one, as a service that knows its configurations would.
+        let extraction = body.contains_key("extractionId");
+        let kind_wants = match &configuration {
+            c if c.ends_with("-ext") => Some(true),
+            c if c.ends_with("-report") => Some(false),
+            _ => None,
+        };
+        if kind_wants.is_some_and(|wants| wants != extraction) {
+            let message = "extractionId is missing, unexpected or wrong.";
+            return Some(error(400, "InvalidEC3JobRequest", message, None));
+        }
         let mut book = self.book();
         let tries = book.creates.entry(configuration.clone()).or_default();
         *tries += 1;
