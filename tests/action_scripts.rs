@@ -5,7 +5,7 @@
 //!
 //! Nothing reaches the internet: a stub `curl` first on `PATH` serves files from a temporary
 //! directory (404 for anything else) and records its arguments. The job service is the
-//! `ec3-sim` example on loopback.
+//! simulator (`ec3_sim::Sim`) on loopback, in this process.
 //!
 //! action.yml is read with a small line parser (no YAML crate among the dependencies). It
 //! understands only the layout action.yml uses and panics on anything else, including any
@@ -16,10 +16,12 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use ec3_sim::runner::parse_output_file;
+use ec3_sim::{Options, Sim};
 use tempfile::TempDir;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -192,45 +194,6 @@ fn temp_dir(tag: &str) -> TempDir {
 fn write_executable(path: &Path, text: &str) {
     fs::write(path, text).unwrap();
     fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
-}
-
-/// Parses a `GITHUB_OUTPUT`/`GITHUB_ENV` file as the runner does: `name=value` when `=` comes
-/// before any `<<`, else `name<<DELIM`, the value's lines, and `DELIM` alone on its line.
-fn parse_command_file(text: &str) -> Vec<(String, String)> {
-    let mut out = vec![];
-    let mut lines = text.split('\n').peekable();
-    while let Some(line) = lines.next() {
-        if line.is_empty() {
-            continue;
-        }
-        let eq = line.find('=');
-        let heredoc = line.find("<<");
-        match (eq, heredoc) {
-            (Some(e), h) if h.is_none_or(|h| e < h) => {
-                out.push((line[..e].to_string(), line[e + 1..].to_string()));
-            }
-            (_, Some(h)) => {
-                let (name, delim) = (&line[..h], &line[h + 2..]);
-                assert!(
-                    !name.is_empty() && !delim.is_empty(),
-                    "bad heredoc line {line:?}"
-                );
-                let mut value = vec![];
-                loop {
-                    let next = lines
-                        .next()
-                        .unwrap_or_else(|| panic!("no closing {delim:?}"));
-                    if next == delim {
-                        break;
-                    }
-                    value.push(next);
-                }
-                out.push((name.to_string(), value.join("\n")));
-            }
-            _ => panic!("invalid line in a command file: {line:?}"),
-        }
-    }
-    out
 }
 
 struct StepResult {
@@ -580,7 +543,7 @@ exit 22
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            outputs: parse_command_file(&fs::read_to_string(&output).unwrap()),
+            outputs: parse_output_file(&fs::read_to_string(&output).unwrap()).unwrap(),
             path: fs::read_to_string(&path)
                 .unwrap()
                 .lines()
@@ -716,62 +679,13 @@ fn fake_binary() -> Vec<u8> {
 // ---------------------------------------------------------------------------------------------
 // The job service for runs that go all the way.
 
-/// The `ec3-sim` example (built by `cargo test` with the other targets), killed on drop.
-struct Sim {
-    child: Child,
-    url: String,
-}
-
-impl Sim {
-    fn start() -> Sim {
-        let exe = Path::new(env!("CARGO_BIN_EXE_ec3-gate"))
-            .parent()
-            .unwrap()
-            .join("examples/ec3-sim");
-        assert!(
-            exe.exists(),
-            "{} is missing: `cargo test` builds examples; run it via cargo test",
-            exe.display()
-        );
-        let dir = temp_dir("sim");
-        let url_file = dir.path().join("url");
-        let child = Command::new(exe)
-            .args(["--running-polls", "1", "--url-file"])
-            .arg(&url_file)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut sim = Sim {
-            child,
-            url: String::new(),
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while sim.url.is_empty() {
-            assert!(
-                Instant::now() < deadline,
-                "ec3-sim wrote no URL within 30 s"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-            sim.url = fs::read_to_string(&url_file)
-                .unwrap_or_default()
-                .trim()
-                .to_string();
-        }
-        assert!(
-            sim.url.starts_with("http://127.0.0.1:"),
-            "ec3-sim wrote {:?}",
-            sim.url
-        );
-        sim
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The simulated job service, in this process: each job walks Queued, Running, then its end.
+fn sim() -> Sim {
+    let options = Options {
+        running_polls: 1,
+        ..Options::default()
+    };
+    Sim::start(options).unwrap()
 }
 
 /// A runner whose stub release holds the real `ec3-gate` built for this test run.
@@ -1297,12 +1211,12 @@ fn a_missing_release_falls_back_to_cargo_build_from_the_action_source() {
 
 #[test]
 fn outputs_match_action_yml_for_a_succeeded_job() {
-    let sim = Sim::start();
+    let sim = sim();
     let runner = runner_with_real_release();
     let run = runner.run_action(&valid_with(&[
         ("job-id", "ok-action-1"),
-        ("api-url", &sim.url),
-        ("authority", &sim.url),
+        ("api-url", sim.url()),
+        ("authority", sim.url()),
         ("interval", "50ms"),
         ("timeout", "60s"),
     ]));
@@ -1338,15 +1252,15 @@ fn outputs_match_action_yml_for_a_succeeded_job() {
 
 #[test]
 fn a_failed_job_fails_the_step_unless_fail_on_failed_is_false() {
-    let sim = Sim::start();
+    let sim = sim();
     let runner = runner_with_real_release();
     for (fail_on_failed, code) in [("true", 1), ("false", 0)] {
         let with = [
             ("job-id", "fail-action-1"),
             ("client-id", "ci-app"),
             ("client-secret", "ci-s3cr3t"),
-            ("api-url", sim.url.as_str()),
-            ("authority", sim.url.as_str()),
+            ("api-url", sim.url()),
+            ("authority", sim.url()),
             ("interval", "50ms"),
             ("fail-on-failed", fail_on_failed),
         ];
@@ -1376,7 +1290,7 @@ fn a_failed_job_fails_the_step_unless_fail_on_failed_is_false() {
 
 #[test]
 fn fail_on_failed_false_does_not_hide_other_errors() {
-    let sim = Sim::start();
+    let sim = sim();
     let runner = runner_with_real_release();
     let cases = [
         (vec![("job-id", "no-such-job")], 5),
@@ -1392,8 +1306,8 @@ fn fail_on_failed_false_does_not_hide_other_errors() {
     for (extra, code) in cases {
         let mut with = valid_with(&extra);
         with.extend([
-            ("api-url", sim.url.as_str()),
-            ("authority", sim.url.as_str()),
+            ("api-url", sim.url()),
+            ("authority", sim.url()),
             ("fail-on-failed", "false"),
         ]);
         let run = runner.run_action(&with);
@@ -1402,24 +1316,8 @@ fn fail_on_failed_false_does_not_hide_other_errors() {
 }
 
 #[test]
-fn command_files_are_parsed_as_the_runner_does() {
-    let text = "a=1\nb<<ghadelimiter_x\nline 1\nline=2\nghadelimiter_x\nc=x<<y\nd<<E\nE\n";
-    let parsed = parse_command_file(text);
-    let expected = [
-        ("a", "1"),
-        ("b", "line 1\nline=2"),
-        ("c", "x<<y"),
-        ("d", ""),
-    ];
-    assert_eq!(
-        parsed,
-        expected.map(|(k, v)| (k.to_string(), v.to_string()))
-    );
-}
-
-#[test]
 fn a_cancelled_run_reaches_ec3_gate_which_exits_143_with_its_outputs() {
-    let sim = Sim::start();
+    let sim = sim();
     let mut runner = runner_with_real_release();
     // Install first, so the second run's install step is a tool-cache hit that is long done
     // when its SIGTERM arrives; the waiting step gets its SIGTERM mid-wait.
@@ -1428,8 +1326,8 @@ fn a_cancelled_run_reaches_ec3_gate_which_exits_143_with_its_outputs() {
     runner.cancel_after = Some(Duration::from_millis(1500));
     let run = runner.run_action(&valid_with(&[
         ("job-id", "slow-cancelled"),
-        ("api-url", &sim.url),
-        ("authority", &sim.url),
+        ("api-url", sim.url()),
+        ("authority", sim.url()),
         ("interval", "100ms"),
         // Should the signal miss ec3-gate, it still ends by itself (and fails this test).
         ("timeout", "10s"),
@@ -1445,10 +1343,9 @@ fn a_cancelled_run_reaches_ec3_gate_which_exits_143_with_its_outputs() {
 // ---------------------------------------------------------------------------------------------
 // Creating the job: `configuration-id` instead of `job-id` runs `ec3-gate upload --wait`.
 
-/// `sim-N` (or `fail-sim-N` with `prefix` "fail-sim-"): an id only `POST …/ec3/jobs` hands out.
-fn is_created_id(id: &str, prefix: &str) -> bool {
-    id.strip_prefix(prefix)
-        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+/// Whether `POST …/ec3/jobs` handed out `id` (the simulator's other ids exist without it).
+fn is_created_id(sim: &Sim, id: &str) -> bool {
+    sim.stats().created.iter().any(|created| created == id)
 }
 
 /// Every file under `dir`, recursively.
@@ -1576,11 +1473,11 @@ fn bad_or_missing_create_inputs_fail_exactly_with_exit_2_before_any_download() {
 
 #[test]
 fn creating_a_job_then_waiting_sets_the_outputs_action_yml_declares() {
-    let sim = Sim::start();
+    let sim = sim();
     let runner = runner_with_real_release();
     let base = [
-        ("api-url", sim.url.as_str()),
-        ("authority", sim.url.as_str()),
+        ("api-url", sim.url()),
+        ("authority", sim.url()),
         ("interval", "50ms"),
         ("timeout", "60s"),
     ];
@@ -1615,7 +1512,7 @@ fn creating_a_job_then_waiting_sets_the_outputs_action_yml_declares() {
         );
         let job = run.outputs["job-id"].clone();
         assert!(
-            is_created_id(&job, "sim-"),
+            is_created_id(&sim, &job),
             "job-id {job:?} was not created by the service"
         );
         let expected: BTreeMap<String, String> = [
@@ -1645,14 +1542,14 @@ fn creating_a_job_then_waiting_sets_the_outputs_action_yml_declares() {
 
 #[test]
 fn a_created_job_that_failed_fails_the_step_unless_fail_on_failed_is_false() {
-    let sim = Sim::start();
+    let sim = sim();
     let runner = runner_with_real_release();
     for (fail_on_failed, code) in [("true", 1), ("false", 0)] {
         let run = runner.run_action(&create_with(&[
             // The simulator fails jobs whose configuration id starts with `fail`.
             ("configuration-id", "fail-cfg-1"),
-            ("api-url", &sim.url),
-            ("authority", &sim.url),
+            ("api-url", sim.url()),
+            ("authority", sim.url()),
             ("interval", "50ms"),
             ("fail-on-failed", fail_on_failed),
         ]));
@@ -1669,7 +1566,7 @@ fn a_created_job_that_failed_fails_the_step_unless_fail_on_failed_is_false() {
         );
         assert_eq!(run.outputs["ec3-project-url"], "");
         let job = &run.outputs["job-id"];
-        assert!(is_created_id(job, "fail-sim-"), "job-id {job:?}");
+        assert!(is_created_id(&sim, job), "job-id {job:?}");
         let commands = run_text(&run);
         assert!(
             commands
@@ -1685,8 +1582,8 @@ fn a_created_job_that_failed_fails_the_step_unless_fail_on_failed_is_false() {
         ("access-token", ""),
         ("client-id", "bad-client"),
         ("client-secret", "x"),
-        ("api-url", &sim.url),
-        ("authority", &sim.url),
+        ("api-url", sim.url()),
+        ("authority", sim.url()),
         ("fail-on-failed", "false"),
     ]));
     assert_eq!(run.code(), 4, "{}", run.show());
@@ -1695,13 +1592,13 @@ fn a_created_job_that_failed_fails_the_step_unless_fail_on_failed_is_false() {
 
 #[test]
 fn the_ec3_token_is_only_ever_printed_in_add_mask() {
-    let sim = Sim::start();
+    let sim = sim();
     let runner = runner_with_real_release();
     for configuration in ["cfg-mask", "fail-cfg-mask"] {
         let run = runner.run_action(&create_with(&[
             ("configuration-id", configuration),
-            ("api-url", &sim.url),
-            ("authority", &sim.url),
+            ("api-url", sim.url()),
+            ("authority", sim.url()),
             ("interval", "50ms"),
         ]));
         assert_ne!(run.steps.len(), 1, "{}", run.show());
@@ -1750,14 +1647,14 @@ fn the_ec3_token_is_only_ever_printed_in_add_mask() {
 
 #[test]
 fn a_cancelled_wait_after_creating_still_sets_the_job_id_output() {
-    let sim = Sim::start();
+    let sim = sim();
     let mut runner = runner_with_real_release();
     let installed = runner.run_steps(&create_with(&[]), Some("install"));
     assert_eq!(installed.code(), 0, "{}", installed.show());
     runner.cancel_after = Some(Duration::from_millis(1500));
     let run = runner.run_action(&create_with(&[
-        ("api-url", &sim.url),
-        ("authority", &sim.url),
+        ("api-url", sim.url()),
+        ("authority", sim.url()),
         // The first poll (Queued) comes at once; the cancellation arrives in the pause after it.
         ("interval", "5s"),
         ("timeout", "20s"),
@@ -1765,7 +1662,7 @@ fn a_cancelled_wait_after_creating_still_sets_the_job_id_output() {
     assert_eq!(run.code(), 143, "{}", run.show());
     let step = run.step("run");
     let job = step.output("job-id").unwrap_or_default();
-    assert!(is_created_id(job, "sim-"), "job-id {job:?}\n{}", run.show());
+    assert!(is_created_id(&sim, job), "job-id {job:?}\n{}", run.show());
     assert_eq!(step.output("status"), Some("Queued"));
     assert_eq!(run.outputs["job-id"], job);
 }

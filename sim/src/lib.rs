@@ -102,8 +102,8 @@ pub struct Stats {
     pub routes: BTreeMap<String, u64>,
     /// Access tokens issued by the token endpoint.
     pub tokens_issued: u64,
-    /// Jobs created.
-    pub jobs_created: u64,
+    /// The ids of the jobs created, in order.
+    pub created: Vec<String>,
     /// 429 answers sent by the rate limit.
     pub rate_limited: u64,
     /// Polls per job id (unknown ids too).
@@ -153,7 +153,7 @@ impl Stats {
             "requests": self.requests,
             "routes": self.routes,
             "tokensIssued": self.tokens_issued,
-            "jobsCreated": self.jobs_created,
+            "jobsCreated": self.created.len(),
             "rateLimited": self.rate_limited,
             "maxRequestsPerMinute": self.max_requests_in(Duration::from_secs(60)),
             "jobs": jobs,

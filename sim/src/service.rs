@@ -404,7 +404,7 @@ impl State {
             1 => format!("{prefix}-{c}"),
             n => format!("{prefix}-{c}-try{n}"),
         };
-        book.stats.jobs_created += 1;
+        book.stats.created.push(id.clone());
         book.create_bodies.push(Value::Object(body));
         book.jobs.insert(
             id.clone(),
