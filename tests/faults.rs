@@ -14,20 +14,24 @@
 //!   ec3-gate's own, and no raw CR reaches the log;
 //! - a step summary whose table keeps its seven rows.
 //!
-//! The cases run in parallel threads (each drives its own process and
-//! servers), so the whole table takes about as long as its slowest case.
-//! `FAULT_CASES=substring cargo test --test faults` runs only the cases whose
-//! name contains the substring.
+//! Each case is its own test, named after its row (`cargo test --test faults
+//! reset_rst` runs the cases whose name contains `reset_rst`; `-- --list`
+//! lists them). They all run at once (each drives its own process and
+//! servers and mostly waits), so the table takes about as long as its slowest
+//! case; the signal cases, timed to a second, run one at a time apart from it.
 
 mod common;
 
+use std::collections::HashSet;
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use base64::Engine as _;
 use common::{JOBS, Run, TOKEN, job_json, run_github};
 use ec3_sim::scripted::{Action, Request, TestServer, json, refused_url, response};
+use libtest_mimic::{Arguments, Trial};
 
 /// The job every case asks about.
 const JOB: &str = "j1";
@@ -80,6 +84,12 @@ impl World {
             ],
             check: Box::new(|_| {}),
         }
+    }
+
+    /// The environment, borrowed for a run.
+    fn env(&self) -> Vec<(&str, &str)> {
+        let pairs = self.env.iter();
+        pairs.map(|(k, v)| (k.as_str(), v.as_str())).collect()
     }
 
     fn check(mut self, check: impl FnOnce(&Run) + Send + 'static) -> Self {
@@ -1130,81 +1140,22 @@ fn common_checks(args: &[&str], code: i32, within: Duration, r: &Run, took: Dura
     assert_eq!(rows, 7, "summary table:\n{}", r.summary);
 }
 
-/// Runs one case; a failed check panics (in the case's own thread).
-fn run_case(case: Case) -> Duration {
+/// Runs one case; a failed check panics.
+fn run_case(case: Case) {
     let world = (case.setup)();
     let args: Vec<&str> = case.args.iter().map(String::as_str).collect();
-    let env: Vec<(&str, &str)> = world
-        .env
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
     let start = Instant::now();
-    let r = run_github(&args, &env);
+    let r = run_github(&args, &world.env());
     let took = start.elapsed();
     common_checks(&args, case.code, case.within, &r, took);
     (world.check)(&r);
-    took
-}
-
-/// The text of a panic.
-fn panic_text(e: &(dyn std::any::Any + Send)) -> String {
-    e.downcast_ref::<String>()
-        .cloned()
-        .or_else(|| e.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-        .unwrap_or_default()
-}
-
-#[test]
-fn fault_table() {
-    let _alone = HEAVY
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let filter = std::env::var("FAULT_CASES").unwrap_or_default();
-    let all = cases();
-    let total = all.len();
-    assert!(total >= 40, "the table has {total} cases");
-    let mut names = std::collections::HashSet::new();
-    for c in &all {
-        assert!(names.insert(c.name), "duplicate case {}", c.name);
-    }
-    let chosen: Vec<Case> = all
-        .into_iter()
-        .filter(|c| c.name.contains(filter.as_str()))
-        .collect();
-    let count = chosen.len();
-    let handles: Vec<_> = chosen
-        .into_iter()
-        .map(|case| {
-            let name = case.name;
-            let thread = std::thread::Builder::new().name(name.into());
-            (name, thread.spawn(move || run_case(case)).unwrap())
-        })
-        .collect();
-    let mut failures = Vec::new();
-    for (name, handle) in handles {
-        match handle.join() {
-            Ok(took) => eprintln!("ok    {took:>10.2?}  {name}"),
-            Err(e) => {
-                eprintln!("FAIL              {name}");
-                failures.push(format!("{name}: {}", panic_text(&*e)));
-            }
-        }
-    }
-    eprintln!("{} of {count} fault cases passed", count - failures.len());
-    assert!(
-        failures.is_empty(),
-        "{} of {count} cases failed:\n{}",
-        failures.len(),
-        failures.join("\n\n")
-    );
 }
 
 // ---- cancellation ----------------------------------------------------------
 
 /// Keeps the signal cases (timed to one second) from running beside the
-/// table's dozens of processes on a small machine.
-static HEAVY: Mutex<()> = Mutex::new(());
+/// table's dozens of processes, or beside each other, on a small machine.
+static HEAVY: RwLock<()> = RwLock::new(());
 
 /// A run stopped by a signal once `ready` says it is where the case wants it.
 struct SignalCase {
@@ -1329,13 +1280,9 @@ fn signal_cases() -> Vec<SignalCase> {
 /// Signals the process, then checks: exit code 130/143 within one second,
 /// the outputs known so far, no secret, and no connection left open.
 #[cfg(unix)]
-fn run_signal_case(case: &SignalCase) -> Duration {
+fn run_signal_case(case: &SignalCase) {
     let (world, server) = (case.setup)();
-    let env: Vec<(&str, &str)> = world
-        .env
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let env = world.env();
     let dir = tempfile::tempdir().unwrap();
     let child = common::github_command(case.args, &env, &dir)
         .stdout(std::process::Stdio::piped())
@@ -1374,36 +1321,49 @@ fn run_signal_case(case: &SignalCase) -> Duration {
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    took
 }
 
-#[cfg(unix)]
-#[test]
-fn signals_stop_every_kind_of_wait_within_a_second() {
-    let _alone = HEAVY
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let filter = std::env::var("FAULT_CASES").unwrap_or_default();
-    let cases: Vec<SignalCase> = signal_cases()
-        .into_iter()
-        .filter(|c| c.name.contains(filter.as_str()))
+/// `"reset (RST) after the request, always"` as `reset_rst_after_the_request_always`.
+fn test_name(case: &str) -> String {
+    let words = case.split(|c: char| !c.is_ascii_alphanumeric());
+    let words: Vec<String> = words
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
         .collect();
-    let handles: Vec<_> = cases
+    words.join("_")
+}
+
+fn main() -> ExitCode {
+    let mut args = Arguments::from_args();
+    // All at once unless `--test-threads` says otherwise: the cases mostly wait.
+    args.test_threads.get_or_insert(128);
+    let table = cases();
+    assert!(table.len() >= 40, "the table has {} cases", table.len());
+    let mut trials: Vec<Trial> = table
         .into_iter()
         .map(|case| {
-            let thread = std::thread::Builder::new().name(case.name.into());
-            (
-                case.name,
-                thread.spawn(move || run_signal_case(&case)).unwrap(),
-            )
+            Trial::test(test_name(case.name), move || {
+                let _shared = HEAVY.read().unwrap_or_else(PoisonError::into_inner);
+                run_case(case);
+                Ok(())
+            })
         })
         .collect();
-    let mut failures = Vec::new();
-    for (name, handle) in handles {
-        match handle.join() {
-            Ok(took) => eprintln!("ok    {took:>10.2?}  {name}"),
-            Err(e) => failures.push(format!("{name}: {}", panic_text(&*e))),
-        }
+    #[cfg(unix)]
+    trials.extend(signal_cases().into_iter().map(|case| {
+        Trial::test(format!("signal_{}", test_name(case.name)), move || {
+            let _alone = HEAVY.write().unwrap_or_else(PoisonError::into_inner);
+            run_signal_case(&case);
+            Ok(())
+        })
+    }));
+    let mut names = HashSet::new();
+    for trial in &trials {
+        assert!(
+            names.insert(trial.name().to_owned()),
+            "duplicate case {}",
+            trial.name()
+        );
     }
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    libtest_mimic::run(&args, trials).exit_code()
 }
