@@ -1,11 +1,12 @@
-//! The `ec3-gate` binary as a process against a mockito service: commands,
+//! The `ec3-gate` binary as a process against the simulator, or mockito where a
+//! test checks the requests themselves or scripts odd answers: commands,
 //! exit codes, stdout/stderr, headers, retries and validation.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{JOBS, TOKEN, job_json, run};
+use common::{JOBS, TOKEN, job_json, run, sim_link};
 use mockito::{Matcher, Server};
 
 fn job_path(id: &str) -> String {
@@ -79,35 +80,19 @@ fn status_json_object_with_nulls_and_exit_zero_even_when_failed() {
 
 #[test]
 fn wait_walks_to_succeeded_with_the_link() {
-    let mut server = Server::new();
-    let path = job_path("j1");
-    let link = "https://buildingtransparency.org/ec3/buildings/0ee7?view=custom";
-    let q = server
-        .mock("GET", path.as_str())
-        .with_body(job_json("Queued", None, None))
-        .expect(1)
-        .create();
-    let running = server
-        .mock("GET", path.as_str())
-        .with_body(job_json("Running", None, None))
-        .expect(2)
-        .create();
-    let done = server
-        .mock("GET", path.as_str())
-        .with_body(job_json("Succeeded", None, Some(link)))
-        .expect(1)
-        .create();
+    let sim = common::sim(2);
     let r = run_env(
-        &["wait", "j1", "--interval", "20ms", "--json"],
-        &env(&server.url()),
+        &["wait", "ok-walk", "--interval", "20ms", "--json"],
+        &env(sim.url()),
     );
-    q.assert();
-    running.assert();
-    done.assert();
     assert_eq!(r.code, 0, "{r:?}");
     let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
-    assert_eq!(v["ec3ProjectUrl"], link);
+    assert_eq!(v["ec3ProjectUrl"], sim_link("ok-walk"));
     assert_eq!(v["status"], "Succeeded");
+    // Queued, Running twice, Succeeded: and not one poll more.
+    let stats = sim.stats();
+    assert_eq!(stats.polls["ok-walk"], 4);
+    assert_eq!(stats.requests_after_terminal(), 0);
     // One progress line per status change, not per poll.
     assert_eq!(r.stderr.matches("is Running").count(), 1, "{}", r.stderr);
     assert!(r.stderr.contains("is Queued") && r.stderr.contains("is Succeeded"));
@@ -115,37 +100,28 @@ fn wait_walks_to_succeeded_with_the_link() {
 
 #[test]
 fn wait_exits_one_on_failed() {
-    let mut server = Server::new();
-    server
-        .mock("GET", job_path("j1").as_str())
-        .with_body(job_json("Failed", Some("EC3 said no"), None))
-        .create();
-    let r = run_env(&["wait", "j1", "--interval", "20ms"], &env(&server.url()));
+    let sim = common::sim(0);
+    let r = run_env(&["wait", "fail-1", "--interval", "20ms"], &env(sim.url()));
     assert_eq!((r.code, r.stdout.as_str()), (1, "Failed\n"), "{r:?}");
-    assert!(r.stderr.contains("EC3 said no"));
+    assert!(r.stderr.contains("EC3 rejected the report"), "{}", r.stderr);
 }
 
 #[test]
 fn wait_times_out_with_exit_three_and_polls_until_then() {
-    let mut server = Server::new();
-    let m = server
-        .mock("GET", job_path("j1").as_str())
-        .with_body(job_json("Running", None, None))
-        .expect_at_least(3)
-        .create();
+    let sim = common::sim(0);
     let r = run_env(
         &[
             "wait",
-            "j1",
+            "slow-1",
             "--timeout",
             "400ms",
             "--interval",
             "50ms",
             "--json",
         ],
-        &env(&server.url()),
+        &env(sim.url()),
     );
-    m.assert();
+    assert!(sim.stats().polls["slow-1"] >= 3, "{:?}", sim.stats());
     assert_eq!(r.code, 3, "{r:?}");
     let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
     assert_eq!(v["status"], "Running");

@@ -13,6 +13,20 @@ pub const JOBS: &str = "/insights/carbon-calculation/ec3/jobs";
 /// A token the tests check never leaks.
 pub const TOKEN: &str = "s3cr3t-t0ken.abc";
 
+/// The simulated service, its jobs answering `Running` `running_polls` times.
+pub fn sim(running_polls: u64) -> ec3_sim::Sim {
+    let options = ec3_sim::Options {
+        running_polls,
+        ..ec3_sim::Options::default()
+    };
+    ec3_sim::Sim::start(options).expect("start the simulator")
+}
+
+/// The EC3 project link the simulator gives a succeeded job.
+pub fn sim_link(id: &str) -> String {
+    format!("https://buildingtransparency.org/ec3/buildings/{id}?view=custom")
+}
+
 /// `{"job": {...}}` with a status, optional message and link.
 pub fn job_json(status: &str, message: Option<&str>, link: Option<&str>) -> String {
     let links = link.map_or(
