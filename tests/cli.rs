@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{JOBS, TOKEN, job_json, run, sim_link};
+use common::{JOBS, TOKEN, job_json, job_mock, run, sim_link};
 use mockito::{Matcher, Server};
 
 fn job_path(id: &str) -> String {
@@ -131,10 +131,7 @@ fn wait_times_out_with_exit_three_and_polls_until_then() {
 #[test]
 fn timeout_and_interval_come_from_env_and_flags_win() {
     let mut server = Server::new();
-    server
-        .mock("GET", job_path("j1").as_str())
-        .with_body(job_json("Running", None, None))
-        .create();
+    job_mock(&mut server, &job_path("j1"), "Running").create();
     let mut e = env(&server.url());
     e.push(("EC3_TIMEOUT", "300ms".into()));
     e.push(("EC3_INTERVAL", "20ms".into()));
@@ -149,15 +146,8 @@ fn timeout_and_interval_come_from_env_and_flags_win() {
 fn unknown_status_warns_once_and_keeps_waiting() {
     let mut server = Server::new();
     let path = job_path("j1");
-    server
-        .mock("GET", path.as_str())
-        .with_body(job_json("Paused", None, None))
-        .expect(3)
-        .create();
-    server
-        .mock("GET", path.as_str())
-        .with_body(job_json("Succeeded", None, None))
-        .create();
+    job_mock(&mut server, &path, "Paused").expect(3).create();
+    job_mock(&mut server, &path, "Succeeded").create();
     let r = run_env(&["wait", "j1", "--interval", "10ms"], &env(&server.url()));
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(
@@ -286,10 +276,7 @@ fn usage_errors_exit_two_and_send_nothing() {
 #[test]
 fn empty_env_vars_count_as_unset() {
     let mut server = Server::new();
-    server
-        .mock("GET", job_path("j1").as_str())
-        .with_body(job_json("Running", None, None))
-        .create();
+    job_mock(&mut server, &job_path("j1"), "Running").create();
     let url = server.url();
     let r = run(
         &["status", "j1"],
@@ -342,11 +329,7 @@ fn transient_errors_are_retried_then_succeed() {
         .with_status(408)
         .expect(1)
         .create();
-    let ok = server
-        .mock("GET", path.as_str())
-        .with_body(job_json("Succeeded", None, None))
-        .expect(1)
-        .create();
+    let ok = job_mock(&mut server, &path, "Succeeded").expect(1).create();
     let r = run_env(&["wait", "j1", "--interval", "10ms"], &env(&server.url()));
     for m in [e500, e503, e408, ok] {
         m.assert();
@@ -366,11 +349,7 @@ fn retry_after_is_honoured_never_earlier() {
         .with_body(r#"{"error":{"code":"RateLimitExceeded","message":"slow down"}}"#)
         .expect(1)
         .create();
-    let ok = server
-        .mock("GET", path.as_str())
-        .with_body(job_json("Running", None, None))
-        .expect(1)
-        .create();
+    let ok = job_mock(&mut server, &path, "Running").expect(1).create();
     let start = Instant::now();
     let r = run_env(&["status", "j1"], &env(&server.url()));
     limited.assert();
@@ -472,9 +451,7 @@ fn redirects_never_carry_the_authorization_header() {
 #[test]
 fn a_proxy_in_the_environment_does_not_capture_loopback() {
     let mut server = Server::new();
-    let m = server
-        .mock("GET", job_path("j1").as_str())
-        .with_body(job_json("Running", None, None))
+    let m = job_mock(&mut server, &job_path("j1"), "Running")
         .expect(1)
         .create();
     let mut e = env(&server.url());
@@ -513,10 +490,7 @@ fn server_text_cannot_start_a_workflow_command_in_the_logs() {
 #[test]
 fn a_closed_stdout_is_not_a_panic() {
     let mut server = Server::new();
-    server
-        .mock("GET", job_path("j1").as_str())
-        .with_body(job_json("Succeeded", None, None))
-        .create();
+    job_mock(&mut server, &job_path("j1"), "Succeeded").create();
     let mut cmd = common::ec3(&["wait", "j1"]);
     cmd.env("ITWIN_ACCESS_TOKEN", TOKEN)
         .env("ITWIN_API_URL", server.url());
@@ -536,10 +510,7 @@ fn a_closed_stdout_is_not_a_panic() {
 fn a_short_token_does_not_garble_the_answer() {
     // Echo redaction must not rewrite JSON syntax that happens to contain the token.
     let mut server = Server::new();
-    server
-        .mock("GET", job_path("j1").as_str())
-        .with_body(job_json("Succeeded", None, None))
-        .create();
+    job_mock(&mut server, &job_path("j1"), "Succeeded").create();
     let url = server.url();
     let r = run(
         &["status", "j1"],

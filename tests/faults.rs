@@ -106,8 +106,10 @@ struct Case {
     code: i32,
     /// The run must end before this (its deadline plus a margin).
     within: Duration,
-    setup: Box<dyn FnOnce() -> World + Send>,
+    setup: Setup,
 }
+
+type Setup = Box<dyn FnOnce() -> World + Send>;
 
 /// A `wait` case with `--timeout {timeout}s` and a fast poll interval.
 fn wait(
@@ -116,22 +118,8 @@ fn wait(
     timeout: u64,
     setup: impl FnOnce() -> World + Send + 'static,
 ) -> Case {
-    Case {
-        name,
-        args: [
-            "wait",
-            JOB,
-            "--interval",
-            "50ms",
-            "--timeout",
-            &format!("{timeout}s"),
-        ]
-        .map(String::from)
-        .to_vec(),
-        code,
-        within: Duration::from_secs(timeout + 5),
-        setup: Box::new(setup),
-    }
+    let args = ["wait", JOB, "--interval", "50ms"];
+    case(name, &args, code, timeout, Box::new(setup))
 }
 
 /// A `status` case with `--timeout {timeout}s`.
@@ -141,14 +129,25 @@ fn status(
     timeout: u64,
     setup: impl FnOnce() -> World + Send + 'static,
 ) -> Case {
+    case(
+        name,
+        &["status", JOB, "--json"],
+        code,
+        timeout,
+        Box::new(setup),
+    )
+}
+
+/// `args` and `--timeout {timeout}s`, to end within five seconds more.
+fn case(name: &'static str, args: &[&str], code: i32, timeout: u64, setup: Setup) -> Case {
+    let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    args.extend(["--timeout".into(), format!("{timeout}s")]);
     Case {
         name,
-        args: ["status", JOB, "--json", "--timeout", &format!("{timeout}s")]
-            .map(String::from)
-            .to_vec(),
+        args,
         code,
         within: Duration::from_secs(timeout + 5),
-        setup: Box::new(setup),
+        setup,
     }
 }
 
@@ -194,6 +193,29 @@ fn html(status: u16) -> Action {
         &[("Content-Type", "text/html")],
         HTML.as_bytes(),
     ))
+}
+
+/// A succeeded job's answer: its head and `body_bytes` of its body at once, then a byte a
+/// second.
+fn trickled(body_bytes: usize) -> Action {
+    let Action::Raw(bytes) = succeeded() else {
+        unreachable!()
+    };
+    let head = bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    Action::Trickle {
+        bytes,
+        at_once: head + body_bytes,
+        every: Duration::from_secs(1),
+    }
+}
+
+/// `Queued` to the first request, then never an answer.
+fn queued_then_hang(req: &Request) -> Action {
+    if req.index == 0 {
+        json(200, &job_json("Queued", None, None))
+    } else {
+        Action::Hang
+    }
 }
 
 fn raw_200(body: &[u8]) -> Action {
@@ -310,6 +332,15 @@ fn redirect(status: u16, location: &str) -> Action {
     Action::Raw(response(status, &[("Location", location)], b""))
 }
 
+/// The redirect was followed, and no request to its target carried credentials.
+fn followed_without_authorization(log: &Log) {
+    let heads = log.heads();
+    assert!(!heads.is_empty(), "the redirect was followed");
+    for h in heads {
+        assert!(!h.to_ascii_lowercase().contains("authorization"), "{h}");
+    }
+}
+
 /// A message with control characters and workflow-command sequences.
 const HOSTILE: &str = "upload failed\r\n::error::injected\n::add-mask::x\r::set-output name=status::Succeeded\n\
     %0A::warning::pct\n::stop-commands::tok\nEOF\nghadelimiter_00000000-0000-4000-8000-000000000000\n\
@@ -376,14 +407,7 @@ fn cases() -> Vec<Case> {
             api(|_| Action::Hang).check(reported_nothing)
         }),
         wait("answers Queued, then never answers", 6, 2, || {
-            api(|req| {
-                if req.index == 0 {
-                    json(200, &job_json("Queued", None, None))
-                } else {
-                    Action::Hang
-                }
-            })
-            .check(|r| assert_eq!(r.output("status"), "Queued"))
+            api(queued_then_hang).check(|r| assert_eq!(r.output("status"), "Queued"))
         }),
         wait("trickles the head, 1 byte/s", 6, 3, || {
             api(|_| {
@@ -399,32 +423,10 @@ fn cases() -> Vec<Case> {
             .check(reported_nothing)
         }),
         wait("trickles the body, 1 byte/s", 6, 3, || {
-            api(|_| {
-                let Action::Raw(bytes) = succeeded() else {
-                    unreachable!()
-                };
-                let head = bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
-                Action::Trickle {
-                    bytes,
-                    at_once: head,
-                    every: Duration::from_secs(1),
-                }
-            })
-            .check(reported_nothing)
+            api(|_| trickled(0)).check(reported_nothing)
         }),
         status("status: trickles the body, 1 byte/s", 6, 3, || {
-            api(|_| {
-                let Action::Raw(bytes) = succeeded() else {
-                    unreachable!()
-                };
-                let head = bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
-                Action::Trickle {
-                    bytes,
-                    at_once: head + 5,
-                    every: Duration::from_secs(1),
-                }
-            })
-            .check(reported_nothing)
+            api(|_| trickled(5)).check(reported_nothing)
         }),
         wait("a 100 KiB response header", 6, 2, || {
             api(|_| {
@@ -946,11 +948,7 @@ fn cases() -> Vec<Case> {
                 let location = format!("{}{JOBS}/{JOB}", other.url);
                 api(move |_| redirect(302, &location)).check(move |r| {
                     reported_nothing(r);
-                    let heads = log.heads();
-                    assert!(!heads.is_empty(), "the redirect was followed");
-                    for h in heads {
-                        assert!(!h.to_ascii_lowercase().contains("authorization"), "{h}");
-                    }
+                    followed_without_authorization(&log);
                 })
             },
         ),
@@ -1009,11 +1007,7 @@ fn cases() -> Vec<Case> {
                 let api = TestServer::start(|_| succeeded());
                 World::client(&api.url, &token.url).check(move |r| {
                     reported_nothing(r);
-                    let heads = log.heads();
-                    assert!(!heads.is_empty(), "the redirect was followed");
-                    for h in heads {
-                        assert!(!h.to_ascii_lowercase().contains("authorization"), "{h}");
-                    }
+                    followed_without_authorization(&log);
                 })
             },
         ),
@@ -1170,6 +1164,12 @@ struct SignalCase {
     status: &'static str,
 }
 
+/// An API server answering with `script`, used with the static token, and the server.
+fn served(script: impl Fn(&Request) -> Action + Send + Sync + 'static) -> (World, Arc<TestServer>) {
+    let server = Arc::new(TestServer::start(script));
+    (World::token(&server.url), server)
+}
+
 #[cfg(unix)]
 fn signal_cases() -> Vec<SignalCase> {
     vec![
@@ -1177,10 +1177,7 @@ fn signal_cases() -> Vec<SignalCase> {
             name: "SIGINT while sleeping between polls",
             args: &["wait", JOB, "--interval", "1h", "--timeout", "10m"],
             signal: "INT",
-            setup: || {
-                let s = Arc::new(TestServer::start(|_| running()));
-                (World::token(&s.url), s)
-            },
+            setup: || served(|_| running()),
             ready: |s| s.requests() >= 1,
             status: "Running",
         },
@@ -1189,14 +1186,13 @@ fn signal_cases() -> Vec<SignalCase> {
             args: &["wait", JOB, "--interval", "10ms", "--timeout", "10m"],
             signal: "TERM",
             setup: || {
-                let s = Arc::new(TestServer::start(|req| {
+                served(|req| {
                     if req.index == 0 {
                         running()
                     } else {
                         Action::Raw(response(503, &[("Retry-After", "60")], HTML.as_bytes()))
                     }
-                }));
-                (World::token(&s.url), s)
+                })
             },
             ready: |s| s.requests() >= 2,
             status: "Running",
@@ -1205,12 +1201,7 @@ fn signal_cases() -> Vec<SignalCase> {
             name: "SIGINT during a 429 Retry-After sleep",
             args: &["wait", JOB, "--timeout", "10m"],
             signal: "INT",
-            setup: || {
-                let s = Arc::new(TestServer::start(|_| {
-                    Action::Raw(response(429, &[("Retry-After", "120")], b""))
-                }));
-                (World::token(&s.url), s)
-            },
+            setup: || served(|_| Action::Raw(response(429, &[("Retry-After", "120")], b""))),
             ready: |s| s.requests() >= 1,
             status: "",
         },
@@ -1218,16 +1209,7 @@ fn signal_cases() -> Vec<SignalCase> {
             name: "SIGTERM during a stalled request",
             args: &["wait", JOB, "--interval", "10ms", "--timeout", "10m"],
             signal: "TERM",
-            setup: || {
-                let s = Arc::new(TestServer::start(|req| {
-                    if req.index == 0 {
-                        json(200, &job_json("Queued", None, None))
-                    } else {
-                        Action::Hang
-                    }
-                }));
-                (World::token(&s.url), s)
-            },
+            setup: || served(queued_then_hang),
             ready: |s| s.requests() >= 2,
             status: "Queued",
         },
@@ -1235,19 +1217,7 @@ fn signal_cases() -> Vec<SignalCase> {
             name: "SIGINT during a trickled answer",
             args: &["wait", JOB, "--timeout", "10m"],
             signal: "INT",
-            setup: || {
-                let s = Arc::new(TestServer::start(|_| {
-                    let Action::Raw(bytes) = succeeded() else {
-                        unreachable!()
-                    };
-                    Action::Trickle {
-                        bytes,
-                        at_once: 20,
-                        every: Duration::from_secs(1),
-                    }
-                }));
-                (World::token(&s.url), s)
-            },
+            setup: || served(|_| trickled(0)),
             ready: |s| s.requests() >= 1,
             status: "",
         },
@@ -1267,10 +1237,7 @@ fn signal_cases() -> Vec<SignalCase> {
             name: "SIGINT during a stalled status query",
             args: &["status", JOB, "--timeout", "10m"],
             signal: "INT",
-            setup: || {
-                let s = Arc::new(TestServer::start(|_| Action::Hang));
-                (World::token(&s.url), s)
-            },
+            setup: || served(|_| Action::Hang),
             ready: |s| s.requests() >= 1,
             status: "",
         },

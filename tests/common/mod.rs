@@ -36,6 +36,12 @@ pub fn job_json(status: &str, message: Option<&str>, link: Option<&str>) -> Stri
     serde_json::json!({"job": {"status": status, "message": message, "_links": links}}).to_string()
 }
 
+/// A mock of `GET {path}` answering a job with `status` (for more, `create()` it).
+pub fn job_mock(server: &mut mockito::Server, path: &str, status: &str) -> mockito::Mock {
+    let body = job_json(status, None, None);
+    server.mock("GET", path).with_body(body)
+}
+
 /// Borrows owned environment pairs for [`run`] and [`run_github`].
 pub fn pairs<'a>(e: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     e.iter().map(|(k, v)| (*k, v.as_str())).collect()
