@@ -6,7 +6,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{JOBS, TOKEN, job_json, job_mock, run, sim_link};
+use common::{JOBS, TOKEN, job_json, job_mock, run};
+use ec3_sim::project_link;
 use mockito::{Matcher, Server};
 
 fn job_path(id: &str) -> String {
@@ -87,7 +88,7 @@ fn wait_walks_to_succeeded_with_the_link() {
     );
     assert_eq!(r.code, 0, "{r:?}");
     let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
-    assert_eq!(v["ec3ProjectUrl"], sim_link("ok-walk"));
+    assert_eq!(v["ec3ProjectUrl"], project_link("ok-walk"));
     assert_eq!(v["status"], "Succeeded");
     // Queued, Running twice, Succeeded: and not one poll more.
     let stats = sim.stats();

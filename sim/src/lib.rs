@@ -45,7 +45,7 @@ mod service;
 pub use service::{API, FAIL_MESSAGE};
 
 /// How a simulator behaves.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Options {
     /// Polls answered `Running` between the first (`Queued`) and the terminal one.
     /// Defaults to 2.
@@ -57,6 +57,19 @@ pub struct Options {
     pub client: Option<(String, String)>,
     /// Whether to log each request line and status on stderr. Defaults to false.
     pub log: bool,
+}
+
+impl std::fmt::Debug for Options {
+    /// Every field but the client secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let client = self.client.as_ref().map(|(id, _)| (id, "***"));
+        f.debug_struct("Options")
+            .field("running_polls", &self.running_polls)
+            .field("rate_limit", &self.rate_limit)
+            .field("client", &client)
+            .field("log", &self.log)
+            .finish()
+    }
 }
 
 impl Default for Options {
@@ -268,6 +281,11 @@ fn serve(listener: &TcpListener, state: &Arc<service::State>, stop: &AtomicBool)
         // A thread that cannot be created drops the connection instead of panicking.
         let _ = thread::Builder::new().spawn(move || state.connection(stream));
     }
+}
+
+/// The EC3 project link of a succeeded job `id`.
+pub fn project_link(id: &str) -> String {
+    format!("https://buildingtransparency.org/ec3/buildings/{id}?view=custom")
 }
 
 /// The URL clients should use for a listener's address (a wildcard address becomes loopback).

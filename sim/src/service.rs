@@ -320,8 +320,7 @@ impl State {
             _ if running => ("Running", Value::Null, json!({})),
             Outcome::Failed => ("Failed", json!(FAIL_MESSAGE), json!({})),
             _ => {
-                let href =
-                    format!("https://buildingtransparency.org/ec3/buildings/{id}?view=custom");
+                let href = crate::project_link(id);
                 (
                     "Succeeded",
                     Value::Null,

@@ -960,10 +960,7 @@ fn creating_a_job_then_waiting_sets_the_outputs_action_yml_declares() {
         let expected: BTreeMap<String, String> = [
             ("status", "Succeeded".to_string()),
             ("message", String::new()),
-            (
-                "ec3-project-url",
-                format!("https://buildingtransparency.org/ec3/buildings/{job}?view=custom"),
-            ),
+            ("ec3-project-url", ec3_sim::project_link(&job)),
             ("job-id", job.clone()),
         ]
         .into_iter()

@@ -22,11 +22,6 @@ pub fn sim(running_polls: u64) -> ec3_sim::Sim {
     ec3_sim::Sim::start(options).expect("start the simulator")
 }
 
-/// The EC3 project link the simulator gives a succeeded job.
-pub fn sim_link(id: &str) -> String {
-    format!("https://buildingtransparency.org/ec3/buildings/{id}?view=custom")
-}
-
 /// `{"job": {...}}` with a status, optional message and link.
 pub fn job_json(status: &str, message: Option<&str>, link: Option<&str>) -> String {
     let links = link.map_or(
