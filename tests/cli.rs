@@ -519,3 +519,38 @@ fn a_short_token_does_not_garble_the_answer() {
     );
     assert_eq!((r.code, r.stdout.as_str()), (0, "Succeeded\n"), "{r:?}");
 }
+
+#[test]
+fn a_rate_limited_wait_honours_retry_after_and_still_succeeds() {
+    let limited = ec3_sim::Options {
+        running_polls: 3,
+        rate_limit: Some(ec3_sim::RateLimit {
+            requests: 2,
+            per: Duration::from_secs(1),
+        }),
+        ..ec3_sim::Options::default()
+    };
+    let sim = ec3_sim::Sim::start(limited).unwrap();
+    let r = run_env(
+        &[
+            "wait",
+            "ok-limited",
+            "--interval",
+            "10ms",
+            "--timeout",
+            "30s",
+        ],
+        &env(sim.url()),
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    let stats = sim.stats();
+    // Queued, Running three times, Succeeded: five answers, two a second at most.
+    assert_eq!(stats.polls["ok-limited"], 5, "{stats:?}");
+    assert!(stats.rate_limited >= 1, "the limit was reached: {stats:?}");
+    // After a 429 the client waits out Retry-After (1 s) instead of hammering: never more
+    // than the two admitted requests and the one refused in any second.
+    assert!(
+        stats.max_requests_in(Duration::from_secs(1)) <= 3,
+        "{stats:?}"
+    );
+}
