@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{JOBS, TOKEN, job_json, pairs, run_github};
+use common::{JOBS, TOKEN, job_json, job_mock, pairs, run_github};
 use mockito::{Matcher, Server};
 
 fn job_path(id: &str) -> String {
@@ -103,10 +103,7 @@ fn hostile_failure_message_round_trips_and_injects_nothing() {
 #[test]
 fn outputs_are_written_on_timeout_error_and_usage_error() {
     let mut server = Server::new();
-    server
-        .mock("GET", job_path("slow").as_str())
-        .with_body(job_json("Running", None, None))
-        .create();
+    job_mock(&mut server, &job_path("slow"), "Running").create();
     server
         .mock("GET", job_path("gone").as_str())
         .with_status(404)
@@ -156,10 +153,7 @@ fn outputs_are_written_on_timeout_error_and_usage_error() {
 #[test]
 fn env_secrets_are_masked_before_anything_else() {
     let mut server = Server::new();
-    server
-        .mock("GET", job_path("j1").as_str())
-        .with_body(job_json("Running", None, None))
-        .create();
+    job_mock(&mut server, &job_path("j1"), "Running").create();
     let url = server.url();
     let r = run_github(
         &["status", "j1"],
@@ -215,10 +209,7 @@ fn client_credentials_token_is_fetched_once_masked_and_used() {
         .with_body(job_json("Running", None, None))
         .expect(3)
         .create();
-    let done = server
-        .mock("GET", path.as_str())
-        .with_body(job_json("Succeeded", None, None))
-        .create();
+    let done = job_mock(&mut server, &path, "Succeeded").create();
     let e = cc_env(&server.url());
     let r = run_github(&["wait", "j1", "--interval", "10ms"], &pairs(&e));
     token.assert();
@@ -242,15 +233,8 @@ fn a_short_lived_token_is_renewed_before_it_expires() {
         .expect_at_least(2)
         .create();
     let path = job_path("j1");
-    server
-        .mock("GET", path.as_str())
-        .with_body(job_json("Running", None, None))
-        .expect(30)
-        .create();
-    server
-        .mock("GET", path.as_str())
-        .with_body(job_json("Succeeded", None, None))
-        .create();
+    job_mock(&mut server, &path, "Running").expect(30).create();
+    job_mock(&mut server, &path, "Succeeded").create();
     let e = cc_env(&server.url());
     let r = run_github(&["wait", "j1", "--interval", "50ms"], &pairs(&e));
     token.assert();
@@ -264,11 +248,7 @@ fn a_401_mid_wait_renews_once_then_gives_up_with_four() {
         .expect(2)
         .create();
     let path = job_path("j1");
-    server
-        .mock("GET", path.as_str())
-        .with_body(job_json("Running", None, None))
-        .expect(1)
-        .create();
+    job_mock(&mut server, &path, "Running").expect(1).create();
     let refused = server
         .mock("GET", path.as_str())
         .with_status(401)
@@ -295,10 +275,7 @@ fn a_401_cured_by_renewal_keeps_waiting() {
         .with_status(401)
         .expect(1)
         .create();
-    server
-        .mock("GET", path.as_str())
-        .with_body(job_json("Succeeded", None, None))
-        .create();
+    job_mock(&mut server, &path, "Succeeded").create();
     let e = cc_env(&server.url());
     let r = run_github(&["wait", "j1"], &pairs(&e));
     token.assert();

@@ -154,7 +154,7 @@ pub fn markdown_link(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::runner_output::parse_output_file;
+    use ec3_sim::runner::parse_output_file;
 
     #[test]
     fn escapes_like_the_toolkit() {
@@ -198,17 +198,6 @@ mod tests {
             .collect();
         assert_eq!(parsed, want);
         assert!(output_entry("bad name", "x").is_err());
-    }
-
-    #[test]
-    fn runner_parser_reads_simple_and_crlf_forms() {
-        let parsed = parse_output_file("a=1\r\nb<<E\r\nx\r\ny\r\nE\r\n").unwrap();
-        assert_eq!(
-            parsed,
-            vec![("a".into(), "1".into()), ("b".into(), "x\r\ny".into())]
-        );
-        assert!(parse_output_file("b<<E\nx\n").is_err());
-        assert!(parse_output_file("novalue\n").is_err());
     }
 
     #[test]

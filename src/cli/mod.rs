@@ -9,9 +9,6 @@ mod progress;
 mod properties;
 mod report;
 mod reporter;
-#[cfg(test)]
-#[path = "../../tests/common/runner_output.rs"]
-mod runner_output;
 pub mod settings;
 mod text;
 

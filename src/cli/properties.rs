@@ -7,10 +7,10 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ec3_gate::{Job, JobStatus, parse_retry_after};
+use ec3_sim::runner::parse_output_file;
 
 use super::github::{append_outputs, command, escape_data, escape_property, output_entry};
 use super::report::Report;
-use super::runner_output::parse_output_file;
 use super::text::one_line;
 
 /// The core's cap on one server text, and its marker (`src/text.rs`).

@@ -1,10 +1,11 @@
-//! The runner's reader of `$GITHUB_OUTPUT`, for tests: what the runner
-//! would make of the files `ec3-gate` writes. Also compiled into the
-//! binary's unit tests (`#[path]`), so there is one copy.
+//! What the GitHub Actions runner does with a step's files: the one reader of
+//! `GITHUB_OUTPUT` (and `GITHUB_ENV`) for every test.
 
-/// Reads an output file the way the runner does (`name=value` lines and
-/// `name<<DELIM` … `DELIM` blocks, LF or CRLF line ends; a value is the exact
-/// text between its header line and the delimiter line). For tests.
+/// Parses a `GITHUB_OUTPUT`/`GITHUB_ENV` file as the runner does
+/// (actions/runner `SetEnvFileCommand`): `name=value` when `=` comes before
+/// any `<<`, else `name<<DELIM`, the value's lines, and `DELIM` alone on its
+/// line. CR LF, LF and a last line without an end are all lines; an error
+/// names what the runner would refuse.
 pub fn parse_output_file(text: &str) -> Result<Vec<(String, String)>, String> {
     let mut pairs = Vec::new();
     let mut index = 0;
@@ -63,4 +64,32 @@ fn read_line<'t>(text: &'t str, index: &mut usize) -> Option<(&'t str, Option<&'
             (&rest[..lf], Some("\n"))
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_output_file;
+
+    #[test]
+    fn simple_heredoc_and_crlf_forms() {
+        let parsed =
+            parse_output_file("a=1\r\nb<<E\r\nx\r\ny\r\nE\r\nc=x<<y\n\nd<<E\nE\n").unwrap();
+        let want = [("a", "1"), ("b", "x\r\ny"), ("c", "x<<y"), ("d", "")];
+        let want: Vec<_> = want.map(|(k, v)| (k.to_owned(), v.to_owned())).into();
+        assert_eq!(parsed, want);
+    }
+
+    #[test]
+    fn what_the_runner_refuses_is_an_error() {
+        for bad in [
+            "b<<E\nx\n",
+            "b<<E\nx",
+            "novalue\n",
+            "=v\n",
+            "<<E\nE\n",
+            "k<<\n",
+        ] {
+            assert!(parse_output_file(bad).is_err(), "{bad:?}");
+        }
+    }
 }
