@@ -12,7 +12,7 @@ use crate::certinfo::describe_issuer;
 use crate::client::{Client, MAX_CONNECT_TIME, Method, Request};
 use crate::endpoint::Endpoint;
 use crate::net_error::{Cause, classify};
-use crate::{Cancel, Credentials, Error, Secret, TrustSource};
+use crate::{Cancel, Credentials, Error, Secret, Timeout, TrustSource};
 
 /// One step of a check: what was checked, and what was found (a line of
 /// text for people, never a secret) or why it failed.
@@ -28,13 +28,21 @@ pub struct Check {
     pub note: Option<String>,
 }
 
+impl Check {
+    /// How long each network step may take unless told (10 s): as long as
+    /// connecting may take in a real call.
+    pub const DEFAULT_TIMEOUT_MS: u64 = MAX_CONNECT_TIME.as_millis() as u64;
+}
+
 impl Client {
     /// Checks trust, proxies, and for the API and (with client credentials)
     /// the authority: name resolution, connection and TLS; then the token
     /// (fetched with client credentials, or a given token's expiry when it
     /// is a JWT, read without trusting it). Stops checking an endpoint at
     /// its first failure; never sends anything to a job.
-    pub fn check(&self, timeout: Duration, cancel: &Cancel) -> Vec<Check> {
+    /// Each network step gets at most `timeout`.
+    pub fn check(&self, timeout: Timeout, cancel: &Cancel) -> Vec<Check> {
+        let timeout = timeout.get();
         let mut checks = vec![Check {
             step: "trust".into(),
             result: Ok(match self.trust_source() {
@@ -156,7 +164,6 @@ impl Client {
             authorization: None,
             accept: "*/*",
             body: None,
-            secrets: Vec::new(),
         };
         let what = if endpoint.is_https() { "TLS" } else { "HTTP" };
         let answer = self.run(timeout, cancel, &mut (), |client, call| {

@@ -1,13 +1,18 @@
 //! `ec3-gate doctor`: one line per step, the settings' sources, the exit
 //! code of the first failure, and never a secret.
 
-mod netsim;
+mod common;
 
-use netsim::{GOOD_SECRET, Pki, Server, ec3_gate, path_str, stderr, stdout};
+use common::{as_text, closed_port, ec3, sim, sim_tls};
+use ec3_sim::proxy::{Proxy, ProxyMode};
+use ec3_sim::tls::Pki;
+
+/// The client secret the simulator's token endpoint accepts (for `id`).
+const GOOD_SECRET: &str = "good-secret-value";
 
 /// `doctor` with client credentials against `url` (API and authority).
 fn doctor(url: &str, secret: &str) -> std::process::Command {
-    let mut cmd = ec3_gate();
+    let mut cmd = ec3(&[]);
     cmd.args(["doctor", "--api-url", url])
         .env("ITWIN_AUTHORITY", url)
         .env("ITWIN_CLIENT_ID", "id")
@@ -18,16 +23,16 @@ fn doctor(url: &str, secret: &str) -> std::process::Command {
 #[test]
 fn healthy_configuration_passes_every_step() {
     let pki = Pki::new(&["localhost"]);
-    let server = Server::https(&pki);
-    let url = format!("https://localhost:{}", server.port);
+    let server = sim_tls(&pki, Some(("id", GOOD_SECRET)));
+    let url = format!("https://localhost:{}", server.port());
     let out = doctor(&url, GOOD_SECRET)
-        .args(["--ca-cert", path_str(&pki.ca_file)])
+        .args(["--ca-cert", pki.ca_file.to_str().unwrap()])
         .output()
         .unwrap();
-    let text = stdout(&out);
-    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
-    let api = format!("API localhost:{}", server.port);
-    let authority = format!("authority localhost:{}", server.port);
+    let text = as_text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", as_text(&out.stderr));
+    let api = format!("API localhost:{}", server.port());
+    let authority = format!("authority localhost:{}", server.port());
     for line in [
         format!("  api-url      {url} (--api-url)"),
         format!("  authority    {url} (ITWIN_AUTHORITY)"),
@@ -55,14 +60,14 @@ fn healthy_configuration_passes_every_step() {
 #[test]
 fn refused_client_fails_the_token_step_with_exit_4() {
     let pki = Pki::new(&["localhost"]);
-    let server = Server::https(&pki);
-    let url = format!("https://localhost:{}", server.port);
+    let server = sim_tls(&pki, Some(("id", GOOD_SECRET)));
+    let url = format!("https://localhost:{}", server.port());
     let out = doctor(&url, "wrong-secret-value")
         .env("EC3_CA_CERT", &pki.ca_pem)
         .output()
         .unwrap();
-    let text = stdout(&out);
-    assert_eq!(out.status.code(), Some(4), "{text}{}", stderr(&out));
+    let text = as_text(&out.stdout);
+    assert_eq!(out.status.code(), Some(4), "{text}{}", as_text(&out.stderr));
     assert!(
         text.lines()
             .any(|l| l == "✗ token: authentication refused (HTTP 401 invalid_client)"),
@@ -75,15 +80,15 @@ fn refused_client_fails_the_token_step_with_exit_4() {
 #[test]
 fn untrusted_certificate_fails_the_tls_step_with_exit_6() {
     let pki = Pki::new(&["localhost"]);
-    let server = Server::https(&pki);
-    let url = format!("https://localhost:{}", server.port);
+    let server = sim_tls(&pki, Some(("id", GOOD_SECRET)));
+    let url = format!("https://localhost:{}", server.port());
     let out = doctor(&url, GOOD_SECRET).output().unwrap();
-    let text = stdout(&out);
+    let text = as_text(&out.stdout);
     assert_eq!(out.status.code(), Some(6), "{text}");
     assert!(
         text.contains(&format!(
             "✗ API localhost:{} TLS: network error: TLS handshake with API localhost:{}: certificate not trusted (unknown issuer",
-            server.port, server.port
+            server.port(), server.port()
         )),
         "{text}"
     );
@@ -96,14 +101,14 @@ fn untrusted_certificate_fails_the_tls_step_with_exit_6() {
 
 #[test]
 fn proxy_refusing_connect_fails_the_tls_step_naming_the_proxy() {
-    let proxy = netsim::Proxy::start(netsim::ProxyMode::Refuse407);
-    let out = ec3_gate()
+    let proxy = Proxy::start(ProxyMode::Refuse407).unwrap();
+    let out = ec3(&[])
         .args(["doctor", "--api-url", "https://api.ec3-gate-test.example"])
         .env("ITWIN_ACCESS_TOKEN", "test-token-123456")
         .env("HTTPS_PROXY", format!("http://127.0.0.1:{}", proxy.port))
         .output()
         .unwrap();
-    let text = stdout(&out);
+    let text = as_text(&out.stdout);
     assert_eq!(out.status.code(), Some(6), "{text}");
     let api = "API api.ec3-gate-test.example:443";
     for line in [
@@ -127,7 +132,7 @@ fn unresolvable_host_fails_the_resolve_step_with_exit_6() {
     let out = doctor("https://ec3-gate-doctor.invalid", GOOD_SECRET)
         .output()
         .unwrap();
-    let text = stdout(&out);
+    let text = as_text(&out.stdout);
     assert_eq!(out.status.code(), Some(6), "{text}");
     assert!(
         text.lines().any(|l| l
@@ -140,14 +145,11 @@ fn unresolvable_host_fails_the_resolve_step_with_exit_6() {
 
 #[test]
 fn refused_connection_fails_the_connect_step_with_exit_6() {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = closed_port();
     let out = doctor(&format!("http://127.0.0.1:{port}"), GOOD_SECRET)
         .output()
         .unwrap();
-    let text = stdout(&out);
+    let text = as_text(&out.stdout);
     assert_eq!(out.status.code(), Some(6), "{text}");
     assert!(
         text.contains(&format!(
@@ -160,16 +162,16 @@ fn refused_connection_fails_the_connect_step_with_exit_6() {
 #[test]
 fn an_expired_jwt_is_reported_without_printing_it() {
     use base64::Engine as _;
-    let server = Server::http(0);
+    let server = sim(0);
     let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"exp":1000}"#);
     let token = format!("eyJhbGciOiJub25lIn0.{claims}.c2lnbmF0dXJl");
-    let out = ec3_gate()
+    let out = ec3(&[])
         .args(["doctor", "--api-url"])
-        .arg(format!("http://127.0.0.1:{}", server.port))
+        .arg(server.url())
         .env("ITWIN_ACCESS_TOKEN", &token)
         .output()
         .unwrap();
-    let text = stdout(&out);
+    let text = as_text(&out.stdout);
     assert_eq!(out.status.code(), Some(4), "{text}");
     assert!(
         text.contains(
@@ -185,15 +187,15 @@ fn trust_falls_back_to_the_compiled_roots_without_a_system_store() {
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().join("empty.pem");
     std::fs::write(&empty, "").unwrap();
-    let server = Server::http(0);
-    let out = ec3_gate()
+    let server = sim(0);
+    let out = ec3(&[])
         .args(["doctor", "--api-url"])
-        .arg(format!("http://127.0.0.1:{}", server.port))
+        .arg(server.url())
         .env("ITWIN_ACCESS_TOKEN", "opaque-token-value")
         .env("SSL_CERT_FILE", &empty)
         .output()
         .unwrap();
-    let text = stdout(&out);
+    let text = as_text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(
         text.lines()

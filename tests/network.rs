@@ -2,17 +2,20 @@
 //! names that never resolve. Each failure must name the endpoint and cause,
 //! and stop at once when waiting cannot help (exit 6).
 
-mod netsim;
+mod common;
 
 use std::time::{Duration, Instant};
 
-use netsim::{Pki, Proxy, ProxyMode, Server, ec3_gate, path_str, retries, stderr, stdout};
+use common::{as_text, closed_port, ec3, retries, sim_tls};
+use ec3_sim::proxy::{Proxy, ProxyMode};
+use ec3_sim::tls::Pki;
 
-const JOB: &str = "job-1";
+/// A job of the simulator that succeeds.
+const JOB: &str = "ok-net";
 
 /// `wait` with its defaults (a 30-minute deadline) against `api`.
 fn wait(api: &str) -> std::process::Command {
-    let mut cmd = ec3_gate();
+    let mut cmd = ec3(&[]);
     cmd.args(["wait", JOB, "--api-url", api, "--interval", "10ms"])
         .env("ITWIN_ACCESS_TOKEN", "test-token-123456");
     cmd
@@ -21,31 +24,31 @@ fn wait(api: &str) -> std::process::Command {
 #[test]
 fn untrusted_certificate_fails_at_once_naming_the_problem() {
     let pki = Pki::new(&["localhost"]);
-    let server = Server::https(&pki);
-    let out = wait(&format!("https://localhost:{}", server.port))
+    let server = sim_tls(&pki, None);
+    let out = wait(&format!("https://localhost:{}", server.port()))
         .output()
         .unwrap();
-    let err = stderr(&out);
+    let err = as_text(&out.stderr);
     assert_eq!(out.status.code(), Some(6), "{err}");
     assert!(
         err.contains(&format!(
             "TLS handshake with API localhost:{}: certificate not trusted (unknown issuer",
-            server.port
+            server.port()
         )),
         "{err}"
     );
     assert_eq!(retries(&err), 0, "{err}");
-    assert_eq!(server.connections(), 1);
+    assert_eq!(server.stats().connections, 1);
 }
 
 #[test]
 fn self_signed_certificate_is_named_as_such() {
     let pki = Pki::self_signed(&["localhost"]);
-    let server = Server::https(&pki);
-    let out = wait(&format!("https://localhost:{}", server.port))
+    let server = sim_tls(&pki, None);
+    let out = wait(&format!("https://localhost:{}", server.port()))
         .output()
         .unwrap();
-    let err = stderr(&out);
+    let err = as_text(&out.stderr);
     assert_eq!(out.status.code(), Some(6), "{err}");
     assert!(
         err.contains("certificate not trusted (self-signed)"),
@@ -57,37 +60,37 @@ fn self_signed_certificate_is_named_as_such() {
 #[test]
 fn extra_ca_by_flag_file_is_trusted() {
     let pki = Pki::new(&["localhost"]);
-    let server = Server::https(&pki);
-    let out = wait(&format!("https://localhost:{}", server.port))
-        .args(["--ca-cert", path_str(&pki.ca_file)])
+    let server = sim_tls(&pki, None);
+    let out = wait(&format!("https://localhost:{}", server.port()))
+        .args(["--ca-cert", pki.ca_file.to_str().unwrap()])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(stdout(&out).trim(), "Succeeded");
+    assert_eq!(out.status.code(), Some(0), "{}", as_text(&out.stderr));
+    assert_eq!(as_text(&out.stdout).trim(), "Succeeded");
 }
 
 #[test]
 fn extra_ca_by_environment_as_pem_text_or_path_is_trusted() {
     let pki = Pki::new(&["localhost"]);
-    let server = Server::https(&pki);
-    for value in [pki.ca_pem.clone(), path_str(&pki.ca_file).to_owned()] {
-        let out = wait(&format!("https://localhost:{}", server.port))
+    let server = sim_tls(&pki, None);
+    for value in [pki.ca_pem.clone(), pki.ca_file.to_str().unwrap().to_owned()] {
+        let out = wait(&format!("https://localhost:{}", server.port()))
             .env("EC3_CA_CERT", &value)
             .output()
             .unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(out.status.code(), Some(0), "{}", as_text(&out.stderr));
     }
 }
 
 #[test]
 fn system_store_from_ssl_cert_file_is_trusted() {
     let pki = Pki::new(&["localhost"]);
-    let server = Server::https(&pki);
-    let out = wait(&format!("https://localhost:{}", server.port))
+    let server = sim_tls(&pki, None);
+    let out = wait(&format!("https://localhost:{}", server.port()))
         .env("SSL_CERT_FILE", &pki.ca_file)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", as_text(&out.stderr));
 }
 
 #[test]
@@ -96,7 +99,7 @@ fn unreadable_ca_cert_is_a_usage_error() {
         .args(["--ca-cert", "/nonexistent/ca.pem"])
         .output()
         .unwrap();
-    let err = stderr(&out);
+    let err = as_text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
         err.contains("CA certificate: cannot read '/nonexistent/ca.pem'"),
@@ -107,12 +110,12 @@ fn unreadable_ca_cert_is_a_usage_error() {
 #[test]
 fn certificate_for_another_name_fails_at_once_naming_the_name() {
     let pki = Pki::new(&["other.example"]);
-    let server = Server::https(&pki);
-    let out = wait(&format!("https://localhost:{}", server.port))
-        .args(["--ca-cert", path_str(&pki.ca_file)])
+    let server = sim_tls(&pki, None);
+    let out = wait(&format!("https://localhost:{}", server.port()))
+        .args(["--ca-cert", pki.ca_file.to_str().unwrap()])
         .output()
         .unwrap();
-    let err = stderr(&out);
+    let err = as_text(&out.stderr);
     assert_eq!(out.status.code(), Some(6), "{err}");
     assert!(
         err.contains("certificate not trusted (not valid for localhost)"),
@@ -125,7 +128,7 @@ fn certificate_for_another_name_fails_at_once_naming_the_name() {
 fn unresolvable_host_is_retried_briefly_then_named() {
     let started = Instant::now();
     let out = wait("https://ec3-gate-test.invalid").output().unwrap();
-    let err = stderr(&out);
+    let err = as_text(&out.stderr);
     assert_eq!(out.status.code(), Some(6), "{err}");
     assert!(
         err.contains("error: network error: resolving API ec3-gate-test.invalid:443: could not resolve host ec3-gate-test.invalid"),
@@ -138,15 +141,12 @@ fn unresolvable_host_is_retried_briefly_then_named() {
 
 #[test]
 fn refused_connection_is_retried_with_the_cause_in_each_line() {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = closed_port();
     let out = wait(&format!("http://127.0.0.1:{port}"))
         .args(["--timeout", "2s"])
         .output()
         .unwrap();
-    let err = stderr(&out);
+    let err = as_text(&out.stderr);
     assert_eq!(out.status.code(), Some(6), "{err}");
     let cause = format!("connecting to API 127.0.0.1:{port}: connection refused");
     let lines: Vec<_> = err.lines().filter(|l| l.contains("retrying in")).collect();
@@ -156,12 +156,12 @@ fn refused_connection_is_retried_with_the_cause_in_each_line() {
 
 #[test]
 fn proxy_407_fails_at_once_naming_proxy_and_status() {
-    let proxy = Proxy::start(ProxyMode::Refuse407);
+    let proxy = Proxy::start(ProxyMode::Refuse407).unwrap();
     let out = wait("https://api.ec3-gate-test.example")
         .env("HTTPS_PROXY", format!("http://127.0.0.1:{}", proxy.port))
         .output()
         .unwrap();
-    let err = stderr(&out);
+    let err = as_text(&out.stderr);
     assert_eq!(out.status.code(), Some(6), "{err}");
     assert!(
         err.contains(&format!(
@@ -182,15 +182,15 @@ fn proxy_407_fails_at_once_naming_proxy_and_status() {
 fn tunnelling_proxy_works_with_tls_and_the_extra_ca() {
     let name = "api.ec3-gate-test.example";
     let pki = Pki::new(&[name]);
-    let server = Server::https(&pki);
-    let proxy = Proxy::start(ProxyMode::TunnelTo(server.port));
+    let server = sim_tls(&pki, None);
+    let proxy = Proxy::start(ProxyMode::TunnelTo(server.port())).unwrap();
     let out = wait(&format!("https://{name}"))
         .env("HTTPS_PROXY", format!("127.0.0.1:{}", proxy.port))
         .env("EC3_CA_CERT", &pki.ca_pem)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(stdout(&out).trim(), "Succeeded");
+    assert_eq!(out.status.code(), Some(0), "{}", as_text(&out.stderr));
+    assert_eq!(as_text(&out.stdout).trim(), "Succeeded");
     let requests = proxy.requests();
     assert!(!requests.is_empty());
     assert!(
@@ -204,19 +204,19 @@ fn tunnelling_proxy_works_with_tls_and_the_extra_ca() {
 #[test]
 fn the_github_annotation_carries_the_same_text() {
     let pki = Pki::new(&["localhost"]);
-    let server = Server::https(&pki);
+    let server = sim_tls(&pki, None);
     let dir = tempfile::tempdir().unwrap();
-    let out = wait(&format!("https://localhost:{}", server.port))
+    let out = wait(&format!("https://localhost:{}", server.port()))
         .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_OUTPUT", dir.path().join("output"))
         .env("GITHUB_STEP_SUMMARY", dir.path().join("summary"))
         .output()
         .unwrap();
-    let err = stderr(&out);
+    let err = as_text(&out.stderr);
     assert_eq!(out.status.code(), Some(6), "{err}");
     let text = format!(
         "network error: TLS handshake with API localhost:{}: certificate not trusted (unknown issuer",
-        server.port
+        server.port()
     );
     assert!(
         err.lines()
@@ -232,14 +232,24 @@ fn without_a_system_store_the_extra_ca_still_works() {
     let empty = dir.path().join("empty.pem");
     std::fs::write(&empty, "").unwrap();
     let pki = Pki::new(&["localhost"]);
-    let server = Server::https(&pki);
-    let url = format!("https://localhost:{}", server.port);
+    let server = sim_tls(&pki, None);
+    let url = format!("https://localhost:{}", server.port());
     let untrusted = wait(&url).env("SSL_CERT_FILE", &empty).output().unwrap();
-    assert_eq!(untrusted.status.code(), Some(6), "{}", stderr(&untrusted));
+    assert_eq!(
+        untrusted.status.code(),
+        Some(6),
+        "{}",
+        as_text(&untrusted.stderr)
+    );
     let trusted = wait(&url)
         .env("SSL_CERT_FILE", &empty)
-        .args(["--ca-cert", path_str(&pki.ca_file)])
+        .args(["--ca-cert", pki.ca_file.to_str().unwrap()])
         .output()
         .unwrap();
-    assert_eq!(trusted.status.code(), Some(0), "{}", stderr(&trusted));
+    assert_eq!(
+        trusted.status.code(),
+        Some(0),
+        "{}",
+        as_text(&trusted.stderr)
+    );
 }

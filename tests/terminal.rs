@@ -2,19 +2,20 @@
 //! drawn (`TERM=dumb` under a real pseudo-terminal, made by `script`), and
 //! `--quiet` for only the result and errors.
 
-mod netsim;
+mod common;
 
 use std::process::Command;
 
-use netsim::{Server, ec3_gate, stderr, stdout};
+use common::{as_text, ec3, sim};
+use ec3_sim::Sim;
 
 /// Runs `ec3-gate wait` under a pseudo-terminal with `TERM=dumb`; returns
 /// everything the terminal showed.
-fn under_pty(server: &Server, extra: &str) -> String {
+fn under_pty(server: &Sim, extra: &str) -> String {
     let line = format!(
-        "{} wait job-1 --api-url http://127.0.0.1:{} --interval 10ms {extra}",
+        "{} wait ok-pty --api-url {} --interval 10ms {extra}",
         env!("CARGO_BIN_EXE_ec3-gate"),
-        server.port
+        server.url()
     );
     let out = Command::new("script")
         .args(["-qec", &line, "/dev/null"])
@@ -25,16 +26,16 @@ fn under_pty(server: &Server, extra: &str) -> String {
         .env("ITWIN_ACCESS_TOKEN", "test-token-123456")
         .output()
         .expect("`script` (util-linux) runs a command under a pseudo-terminal");
-    assert!(out.status.success(), "{}", stderr(&out));
-    stdout(&out)
+    assert!(out.status.success(), "{}", as_text(&out.stderr));
+    as_text(&out.stdout)
 }
 
 #[test]
 fn dumb_terminal_shows_the_status_lines() {
-    let server = Server::http(2);
+    let server = sim(2);
     let shown = under_pty(&server, "");
     assert!(
-        shown.contains("ec3-gate: job job-1 is Running"),
+        shown.contains("ec3-gate: job ok-pty is Running"),
         "{shown:?}"
     );
     assert!(shown.contains("Succeeded"), "{shown:?}");
@@ -42,20 +43,20 @@ fn dumb_terminal_shows_the_status_lines() {
 
 #[test]
 fn quiet_shows_only_the_result() {
-    let server = Server::http(2);
+    let server = sim(2);
     let shown = under_pty(&server, "--quiet");
     assert_eq!(shown.trim(), "Succeeded", "{shown:?}");
 }
 
 #[test]
 fn quiet_still_reports_errors() {
-    let out = ec3_gate()
-        .args(["status", "job-1", "--quiet", "--timeout", "1s"])
+    let out = ec3(&[])
+        .args(["status", "ok-1", "--quiet", "--timeout", "1s"])
         .args(["--api-url", "http://127.0.0.1:9"])
         .env("ITWIN_ACCESS_TOKEN", "test-token-123456")
         .output()
         .unwrap();
-    let err = stderr(&out);
+    let err = as_text(&out.stderr);
     assert_eq!(out.status.code(), Some(6));
     assert!(!err.contains("retrying"), "{err}");
     assert!(

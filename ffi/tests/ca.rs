@@ -1,19 +1,19 @@
-//! The C option for extra CA certificates, from a real C program against a
-//! real HTTPS server whose certificate a test CA signed.
+//! The C option for extra CA certificates, from a real C program against the
+//! simulated service over HTTPS, its certificate signed by a test CA.
 
-#[allow(dead_code)] // the CLI tests use the rest
-#[path = "../../tests/netsim/servers.rs"]
-mod netsim;
 mod support;
 
 use std::process::Command;
+
+use ec3_sim::tls::Pki;
+use ec3_sim::{Options, Sim};
 
 use support::{Lang, Link, build_program, paths, run_ok};
 
 #[test]
 fn c_program_trusts_an_extra_ca() {
-    let pki = netsim::Pki::new(&["localhost"]);
-    let server = netsim::Server::https(&pki);
+    let pki = Pki::new(&["localhost"]);
+    let server = Sim::start_tls(Options::default(), &pki).unwrap();
     let exe = build_program(
         "ca_test",
         Lang::C,
@@ -23,7 +23,7 @@ fn c_program_trusts_an_extra_ca() {
     );
     let out = run_ok(
         Command::new(exe)
-            .arg(format!("https://localhost:{}", server.port))
+            .arg(server.url())
             .arg(&pki.ca_file)
             .env_remove("SSL_CERT_FILE")
             .env_remove("SSL_CERT_DIR")

@@ -1,17 +1,15 @@
 //! `ec3-gate doctor`: the settings and where each came from, then the
 //! core's checks, one line each, ✓ or ✗ with the cause.
 
-use std::time::Duration;
-
-use ec3_gate::text::one_line;
-use ec3_gate::{Cancel, Client, Error};
+use ec3_gate::{Cancel, Client, Error, Timeout};
 
 use super::settings::Setting;
+use super::text::one_line;
 use super::{Outcome, out};
 
 /// Prints the settings and runs the checks; the outcome is the first
 /// failure (so the exit code is that failure's), else [`Outcome::Checked`].
-pub fn run(client: &Client, settings: &[Setting], timeout: Duration, cancel: &Cancel) -> Outcome {
+pub fn run(client: &Client, settings: &[Setting], timeout: Timeout, cancel: &Cancel) -> Outcome {
     for s in settings {
         out!("  {:<12} {} ({})", s.name, s.value, s.from);
     }
