@@ -69,8 +69,9 @@ fn refused_client_fails_the_token_step_with_exit_4() {
     let text = as_text(&out.stdout);
     assert_eq!(out.status.code(), Some(4), "{text}{}", as_text(&out.stderr));
     assert!(
-        text.lines()
-            .any(|l| l == "✗ token: authentication refused (HTTP 401 invalid_client)"),
+        text.lines().any(|l| l
+            == "✗ token: authentication refused \
+                    (HTTP 401 invalid_client: Client authentication failed.)"),
         "{text}"
     );
     assert!(text.contains("  ca-cert      PEM text ("), "{text}");

@@ -102,9 +102,17 @@ fn unreadable_ca_cert_is_a_usage_error() {
     let err = as_text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("CA certificate: cannot read '/nonexistent/ca.pem'"),
+        err.contains("error: --ca-cert: cannot read '/nonexistent/ca.pem'"),
         "{err}"
     );
+    // The error names where the value came from.
+    let out = wait("https://localhost:1")
+        .env("EC3_CA_CERT", "-----BEGIN CERTIFICATE-----\nnot base64\n")
+        .output()
+        .unwrap();
+    let err = as_text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("error: EC3_CA_CERT: "), "{err}");
 }
 
 #[test]
@@ -251,5 +259,39 @@ fn without_a_system_store_the_extra_ca_still_works() {
         Some(0),
         "{}",
         as_text(&trusted.stderr)
+    );
+}
+
+#[test]
+fn the_json_object_carries_the_same_error_text() {
+    let pki = Pki::new(&["localhost"]);
+    let server = sim_tls(&pki, None);
+    let out = wait(server.url()).arg("--json").output().unwrap();
+    let err = as_text(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{err}");
+    let json: serde_json::Value = serde_json::from_str(&as_text(&out.stdout)).unwrap();
+    let text = json["error"].as_str().expect("an error key");
+    assert!(
+        text.starts_with(&format!(
+            "network error: TLS handshake with API localhost:{}: certificate not trusted",
+            server.port()
+        )),
+        "{json}"
+    );
+    assert!(err.contains(&format!("ec3-gate: error: {text}")), "{err}");
+    assert_eq!(json["jobId"], JOB, "{json}");
+
+    // A run that ends well keeps exactly the four keys.
+    let out = wait(server.url())
+        .args(["--json", "--ca-cert", pki.ca_file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", as_text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_str(&as_text(&out.stdout)).unwrap();
+    let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        ["ec3ProjectUrl", "jobId", "message", "status"],
+        "{json}"
     );
 }
