@@ -212,7 +212,11 @@ impl Sim {
     /// Starts a simulator on a free loopback port that speaks only HTTPS, with `pki`'s
     /// server certificate; its URL is `https://localhost:PORT`.
     pub fn start_tls(options: Options, pki: &tls::Pki) -> io::Result<Sim> {
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        Sim::bind_tls(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), options, pki)
+    }
+
+    /// Starts a simulator on `addr` that speaks only HTTPS, like [`Sim::start_tls`].
+    pub fn bind_tls(addr: SocketAddr, options: Options, pki: &tls::Pki) -> io::Result<Sim> {
         Sim::listen(addr, options, Some(pki.server_config()))
     }
 
