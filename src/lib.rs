@@ -86,6 +86,6 @@ pub use net_error::{Cause, CertProblem, NetError, Persistence, Phase, Role};
 #[doc(hidden)]
 pub use retry::parse_retry_after;
 pub use secret::Secret;
-pub use tls::TrustSource;
+pub use tls::{CaCert, TrustSource};
 pub use upload::NewJob;
 pub use wait::{Timeout, WaitOptions};

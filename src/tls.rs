@@ -17,6 +17,28 @@ pub(crate) struct Trust {
     extra: Vec<Certificate<'static>>,
 }
 
+/// How a CA certificate value ([`Config::ca_cert`](crate::Config::ca_cert))
+/// is read: the one place that tells PEM text from a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CaCert<'a> {
+    /// PEM text given inline (it holds `-----BEGIN`).
+    Pem(&'a str),
+    /// The path of a PEM file (surrounding whitespace trimmed).
+    Path(&'a str),
+}
+
+impl<'a> CaCert<'a> {
+    /// How `value` is read.
+    pub fn of(value: &'a str) -> Self {
+        if value.contains("-----BEGIN") {
+            Self::Pem(value)
+        } else {
+            Self::Path(value.trim())
+        }
+    }
+}
+
 /// Where the trusted roots come from, for `doctor` and the docs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -40,18 +62,14 @@ impl Trust {
     /// usable as a trust anchor; at least one is required.
     pub(crate) fn with_extra(value: &str) -> Result<Self, Error> {
         const WHAT: &str = "CA certificate";
-        let pem = if value.contains("-----BEGIN") {
-            value.as_bytes().to_vec()
-        } else {
-            read_capped(value.trim()).map_err(|e| {
+        let pem = match CaCert::of(value) {
+            CaCert::Pem(text) => text.as_bytes().to_vec(),
+            CaCert::Path(path) => read_capped(path).map_err(|e| {
                 Error::config(
                     WHAT,
-                    format!(
-                        "cannot read '{}': {e}",
-                        crate::text::one_line(value.trim(), 200)
-                    ),
+                    format!("cannot read '{}': {e}", crate::text::one_line(path, 200)),
                 )
-            })?
+            })?,
         };
         let mut extra = Vec::new();
         for item in parse_pem(&pem) {
@@ -148,5 +166,12 @@ mod tests {
             assert!(err.is_usage(), "{err}");
             assert!(err.to_string().starts_with("CA certificate: "), "{err}");
         }
+    }
+
+    #[test]
+    fn pem_text_is_told_from_a_path_in_one_place() {
+        let pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        assert_eq!(CaCert::of(pem), CaCert::Pem(pem));
+        assert_eq!(CaCert::of("  /etc/ca.pem\n"), CaCert::Path("/etc/ca.pem"));
     }
 }

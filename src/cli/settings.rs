@@ -5,8 +5,9 @@ use std::ffi::OsString;
 use std::time::Duration;
 
 use ec3_gate::{
-    Check, Client, Config, Credentials, DEFAULT_API_URL, DEFAULT_AUTHORITY, DEFAULT_INTERVAL_MS,
-    DEFAULT_SCOPE, DEFAULT_TIMEOUT_MS, Error, JobId, NewJob, Secret, Timeout, WaitOptions,
+    CaCert, Check, Client, Config, Credentials, DEFAULT_API_URL, DEFAULT_AUTHORITY,
+    DEFAULT_INTERVAL_MS, DEFAULT_SCOPE, DEFAULT_TIMEOUT_MS, Error, JobId, NewJob, Secret, Timeout,
+    WaitOptions,
 };
 use serde::Deserialize;
 
@@ -444,11 +445,10 @@ fn provenance(args: &Args, env: &Env) -> Vec<Setting> {
         &env.ec3_ca_cert,
         "none",
     );
-    // The same test the core makes: PEM text is given inline.
-    ca_cert.value = if ca_cert.value.contains("-----BEGIN") {
-        format!("PEM text ({} bytes)", ca_cert.value.len())
-    } else {
-        one_line(&ca_cert.value, 200)
+    ca_cert.value = match CaCert::of(&ca_cert.value) {
+        CaCert::Pem(text) => format!("PEM text ({} bytes)", text.len()),
+        CaCert::Path(path) => one_line(path, 200),
+        _ => "given".to_owned(),
     };
     vec![
         Setting {
