@@ -11,7 +11,7 @@ use super::{Outcome, out};
 /// failure (so the exit code is that failure's), else [`Outcome::Checked`].
 pub fn run(client: &Client, settings: &[Setting], timeout: Timeout, cancel: &Cancel) -> Outcome {
     for s in settings {
-        out!("  {:<12} {} ({})", s.name, s.value, s.from);
+        out!("  {:<12} {} ({})", s.name, one_line(&s.value, 500), s.from);
     }
     let mut first: Option<Error> = None;
     for check in client.check(timeout, cancel) {

@@ -12,7 +12,6 @@ use ec3_gate::{
 use serde::Deserialize;
 
 use super::args::{Args, Command, WaitFlags, parse_duration};
-use super::text::one_line;
 
 /// One environment variable `ec3-gate` reads.
 pub struct Variable {
@@ -218,7 +217,8 @@ pub enum Task {
 pub struct Setting {
     /// The setting, as the flags name it.
     pub name: &'static str,
-    /// Its value (for credentials: which kind, not the value).
+    /// Its value as given, unescaped (for credentials: which kind, not the
+    /// value).
     pub value: String,
     /// Where it came from: the flag, the variable (or Action input), the
     /// environment, or `default`.
@@ -447,7 +447,7 @@ fn provenance(args: &Args, env: &Env) -> Vec<Setting> {
     );
     ca_cert.value = match CaCert::of(&ca_cert.value) {
         CaCert::Pem(text) => format!("PEM text ({} bytes)", text.len()),
-        CaCert::Path(path) => one_line(path, 200),
+        CaCert::Path(path) => path.to_owned(),
         _ => "given".to_owned(),
     };
     vec![
