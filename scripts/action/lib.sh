@@ -255,11 +255,12 @@ sha256_of() {
 # nothing when it pins none.
 manifest_sha256() {
   awk -v version="$2" -v asset="$3" '
+    { sub(/\r$/, "") }
     $1 == version && $2 == asset && $3 ~ /^[0-9a-f]+$/ && length($3) == 64 { print $3; exit }
   ' "$1"
 }
 
 # Whether manifest $1 lists any asset of version $2.
 manifest_has_version() {
-  awk -v version="$2" '$1 == version { found = 1; exit } END { exit !found }' "$1"
+  awk -v version="$2" '{ sub(/\r$/, "") } $1 == version { found = 1; exit } END { exit !found }' "$1"
 }
