@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Step 1 of a release (docs/install.md): sets the workspace version in
-# Cargo.toml, Cargo.lock and the C header's version macros, then runs the
+# Cargo.toml, Cargo.lock and the C header's version macros (ffi/cbindgen.toml,
+# include/ec3_gate.h), then runs the
 # checks that depend on it. Commit the result and merge it through a pull
 # request; then run the Release workflow with the same version.
 #
@@ -25,6 +26,16 @@ mv Cargo.toml.new Cargo.toml
 # shellcheck source=scripts/action/lib.sh
 source scripts/action/lib.sh
 [[ $(cargo_version Cargo.toml) == "$version" ]] || { echo "set-version.sh: install.sh would not read $version from Cargo.toml" >&2; exit 1; }
+
+# The C header's version macros, which cbindgen copies from ffi/cbindgen.toml.
+core=${version%%-*}
+IFS=. read -r major minor patch <<<"$core"
+sed -e "s/^#define EC3_GATE_VERSION_MAJOR .*/#define EC3_GATE_VERSION_MAJOR $major/" \
+  -e "s/^#define EC3_GATE_VERSION_MINOR .*/#define EC3_GATE_VERSION_MINOR $minor/" \
+  -e "s/^#define EC3_GATE_VERSION_PATCH .*/#define EC3_GATE_VERSION_PATCH $patch/" \
+  -e "s/^#define EC3_GATE_VERSION_STRING .*/#define EC3_GATE_VERSION_STRING \"$version\"/" \
+  ffi/cbindgen.toml >ffi/cbindgen.toml.new
+mv ffi/cbindgen.toml.new ffi/cbindgen.toml
 
 cargo update --workspace --offline --quiet
 ffi/check-header.sh --write
