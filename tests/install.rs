@@ -537,7 +537,7 @@ fn a_tampered_tool_cache_entry_is_refused_and_replaced() {
 }
 
 /// The source build is a stub `cargo` on PATH: a real `cargo build` of the
-/// action takes minutes, and tests/action_scripts.rs runs one. What is tested
+/// action takes minutes, and tests/action_scripts/ runs one. What is tested
 /// here is the decision to build and where the result goes.
 #[test]
 fn a_download_host_that_is_down_falls_back_to_the_source_build_with_a_notice() {
