@@ -4,13 +4,19 @@
 
 mod common;
 
+#[cfg(target_os = "linux")]
 use std::process::Command;
 
-use common::{as_text, ec3, sim};
-use ec3_sim::Sim;
+use common::{as_text, ec3};
+#[cfg(target_os = "linux")]
+use {common::sim, ec3_sim::Sim};
 
 /// Runs `ec3-gate wait` under a pseudo-terminal with `TERM=dumb`; returns
 /// everything the terminal showed.
+///
+/// Linux only (util-linux `script -c`), as in tests/process.rs: the terminal
+/// handling is the same code on every OS.
+#[cfg(target_os = "linux")]
 fn under_pty(server: &Sim, extra: &str) -> String {
     let line = format!(
         "{} wait ok-pty --api-url {} --interval 10ms {extra}",
@@ -30,6 +36,7 @@ fn under_pty(server: &Sim, extra: &str) -> String {
     as_text(&out.stdout)
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn dumb_terminal_shows_the_status_lines() {
     let server = sim(2);
@@ -41,6 +48,7 @@ fn dumb_terminal_shows_the_status_lines() {
     assert!(shown.contains("Succeeded"), "{shown:?}");
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn quiet_shows_only_the_result() {
     let server = sim(2);
