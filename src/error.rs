@@ -13,6 +13,8 @@ pub struct ServiceError {
     pub code: Option<String>,
     /// The human-readable message.
     pub message: Option<String>,
+    /// What the error is about, when the service says (`jobId`).
+    pub target: Option<String>,
 }
 
 impl ServiceError {
@@ -31,10 +33,12 @@ impl ServiceError {
             Some(Value::Object(e)) => Self {
                 code: text_of(e.get("code")),
                 message: text_of(e.get("message")),
+                target: text_of(e.get("target")),
             },
             Some(code @ Value::String(_)) => Self {
                 code: text_of(Some(code)),
                 message: text_of(root.get("error_description")),
+                target: None,
             },
             _ => Self::default(),
         }
@@ -181,7 +185,9 @@ mod tests {
     fn error_is_small_and_thread_safe() {
         fn assert_send_sync<T: Send + Sync + 'static>() {}
         assert_send_sync::<Error>();
-        assert!(std::mem::size_of::<Error>() <= 64);
+        // The largest variant: a status and a ServiceError (three optional
+        // strings: code, message, target).
+        assert!(std::mem::size_of::<Error>() <= 80);
     }
 
     #[test]
@@ -190,6 +196,7 @@ mod tests {
             br#"{"error":{"code":"JobNotFound","message":"Requested EC3 Job is not available.","target":"jobId"}}"#,
         );
         assert_eq!(d.code.as_deref(), Some("JobNotFound"));
+        assert_eq!(d.target.as_deref(), Some("jobId"));
         assert_eq!(
             ServiceError::from_body(b"<html>502</html>"),
             ServiceError::default()
@@ -207,6 +214,7 @@ mod tests {
             detail: ServiceError {
                 code: Some("X".into()),
                 message: Some("line\n::error::evil".into()),
+                target: None,
             },
         };
         let s = e.to_string();

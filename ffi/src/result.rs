@@ -177,6 +177,7 @@ impl Failure {
         let detail = |d: ec3::ServiceError| ec3::ServiceError {
             code: d.code.map(hide),
             message: d.message.map(hide),
+            target: d.target.map(hide),
         };
         let error = match error {
             E::AuthRefused { status, detail: d } => E::AuthRefused {
@@ -291,6 +292,7 @@ mod tests {
         let quoted = |text: &str| ServiceError {
             code: Some("InvalidEC3JobRequest".into()),
             message: Some(text.into()),
+            target: None,
         };
         let failure = Failure::hiding(
             Error::Rejected {
