@@ -131,6 +131,28 @@ impl Error {
             Self::InvalidJobId(_) | Self::InvalidConfig { .. } | Self::NoCredentials
         )
     }
+
+    /// The HTTP status of the answer behind the error, when there was one.
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            Self::AuthRefused { status, .. }
+            | Self::Rejected { status, .. }
+            | Self::Service { status, .. } => Some(*status),
+            Self::JobNotFound(_) => Some(404),
+            _ => None,
+        }
+    }
+
+    /// What the service said, when the error is an answer of the service.
+    pub fn service_error(&self) -> Option<&ServiceError> {
+        match self {
+            Self::AuthRefused { detail, .. }
+            | Self::Rejected { detail, .. }
+            | Self::Service { detail, .. }
+            | Self::JobNotFound(detail) => Some(detail),
+            _ => None,
+        }
+    }
 }
 
 fn with_detail(
@@ -197,6 +219,11 @@ mod tests {
         );
         assert_eq!(d.code.as_deref(), Some("JobNotFound"));
         assert_eq!(d.target.as_deref(), Some("jobId"));
+        let e = Error::JobNotFound(d.clone());
+        assert_eq!(e.http_status(), Some(404));
+        assert_eq!(e.service_error(), Some(&d));
+        assert_eq!(Error::TimedOut.http_status(), None);
+        assert_eq!(Error::Network("reset".into()).service_error(), None);
         assert_eq!(
             ServiceError::from_body(b"<html>502</html>"),
             ServiceError::default()
