@@ -36,7 +36,7 @@ fn main() {
         write_if_changed(&profile_dir.join(name), &pc);
     }
 
-    link_shared_library(&var("CARGO_CFG_TARGET_OS"));
+    link_shared_library(&var("CARGO_CFG_TARGET_OS"), profile_dir);
 }
 
 /// The ABI version of the shared library: `0.MINOR` while the major version
@@ -61,13 +61,17 @@ fn abi_version() -> String {
 /// and `ffi/tests/install.rs` checks them against `ffi/ec3_gate.symbols`.
 /// No symbol versions either: the linker keeps rustc's unversioned list,
 /// and the SONAME already names the ABI line.
-fn link_shared_library(target_os: &str) {
+fn link_shared_library(target_os: &str, profile_dir: &Path) {
     let abi = abi_version();
     let version = env::var("CARGO_PKG_VERSION").expect("cargo sets the version");
     let arg = |a: String| println!("cargo::rustc-cdylib-link-arg={a}");
     match target_os {
         "linux" | "android" | "freebsd" | "netbsd" | "openbsd" | "dragonfly" | "illumos" => {
-            arg(format!("-Wl,-soname,libec3_gate.so.{abi}"));
+            let soname = format!("libec3_gate.so.{abi}");
+            arg(format!("-Wl,-soname,{soname}"));
+            // A program linked in the build tree needs the SONAME there too:
+            // `libec3_gate.so.0.1 -> libec3_gate.so`, made before the link.
+            build_tree_link(&profile_dir.join(&soname), "libec3_gate.so");
         }
         "macos" | "ios" => {
             arg(format!("-Wl,-install_name,@rpath/libec3_gate.{abi}.dylib"));
@@ -94,6 +98,18 @@ fn native_libs(target_os: &str) -> &'static str {
         // Linux (glibc); also the fallback.
         _ => "-lutil -lrt -lpthread -lm -ldl -lc",
     }
+}
+
+/// Makes `link` a symbolic link to `target` (a name in the same directory).
+fn build_tree_link(link: &Path, target: &str) {
+    #[cfg(unix)]
+    if fs::read_link(link).ok().as_deref() != Some(Path::new(target)) {
+        let _ = fs::remove_file(link);
+        std::os::unix::fs::symlink(target, link)
+            .unwrap_or_else(|e| panic!("cannot link {}: {e}", link.display()));
+    }
+    #[cfg(not(unix))]
+    let _ = (link, target); // Cross builds for ELF from Windows: none needed to build.
 }
 
 /// A path as pkg-config needs it: UTF-8, spaces escaped.

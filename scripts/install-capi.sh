@@ -130,7 +130,9 @@ if [[ $static == lib/libec3_gate.a ]]; then
   fi
 fi
 
-# pkg-config files: the build tree's, with paths relative to the file.
+# pkg-config files: the build tree's, with paths relative to the file
+# (pkg-config's own ${pcfiledir}, kept literal here).
+# shellcheck disable=SC2016
 for pc in ec3_gate.pc ec3_gate-static.pc; do
   sed -e 's|^prefix=.*|prefix=${pcfiledir}/../..|' \
     -e 's|^libdir=.*|libdir=${prefix}/lib|' \

@@ -43,6 +43,7 @@ pub mod github;
 mod job;
 mod proxy;
 pub mod report;
+mod resolver;
 mod retry;
 mod secret;
 pub mod text;

@@ -251,10 +251,12 @@ fn route(request: &Request, polls: &Polls) -> Option<(u16, String, String)> {
         _ if id.starts_with("slow-") => job("Running", "null", ""),
         _ if id.starts_with("odd-") => job("Paused", "null", ""),
         _ if id.starts_with("stall-") => None,
+        // The documented answer, target included.
         _ => Some((
             404,
             String::new(),
-            error("JobNotFound", "Requested EC3 Job is not available."),
+            r#"{"error":{"code":"JobNotFound","message":"Requested EC3 Job is not available.","target":"jobId"}}"#
+                .to_owned(),
         )),
     }
 }
