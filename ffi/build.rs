@@ -74,7 +74,9 @@ fn link_shared_library(target_os: &str, profile_dir: &Path) {
             build_tree_link(&profile_dir.join(&soname), "libec3_gate.so");
         }
         "macos" | "ios" => {
-            arg(format!("-Wl,-install_name,@rpath/libec3_gate.{abi}.dylib"));
+            let install_name = format!("libec3_gate.{abi}.dylib");
+            arg(format!("-Wl,-install_name,@rpath/{install_name}"));
+            build_tree_link(&profile_dir.join(&install_name), "libec3_gate.dylib");
             // Compatibility version: the oldest release this one replaces,
             // so the first release of the ABI (x.y.0).
             arg(format!("-Wl,-compatibility_version,{abi}.0"));
