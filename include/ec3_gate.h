@@ -301,7 +301,7 @@ typedef struct ec3_gate_progress {
   const char *detail;
 } ec3_gate_progress;
 
-// Receives progress reports of `ec3_gate_client_wait`, on the thread that
+// Receives progress reports of a wait (`ec3_gate_client_wait_with`), on the thread that
 // called it, with the `user_data` given to the wait.
 //
 // It may call `ec3_gate_cancel_trigger`, the `ec3_gate_job_*` accessors and
@@ -603,7 +603,7 @@ const char *ec3_gate_job_message(const struct ec3_gate_job *job);
 // Owned by `job`, like `ec3_gate_job_status_text`; do not free it.
 const char *ec3_gate_job_ec3_project_url(const struct ec3_gate_job *job);
 
-// Frees a job made by `ec3_gate_client_job_status` or `ec3_gate_client_wait`,
+// Frees a job made by `ec3_gate_client_job_status` or a wait,
 // and the strings it owns. NULL does nothing. Never free a job more than
 // once, nor one received by a progress callback.
 void ec3_gate_job_free(struct ec3_gate_job *job);

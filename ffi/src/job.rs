@@ -149,7 +149,7 @@ pub extern "C" fn ec3_gate_job_ec3_project_url(job: *const ec3_gate_job) -> *con
     }
 }
 
-/// Frees a job made by `ec3_gate_client_job_status` or `ec3_gate_client_wait`,
+/// Frees a job made by `ec3_gate_client_job_status` or a wait,
 /// and the strings it owns. NULL does nothing. Never free a job more than
 /// once, nor one received by a progress callback.
 #[unsafe(no_mangle)]

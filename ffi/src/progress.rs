@@ -55,7 +55,7 @@ pub struct ec3_gate_progress {
     pub detail: *const c_char,
 }
 
-/// Receives progress reports of `ec3_gate_client_wait`, on the thread that
+/// Receives progress reports of a wait (`ec3_gate_client_wait_with`), on the thread that
 /// called it, with the `user_data` given to the wait.
 ///
 /// It may call `ec3_gate_cancel_trigger`, the `ec3_gate_job_*` accessors and
@@ -141,7 +141,7 @@ impl Observer for Progress<'_> {
             // nothing a status change does not say.
             _ => return,
         };
-        // SAFETY: the caller of ec3_gate_client_wait passed a valid function
+        // SAFETY: the caller of the wait passed a valid function
         // (or NULL, handled above) and promised it returns normally; the
         // report and what it points to outlive the call.
         unsafe { callback(&report, self.user_data) };

@@ -115,11 +115,11 @@ fn abi_program_under_valgrind_loses_nothing() {
     ];
     // Valgrind runs many times slower: wider limits, fewer churned threads.
     let stderr = run_scenarios(&exe, &wrapper, "8", "300");
-    support_valgrind_clean(&stderr);
+    assert_valgrind_clean(&stderr);
 }
 
 /// 0 errors, and nothing definitely or possibly lost.
-pub fn support_valgrind_clean(stderr: &str) {
+fn assert_valgrind_clean(stderr: &str) {
     for line in stderr.lines().filter(|l| {
         [
             "in use at exit",

@@ -268,7 +268,7 @@ static size_t heap_in_use(void) {
   struct mallinfo2 info = mallinfo2();
   return info.uordblks + info.hblkhd;
 #else
-  return 0;
+  return 0; /* not measurable here: the check below passes trivially */
 #endif
 }
 
