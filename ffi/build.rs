@@ -95,6 +95,9 @@ fn link_shared_library(target_os: &str, profile_dir: &Path) {
 fn native_libs(target_os: &str) -> &'static str {
     match target_os {
         "macos" => "-lSystem -lc -lm",
+        // std's own list; not yet checked against `--print native-static-libs`
+        // of a Windows build (none is made here), which may add libraries of
+        // dependencies (windows-targets' import library).
         "windows" => "-lkernel32 -ladvapi32 -lntdll -luserenv -lws2_32 -ldbghelp",
         "freebsd" => "-lexecinfo -lpthread -lc -lm -lrt -lutil",
         // Linux (glibc); also the fallback.
