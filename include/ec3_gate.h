@@ -50,29 +50,35 @@
 #endif
 
 
-// A suggested timeout for `ec3_gate_client_create_job` (1 minute, the
-// default of the command's `upload` without `--wait`).
-#define EC3_GATE_DEFAULT_CREATE_TIMEOUT_MS 60000
+// A suggested timeout for `ec3_gate_client_create_job`: the core's default
+// for one call, as for the command's `upload` without `--wait`.
+#define EC3_GATE_DEFAULT_CREATE_TIMEOUT_MS EC3_GATE_DEFAULT_CALL_TIMEOUT_MS
 
-// A suggested timeout for `ec3_gate_client_job_status` (1 minute, the
-// command's default).
-#define EC3_GATE_DEFAULT_STATUS_TIMEOUT_MS 60000
+// A suggested timeout for `ec3_gate_client_job_status`: the core's default
+// for one call, as for the command's `status`.
+#define EC3_GATE_DEFAULT_STATUS_TIMEOUT_MS EC3_GATE_DEFAULT_CALL_TIMEOUT_MS
 
-// A suggested timeout for `ec3_gate_client_wait` (30 minutes, the command's
-// default).
+// Default deadline of a wait, in milliseconds (30 minutes).
 #define EC3_GATE_DEFAULT_WAIT_TIMEOUT_MS 1800000
 
-// A suggested poll interval for `ec3_gate_client_wait` (5 seconds, the
-// command's default).
+// Default time between polls of a wait, in milliseconds (5 seconds).
 #define EC3_GATE_DEFAULT_INTERVAL_MS 5000
 
-// The longest accepted timeout (7 days); the shortest is 1 ms.
+// Default deadline of one call (a status query, a job creation, a
+// configuration list), in milliseconds (1 minute).
+#define EC3_GATE_DEFAULT_CALL_TIMEOUT_MS 60000
+
+// Shortest accepted deadline, in milliseconds.
+#define EC3_GATE_MIN_TIMEOUT_MS 1
+
+// Longest accepted deadline, in milliseconds (7 days).
 #define EC3_GATE_MAX_TIMEOUT_MS 604800000
 
-// The shortest accepted poll interval (10 ms).
+// Shortest accepted time between polls, in milliseconds: fast enough for
+// tests, never a busy loop.
 #define EC3_GATE_MIN_INTERVAL_MS 10
 
-// The longest accepted poll interval (1 hour).
+// Longest accepted time between polls, in milliseconds (1 hour).
 #define EC3_GATE_MAX_INTERVAL_MS 3600000
 
 // The result of every fallible function.
@@ -382,15 +388,16 @@ ec3_gate_result ec3_gate_client_new(const struct ec3_gate_client_options *option
 // and stores its id in `*job_id_out`, ready for `ec3_gate_client_wait_with`.
 //
 // `params` (required) says what to upload; see
-// `ec3_gate_create_job_params`. `configuration_id`, `project_name` and
-// `extraction_id` (NULL for a report-based job) must each be 1-256
+// `ec3_gate_create_job_params`. The ids are 1-256 ASCII letters, digits,
+// `.`, `_` or `-`; the project name is 1-256
 // characters, not blank, without control characters.
 //
 // `ec3_token`: the user's EC3 (Building Transparency) token, not blank,
 // without control characters. A secret: it goes into the request body and
 // nowhere else, never into a message; where the service quotes it back in
 // an error, the last error shows `***` (a "token" shorter than 8
-// characters excepted). The library keeps no copy after the call.
+// characters excepted), and so do later answers to this client, which
+// keeps the token for that until it is freed.
 //
 // `timeout_ms` bounds the whole call. Triggering `cancel` (from another
 // thread) ends the call with `EC3_GATE_RESULT_CANCELLED`, also while the

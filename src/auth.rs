@@ -76,6 +76,30 @@ impl Auth {
         }
     }
 
+    /// The secrets the credentials hold, as they travel: the access token;
+    /// or the client secret, and `id:secret` raw and form-encoded (the Basic
+    /// value's plain text; its base64 is one of the spellings redacted).
+    pub(crate) fn secrets(&self) -> Vec<Secret> {
+        match &self.credentials {
+            Credentials::AccessToken(token) => vec![token.clone()],
+            Credentials::ClientCredentials {
+                client_id,
+                client_secret,
+            } => {
+                let enc = |s: &str| utf8_percent_encode(s, FORM).to_string();
+                vec![
+                    client_secret.clone(),
+                    Secret::new(format!("{client_id}:{}", client_secret.expose())),
+                    Secret::new(format!(
+                        "{}:{}",
+                        enc(client_id),
+                        enc(client_secret.expose())
+                    )),
+                ]
+            }
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -129,6 +153,7 @@ impl Auth {
         let fetching = Fetching(self);
         let asked_at = Instant::now();
         let (token, lifetime) = self.fetch(client, call, client_id, client_secret)?;
+        client.remember_secret(&token);
         call.observer.on_event(Event::TokenIssued(&token));
         let margin = RENEW_MARGIN.min(lifetime / 2);
         self.lock().cached = Some(Cached {
@@ -162,7 +187,6 @@ impl Auth {
                 "application/x-www-form-urlencoded",
                 format!("grant_type=client_credentials&scope={}", enc(&self.scope)).into_bytes(),
             )),
-            secrets: vec![client_secret.clone()],
         };
         // Asking for a token twice is harmless, so every failure may be retried.
         let reply = client.execute(&request, Policy::Idempotent, call)?;

@@ -13,6 +13,7 @@ pub const DEFAULT_SCOPE: &str = "itwin-platform";
 
 /// How to authenticate to the iTwin Platform.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum Credentials {
     /// A bearer token obtained elsewhere, used as is.
     AccessToken(Secret),
@@ -76,6 +77,7 @@ pub struct Config {
     pub(crate) scope: String,
     pub(crate) credentials: Credentials,
     pub(crate) user_agent: String,
+    pub(crate) secrets: Vec<Secret>,
 }
 
 impl Config {
@@ -87,7 +89,18 @@ impl Config {
             scope: DEFAULT_SCOPE.to_owned(),
             credentials,
             user_agent: format!("ec3-gate/{}", env!("CARGO_PKG_VERSION")),
+            secrets: Vec::new(),
         }
+    }
+
+    /// Another secret to cut out of every answer, besides the credentials
+    /// and the tokens the client itself sends (say, an EC3 token a job was
+    /// created with in an earlier step, which its failure message may quote).
+    /// Values shorter than 8 characters are not redacted.
+    /// Defaults to none.
+    pub fn redact(mut self, secret: Secret) -> Self {
+        self.secrets.push(secret);
+        self
     }
 
     /// API root; `/insights/carbon-calculation/...` is appended to it.

@@ -1,12 +1,10 @@
 //! Listing an iTwin's EC3 configurations, so users can find the id to put
 //! in their workflow.
 
-use std::time::Duration;
-
 use serde::{Deserialize, Serialize};
 
 use crate::client::{Method, Policy};
-use crate::{Cancel, Client, Error, Observer, text};
+use crate::{Cancel, Client, Error, Observer, Timeout, text};
 
 /// Most pages followed; a service that links on forever is an error.
 const MAX_PAGES: usize = 100;
@@ -14,6 +12,7 @@ const MAX_PAGES: usize = 100;
 /// One EC3 configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Configuration {
     /// The id to pass as `--configuration-id`.
     pub id: String,
@@ -31,7 +30,7 @@ impl Client {
     pub fn configurations(
         &self,
         itwin_id: &str,
-        timeout: Duration,
+        timeout: Timeout,
         cancel: &Cancel,
         observer: &mut dyn Observer,
     ) -> Result<Vec<Configuration>, Error> {
@@ -60,7 +59,7 @@ impl Client {
                 "must be 1-128 ASCII letters, digits or '-'",
             ));
         }
-        self.run(timeout, cancel, observer, |client, call| {
+        self.run(timeout.get(), cancel, observer, |client, call| {
             // Validated above: nothing in the id needs encoding.
             let mut url = client.api_url(&format!(
                 "/insights/carbon-calculation/ec3/configurations?iTwinId={itwin_id}"

@@ -12,8 +12,17 @@
 //!   the call's deadline; `Retry-After` is honoured; no request outlives the
 //!   deadline. Answers are read up to 1 MiB.
 //! - `Authorization` never follows a redirect.
+//! - Every secret the client knows (the access token or the client secret,
+//!   the tokens it is issued, EC3 tokens, [`Config::redact`]) is cut out of
+//!   every answer before anything reads it: raw, JSON-escaped (also after
+//!   decoding), URL-encoded and base64.
 //! - Proxies follow curl's rules: `https_proxy`/`HTTPS_PROXY`, `http_proxy`,
 //!   `all_proxy`/`ALL_PROXY`, `no_proxy`/`NO_PROXY`; loopback is never proxied.
+//!
+//! Waits and calls are bounded by [`MIN_TIMEOUT_MS`]..=[`MAX_TIMEOUT_MS`] and
+//! polls by [`MIN_INTERVAL_MS`]..=[`MAX_INTERVAL_MS`]; [`WaitOptions`] and
+//! [`Timeout`] check them. Every error has an [`ErrorKind`], which carries
+//! the command's exit status and the C library's result code.
 //!
 //! # Example
 //! ```no_run
@@ -39,14 +48,14 @@ mod configurations;
 mod endpoint;
 mod error;
 mod event;
-pub mod github;
 mod job;
+mod limits;
 mod proxy;
-pub mod report;
+mod redact;
 mod resolver;
 mod retry;
 mod secret;
-pub mod text;
+mod text;
 mod upload;
 mod wait;
 
@@ -54,10 +63,16 @@ pub use cancel::Cancel;
 pub use client::{Client, MAX_BODY_BYTES};
 pub use config::{Config, Credentials, DEFAULT_API_URL, DEFAULT_AUTHORITY, DEFAULT_SCOPE};
 pub use configurations::Configuration;
-pub use error::{Error, ServiceError};
+pub use error::{Error, ErrorKind, ServiceError};
 pub use event::{Event, Observer};
 pub use job::{Job, JobId, JobStatus};
+pub use limits::{
+    DEFAULT_CALL_TIMEOUT_MS, DEFAULT_INTERVAL_MS, DEFAULT_TIMEOUT_MS, MAX_INTERVAL_MS,
+    MAX_TIMEOUT_MS, MIN_INTERVAL_MS, MIN_TIMEOUT_MS,
+};
+/// For the fuzz targets and property tests only; not part of the API.
+#[doc(hidden)]
 pub use retry::parse_retry_after;
 pub use secret::Secret;
 pub use upload::NewJob;
-pub use wait::{MAX_INTERVAL, MAX_TIMEOUT, MIN_INTERVAL, WaitOptions};
+pub use wait::{Timeout, WaitOptions};

@@ -7,6 +7,11 @@
 //! program that uses the C library. This resolver looks up the same way, but
 //! waits on a `Mutex` and `Condvar`, which need no such handle; and an IP
 //! address (a loopback URL) needs no lookup and no thread at all.
+//!
+//! Its purpose is only how a lookup is run and waited for (so that a C
+//! program's memory checker stays clean); it decides nothing about what a
+//! failed lookup means, which stays the business of the code that reports
+//! network errors.
 
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};

@@ -1,15 +1,14 @@
 //! Creating an EC3 upload job: `POST /ec3/jobs`.
 
-use std::time::Duration;
-
 use serde::{Deserialize, Serialize};
 
 use crate::client::{Method, Payload, Policy};
-use crate::{Cancel, Client, Error, JobId, Observer, Secret};
+use crate::{Cancel, Client, Error, JobId, Observer, Secret, Timeout};
 
 /// What to upload: a report-based job, or extraction-based with
 /// `extraction_id`.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct NewJob {
     /// The EC3 configuration that says which report to upload.
     pub configuration_id: String,
@@ -23,6 +22,29 @@ pub struct NewJob {
 }
 
 impl NewJob {
+    /// A report-based job; add [`NewJob::extraction_id`] for an
+    /// extraction-based one. Checked by [`NewJob::validate`] and again
+    /// before it is sent.
+    pub fn new(
+        configuration_id: impl Into<String>,
+        project_name: impl Into<String>,
+        ec3_token: Secret,
+    ) -> Self {
+        Self {
+            configuration_id: configuration_id.into(),
+            project_name: project_name.into(),
+            ec3_token,
+            extraction_id: None,
+        }
+    }
+
+    /// The extraction to upload, for an extraction-based job.
+    /// Defaults to none.
+    pub fn extraction_id(mut self, id: impl Into<String>) -> Self {
+        self.extraction_id = Some(id.into());
+        self
+    }
+
     /// Refuses empty fields, control characters and oversized values before
     /// anything is sent. Errors never include the EC3 token.
     pub fn validate(&self) -> Result<(), Error> {
@@ -39,10 +61,25 @@ impl NewJob {
                 Ok(())
             }
         };
-        check("configuration id", &self.configuration_id, 256)?;
+        // Ids are the service's GUIDs: a typo or a pasted URL fails here.
+        let id = |what: &str, value: &str| {
+            let ok = (1..=256).contains(&value.len())
+                && value
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+            if ok {
+                Ok(())
+            } else {
+                Err(Error::config(
+                    what,
+                    "must be 1-256 ASCII letters, digits, '.', '_' or '-'",
+                ))
+            }
+        };
+        id("configuration id", &self.configuration_id)?;
         check("project name", &self.project_name, 256)?;
-        if let Some(id) = &self.extraction_id {
-            check("extraction id", id, 256)?;
+        if let Some(extraction) = &self.extraction_id {
+            id("extraction id", extraction)?;
         }
         if self.ec3_token.expose().trim().is_empty()
             || self.ec3_token.expose().chars().any(char::is_control)
@@ -66,7 +103,7 @@ impl Client {
     pub fn create_job(
         &self,
         job: &NewJob,
-        timeout: Duration,
+        timeout: Timeout,
         cancel: &Cancel,
         observer: &mut dyn Observer,
     ) -> Result<JobId, Error> {
@@ -96,11 +133,9 @@ impl Client {
             extraction_id: job.extraction_id.as_deref(),
         })
         .map_err(|e| Error::InvalidResponse(format!("cannot encode the request: {e}")))?;
-        let payload = Payload {
-            json,
-            secret: Some(job.ec3_token.clone()),
-        };
-        self.run(timeout, cancel, observer, |client, call| {
+        self.remember_secret(&job.ec3_token);
+        let payload = Payload { json };
+        self.run(timeout.get(), cancel, observer, |client, call| {
             let url = client.api_url("/insights/carbon-calculation/ec3/jobs");
             let reply = client.api_call(
                 Method::Post,

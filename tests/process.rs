@@ -5,35 +5,25 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::server::{Action, TestServer, json};
 use common::{TOKEN, finish, github_command, job_json, run};
+use ec3_sim::scripted::{Action, TestServer, json};
 
 #[test]
 fn a_six_poll_wait_uses_one_tcp_connection() {
-    let server = TestServer::start(|req| {
-        let status = match req.index {
-            0 => "Queued",
-            1..=4 => "Running",
-            _ => "Succeeded",
-        };
-        json(
-            200,
-            &job_json(status, None, Some("https://buildingtransparency.org/ec3/x")),
-        )
-    });
+    let sim = common::sim(4);
     let r = run(
-        &["wait", "j1", "--interval", "10ms"],
-        &[
-            ("ITWIN_ACCESS_TOKEN", TOKEN),
-            ("ITWIN_API_URL", &server.url),
-        ],
+        &["wait", "ok-six", "--interval", "10ms"],
+        &[("ITWIN_ACCESS_TOKEN", TOKEN), ("ITWIN_API_URL", sim.url())],
     );
     assert_eq!(r.code, 0, "{r:?}");
-    assert_eq!(server.requests(), 6, "polls");
-    assert_eq!(server.accepts(), 1, "TCP connections");
+    // Queued, Running four times, Succeeded.
+    let polls = |sim: &ec3_sim::Sim| sim.stats().polls["ok-six"];
+    assert_eq!(polls(&sim), 6, "polls");
+    assert_eq!(sim.stats().connections, 1, "TCP connections");
     // And nothing after the terminal answer.
     std::thread::sleep(Duration::from_millis(100));
-    assert_eq!(server.requests(), 6);
+    assert_eq!(sim.stats().requests_after_terminal(), 0);
+    assert_eq!(polls(&sim), 6);
 }
 
 #[cfg(unix)]
@@ -128,7 +118,11 @@ fn a_server_that_never_answers_cannot_hold_the_wait_past_its_deadline() {
 
 /// Runs the binary in a pseudo-terminal (util-linux `script`), so stderr is
 /// a TTY; `None` where `script` is missing.
-#[cfg(unix)]
+///
+/// Linux only: macOS has BSD `script`, which has no `-c` and takes the command
+/// as arguments, and Windows has no pseudo-terminal `script` at all; the
+/// spinner's terminal handling is the same code on every OS.
+#[cfg(target_os = "linux")]
 fn in_a_terminal(server: &TestServer, extra_env: &[(&str, &str)]) -> Option<String> {
     let line = format!(
         "{} wait j1 --interval 300ms --api-url {}",
@@ -148,7 +142,8 @@ fn in_a_terminal(server: &TestServer, extra_env: &[(&str, &str)]) -> Option<Stri
     Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-#[cfg(unix)]
+// Linux only: see `in_a_terminal`.
+#[cfg(target_os = "linux")]
 #[test]
 fn a_terminal_gets_a_live_spinner_unless_no_color() {
     let job = || {

@@ -5,7 +5,7 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
 
-use ec3_gate::{Cancel, Client, Config, Credentials, JobId};
+use ec3_gate::{Cancel, Client, Config, Credentials, JobId, Timeout};
 use mockito::Server;
 
 #[test]
@@ -37,7 +37,7 @@ fn threads_starting_together_fetch_one_token() {
             thread::spawn(move || {
                 start.wait();
                 let id = JobId::new("j1").unwrap();
-                client.job_status(&id, Duration::from_secs(30), &Cancel::new(), &mut ())
+                client.job_status(&id, Timeout::default(), &Cancel::new(), &mut ())
             })
         })
         .collect();
@@ -70,9 +70,7 @@ fn a_call_waiting_for_another_fetch_can_be_cancelled() {
     let id = JobId::new("j1").unwrap();
     let fetcher = {
         let (client, id) = (Arc::clone(&client), id.clone());
-        thread::spawn(move || {
-            client.job_status(&id, Duration::from_secs(30), &Cancel::new(), &mut ())
-        })
+        thread::spawn(move || client.job_status(&id, Timeout::default(), &Cancel::new(), &mut ()))
     };
     // Let the first call start its fetch, then cancel a second one waiting.
     thread::sleep(Duration::from_millis(300));
@@ -84,7 +82,7 @@ fn a_call_waiting_for_another_fetch_can_be_cancelled() {
             cancel.cancel();
         })
     };
-    let waiting = client.job_status(&id, Duration::from_secs(30), &cancel, &mut ());
+    let waiting = client.job_status(&id, Timeout::default(), &cancel, &mut ());
     assert!(
         matches!(waiting, Err(ec3_gate::Error::Cancelled)),
         "{waiting:?}"

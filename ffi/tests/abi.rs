@@ -38,7 +38,7 @@ fn tag(name: &str) -> String {
 /// Runs the program (through `wrapper`, such as valgrind), checks that every
 /// scenario passed, and returns its stderr.
 fn run_scenarios(exe: &Path, wrapper: &[&str], slowness: &str, threads: &str) -> String {
-    let base = server::start();
+    let sim = server::start();
     let name = exe.file_name().unwrap().to_str().unwrap();
     let mut cmd = match wrapper.split_first() {
         Some((program, args)) => {
@@ -49,7 +49,7 @@ fn run_scenarios(exe: &Path, wrapper: &[&str], slowness: &str, threads: &str) ->
         None => Command::new(exe),
     };
     cmd.args([
-        &base,
+        sim.url(),
         &tag(name),
         env!("CARGO_PKG_VERSION"),
         slowness,

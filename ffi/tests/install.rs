@@ -209,7 +209,7 @@ fn c_example_builds_from_the_prefix_with_pkg_config() {
     .concat();
     let static_libs = pkg_config(&["--cflags", "--libs", "--static", "ec3_gate-static"]);
     let fully_static = [vec!["-static".to_owned()], static_libs.clone()].concat();
-    let base = server::start();
+    let sim = server::start();
     for (name, flags) in [
         ("installed_shared", shared),
         ("installed_static", static_libs),
@@ -233,7 +233,7 @@ fn c_example_builds_from_the_prefix_with_pkg_config() {
             run_program(
                 Command::new(&exe)
                     .env("ITWIN_ACCESS_TOKEN", "good-token")
-                    .env("ITWIN_API_URL", &base)
+                    .env("ITWIN_API_URL", sim.url())
                     .env("EC3_INTERVAL_MS", "10")
                     .arg(job),
             )
@@ -275,7 +275,7 @@ fn installed_example_under_valgrind_loses_nothing() {
             .arg(format!("-Wl,-rpath,{libdir}")),
         "building installed_valgrind",
     );
-    let base = server::start();
+    let sim = server::start();
     let (code, out, err) = run_program(
         Command::new("valgrind")
             .args([
@@ -286,7 +286,7 @@ fn installed_example_under_valgrind_loses_nothing() {
             .arg(&exe)
             .arg("ok-installed-valgrind")
             .env("ITWIN_ACCESS_TOKEN", "good-token")
-            .env("ITWIN_API_URL", &base)
+            .env("ITWIN_API_URL", sim.url())
             .env("EC3_INTERVAL_MS", "10"),
     );
     assert_eq!(code, 0, "{out}{err}");
@@ -357,7 +357,7 @@ fn cmake_project_builds_from_the_prefix() {
         Command::new("cmake").arg("--build").arg(&build),
         "cmake --build",
     );
-    let base = server::start();
+    let sim = server::start();
     for name in ["consumer_shared", "consumer_static"] {
         let exe = build.join(name);
         assert_eq!(
@@ -366,15 +366,14 @@ fn cmake_project_builds_from_the_prefix() {
             "{name}"
         );
         let id = format!("ok-{name}");
-        let (code, out, err) =
-            run_program(Command::new(&exe).args([base.as_str(), "good-token", &id]));
+        let (code, out, err) = run_program(Command::new(&exe).args([sim.url(), "good-token", &id]));
         assert_eq!(code, 0, "{name}: {out}{err}");
         assert_eq!(
             out,
             format!("{id} https://buildingtransparency.org/ec3/buildings/{id}?view=custom\n")
         );
         let (code, _, err) = run_program(Command::new(&exe).args([
-            base.as_str(),
+            sim.url(),
             "good-token",
             &format!("missing-{name}"),
         ]));

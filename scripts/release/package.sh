@@ -8,7 +8,7 @@
 #
 # Usage: package.sh VERSION TARGET BINARY OUTDIR
 # Prints the archive's path. Used by .github/workflows/release.yml and by
-# tests/action_scripts.rs, so the tested layout is the released one.
+# tests/action_scripts/ and tests/install.rs, so the tested layout is the released one.
 set -euo pipefail
 
 bail() {
