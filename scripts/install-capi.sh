@@ -21,7 +21,7 @@
 #   lib/libec3_gate.a   (Linux: one object, only ec3_gate_* left global)
 #   lib/pkgconfig/ec3_gate.pc, lib/pkgconfig/ec3_gate-static.pc
 #   lib/cmake/ec3_gate/ec3_gateConfig.cmake, ec3_gateConfigVersion.cmake
-#   share/doc/ec3_gate/c-api.md, LICENSE* (when the repository has them)
+#   share/doc/ec3_gate/c-api.md, LICENSE-MIT, LICENSE-APACHE
 set -euo pipefail
 
 bail() {
@@ -157,7 +157,9 @@ fill "$root/ffi/cmake/ec3_gateConfig.cmake.in" >"$dest/lib/cmake/ec3_gate/ec3_ga
 fill "$root/ffi/cmake/ec3_gateConfigVersion.cmake.in" \
   >"$dest/lib/cmake/ec3_gate/ec3_gateConfigVersion.cmake"
 
-for doc in "$root"/docs/c-api.md "$root"/LICENSE*; do
-  if [[ -f $doc ]]; then install -m 644 "$doc" "$dest/share/doc/ec3_gate/"; fi
+# The licence texts go wherever the library goes (MIT OR Apache-2.0).
+for doc in docs/c-api.md LICENSE-MIT LICENSE-APACHE; do
+  [[ -f $root/$doc ]] || bail "$doc is missing from the repository"
+  install -m 644 "$root/$doc" "$dest/share/doc/ec3_gate/"
 done
 printf 'install-capi: installed libec3_gate %s into %s\n' "$version" "$dest" >&2

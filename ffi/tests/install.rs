@@ -67,6 +67,8 @@ fn install_tree_is_complete_and_versioned() {
         "lib/cmake/ec3_gate/ec3_gateConfig.cmake",
         "lib/cmake/ec3_gate/ec3_gateConfigVersion.cmake",
         "share/doc/ec3_gate/c-api.md",
+        "share/doc/ec3_gate/LICENSE-MIT",
+        "share/doc/ec3_gate/LICENSE-APACHE",
     ] {
         assert!(prefix.join(file).is_file(), "{file} is not installed");
     }

@@ -6,7 +6,7 @@
 #       ├── include/ec3_gate.h
 #       ├── lib/ (shared and static libraries, pkgconfig/, cmake/ec3_gate/)
 #       ├── bin/ec3_gate.dll                 (Windows)
-#       └── share/doc/ec3_gate/ (c-api.md, LICENSE* when the repository has them)
+#       └── share/doc/ec3_gate/ (c-api.md, LICENSE-MIT, LICENSE-APACHE)
 #
 # Usage: package-capi.sh TARGET OUTDIR
 # Builds with the shipped profile (release) for TARGET and prints the
