@@ -383,3 +383,32 @@ fn cmake_project_builds_from_the_prefix() {
         assert!(err.contains("(HTTP 404, JobNotFound)"), "{err}");
     }
 }
+
+/// release.yml relies on package-capi.sh failing loudly on bad arguments
+/// (the archive itself is built by the release workflow, not here: it is a
+/// full release build per target).
+#[test]
+fn package_capi_refuses_bad_arguments_before_building() {
+    let paths = paths();
+    let script = paths.workspace.join("scripts/release/package-capi.sh");
+    let out = paths.out.join("package-capi-refused");
+    for (args, says) in [
+        (vec![], "usage: package-capi.sh TARGET OUTDIR"),
+        (
+            vec!["x86_64-unknown-linux-gnu"],
+            "usage: package-capi.sh TARGET OUTDIR",
+        ),
+        (
+            vec!["not a target", out.to_str().unwrap()],
+            "TARGET must be a Rust target triple, got 'not a target'",
+        ),
+    ] {
+        let output = run(
+            Command::new("bash").arg(&script).args(&args),
+            Duration::from_secs(60),
+        );
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", text(&output));
+        assert_eq!(text(&output), format!("::error::{says}\n"), "{args:?}");
+    }
+    assert!(!out.exists(), "nothing is written for refused arguments");
+}
