@@ -10,6 +10,7 @@ use ureq::config::RedirectAuthHeaders;
 use crate::auth::Auth;
 use crate::endpoint::Endpoint;
 use crate::redact::Redactor;
+use crate::resolver::Resolver;
 use crate::retry::{Backoff, is_retryable_status, parse_retry_after};
 use crate::{Cancel, Config, Error, Event, Job, JobId, Observer, Secret, ServiceError, Timeout};
 
@@ -412,7 +413,7 @@ fn configure<B>(
 }
 
 fn build_agent(user_agent: &str) -> Agent {
-    Agent::config_builder()
+    let config = Agent::config_builder()
         // 429 and 503 answers must keep their Retry-After header.
         .http_status_as_error(false)
         .user_agent(user_agent)
@@ -422,8 +423,13 @@ fn build_agent(user_agent: &str) -> Agent {
         // Proxies are chosen per endpoint (curl's rules), never by ureq.
         .proxy(None)
         .max_idle_connections_per_host(2)
-        .build()
-        .new_agent()
+        .build();
+    // Lookups waited for without std channels: see resolver.rs.
+    Agent::with_parts(
+        config,
+        ureq::unversioned::transport::DefaultConnector::new(),
+        Resolver,
+    )
 }
 
 /// `Retry-After`, else the iTwin Platform's own rate-limit header.

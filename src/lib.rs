@@ -52,6 +52,7 @@ mod job;
 mod limits;
 mod proxy;
 mod redact;
+mod resolver;
 mod retry;
 mod secret;
 mod text;
