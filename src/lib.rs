@@ -54,7 +54,7 @@ mod proxy;
 mod redact;
 mod retry;
 mod secret;
-mod text;
+pub mod text;
 mod upload;
 mod wait;
 

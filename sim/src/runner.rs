@@ -261,9 +261,7 @@ fn parse_legacy(line: &str) -> Option<Command> {
 }
 
 fn unescape(s: &str, property: bool) -> String {
-    let mut out = s
-        .replace("%0D", "\r")
-        .replace("%0A", "\n");
+    let mut out = s.replace("%0D", "\r").replace("%0A", "\n");
     if property {
         out = out.replace("%3A", ":").replace("%2C", ",");
     }
@@ -304,13 +302,24 @@ mod tests {
         let names: Vec<_> = found.iter().map(|c| (c.name.as_str(), c.legacy)).collect();
         assert_eq!(
             names,
-            [("error", false), ("warning", false), ("error", true), ("set-output", true)]
+            [
+                ("error", false),
+                ("warning", false),
+                ("error", true),
+                ("set-output", true)
+            ]
         );
         assert_eq!(found[0].data, "x\ny");
-        assert_eq!(found[0].properties, [("title".to_owned(), "EC3 job failed".to_owned())]);
+        assert_eq!(
+            found[0].properties,
+            [("title".to_owned(), "EC3 job failed".to_owned())]
+        );
         let bad = unintended(log, &Allowed::ec3_gate());
         assert_eq!(bad.len(), 3, "{bad:?}");
-        assert!(bad[0].starts_with("command after leading whitespace"), "{bad:?}");
+        assert!(
+            bad[0].starts_with("command after leading whitespace"),
+            "{bad:?}"
+        );
     }
 
     #[test]

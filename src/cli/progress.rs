@@ -93,7 +93,7 @@ impl Observer for Progress {
                     "unknown job status '{}'; still waiting",
                     one_line(value, 64)
                 );
-                self.line(&self.reporter.warning(&text));
+                self.reporter.warning(&text, &|l| self.line(l));
             }
             _ => {}
         }

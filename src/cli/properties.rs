@@ -164,14 +164,14 @@ proptest! {
     /// the exact data and property values back.
     #[test]
     fn command_lines_cannot_be_hijacked(title in hostile_text(), data in hostile_text()) {
-        let line = command("error", &[("title", &title)], &data);
+        let line = command("error", &[("title", &title)], &data).0;
         prop_assert!(!line.contains('\r') && !line.contains('\n'));
         let (name, props, got) = parse_command(&line).unwrap();
         prop_assert_eq!(name, "error");
         prop_assert_eq!(props, vec![("title".to_owned(), title)]);
         prop_assert_eq!(&got, &data);
 
-        let mask = command("add-mask", &[], &data);
+        let mask = command("add-mask", &[], &data).0;
         prop_assert!(!mask.contains('\r') && !mask.contains('\n'));
         prop_assert_eq!(parse_command(&mask).unwrap().2, data);
     }

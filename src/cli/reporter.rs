@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use ec3_gate::{Error, Job, JobId, JobStatus};
 
-use super::github::{self, command};
+use super::github::{self, WARNING_TITLE, annotation, command};
 use super::report::Report;
-use super::text::one_line;
-use super::{Outcome, err, out};
+use super::text::{json_line, one_line};
+use super::{Outcome, err, out, runner};
 
 /// The job id and the last answer seen, shared with the thread that reports
 /// the outcome, so even an interrupted run reports them.
@@ -62,9 +62,10 @@ pub trait Reporter: Send + Sync {
     /// Tells the person (or the runner) how the run ended.
     fn verdict(&self, verdict: &Verdict);
 
-    /// A warning line for stderr.
-    fn warning(&self, text: &str) -> String {
-        format!("ec3-gate: warning: {text}")
+    /// Prints a warning whose `text` may hold server text; `line` prints a
+    /// plain line on stderr (above a spinner, if any).
+    fn warning(&self, text: &str, line: &dyn Fn(&str)) {
+        line(&format!("ec3-gate: warning: {}", one_line(text, 2000)));
     }
 
     /// A job was created: its id is known before the wait.
@@ -151,10 +152,10 @@ impl Reporter for Json {
         match outcome {
             Outcome::Listed(list) => out!(
                 "{}",
-                serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
+                json_line(&serde_json::to_string(list).unwrap_or_else(|_| "[]".into()))
             ),
             Outcome::Failed(e) if e.is_usage() => {}
-            _ => out!("{}", report.to_json()),
+            _ => out!("{}", json_line(&report.to_json())),
         }
     }
 
@@ -175,14 +176,12 @@ impl Reporter for GitHub {
     }
 
     fn verdict(&self, verdict: &Verdict) {
-        err!(
-            "{}",
-            command(verdict.level, &[("title", verdict.title)], &verdict.text)
-        );
+        runner!(annotation(verdict.level, verdict.title, &verdict.text));
     }
 
-    fn warning(&self, text: &str) -> String {
-        command("warning", &[], text)
+    fn warning(&self, text: &str, _line: &dyn Fn(&str)) {
+        // No spinner in GitHub mode: straight to stderr.
+        runner!(annotation("warning", WARNING_TITLE, text));
     }
 
     fn job_created(&self, id: &JobId, seen: &LastSeen) {
@@ -207,7 +206,7 @@ impl Reporter for GitHub {
     }
 
     fn mask(&self, secret: &str) {
-        err!("{}", command("add-mask", &[], secret));
+        runner!(command("add-mask", &[], secret));
     }
 
     fn live(&self) -> bool {
@@ -310,20 +309,21 @@ fn runner_file(name: &str) -> Option<PathBuf> {
 /// reported as a warning, never silent, and does not change the verdict.
 fn write_outputs(outputs: &[(&str, &str)]) -> bool {
     let Some(path) = runner_file("GITHUB_OUTPUT") else {
-        err!("::warning::GITHUB_OUTPUT is not set; step outputs were not written");
+        runner!(annotation(
+            "warning",
+            WARNING_TITLE,
+            "GITHUB_OUTPUT is not set; step outputs were not written"
+        ));
         return false;
     };
     match github::append_outputs(&path, outputs) {
         Ok(()) => true,
         Err(e) => {
-            err!(
-                "{}",
-                command(
-                    "warning",
-                    &[],
-                    &format!("could not write step outputs: {e}")
-                )
-            );
+            runner!(annotation(
+                "warning",
+                WARNING_TITLE,
+                &format!("could not write step outputs: {e}")
+            ));
             false
         }
     }
@@ -332,14 +332,11 @@ fn write_outputs(outputs: &[(&str, &str)]) -> bool {
 fn write_summary(text: &str) {
     if let Some(path) = runner_file("GITHUB_STEP_SUMMARY") {
         if let Err(e) = github::append(&path, text) {
-            err!(
-                "{}",
-                command(
-                    "warning",
-                    &[],
-                    &format!("could not write the step summary: {e}")
-                )
-            );
+            runner!(annotation(
+                "warning",
+                WARNING_TITLE,
+                &format!("could not write the step summary: {e}")
+            ));
         }
     }
 }
