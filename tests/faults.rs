@@ -711,7 +711,9 @@ fn cases() -> Vec<Case> {
                 let warnings = |v: &str| {
                     r.stderr
                         .lines()
-                        .filter(|l| l.starts_with("::warning::") && l.contains(v))
+                        .filter(|l| {
+                            l.starts_with("::warning title=ec3-gate warning::") && l.contains(v)
+                        })
                         .count()
                 };
                 assert_eq!(warnings("'Paused'"), 1, "{}", r.stderr);

@@ -49,10 +49,13 @@ pub fn command(name: &str, properties: &[(&str, &str)], data: &str) -> Command {
 }
 
 /// An `error`, `warning` or `notice` annotation titled `title`, whose `text`
-/// may hold server text: it passes the sanitiser first (one line, controls
-/// and invisible characters shown, no `##[`).
+/// may hold server text: each of its lines passes the sanitiser first
+/// (controls and invisible characters shown, no `##[`), and the lines are
+/// kept as the annotation's lines.
 pub fn annotation(level: &str, title: &str, text: &str) -> Command {
-    command(level, &[("title", title)], &one_line(text, 4000))
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    let lines: Vec<String> = text.split('\n').map(|l| one_line(l, 4000)).collect();
+    command(level, &[("title", title)], &lines.join("\n"))
 }
 
 /// A fresh `ghadelimiter_<uuid v4>` from the operating system's randomness.
@@ -186,7 +189,7 @@ mod tests {
         assert_eq!(command("add-mask", &[], "50%\n").0, "::add-mask::50%25%0A");
         assert_eq!(
             annotation("error", "t", "a\n\u{1b}[2J ##[error]x").0,
-            "::error title=t::a\\n\\u{1b}[2J ##\\[error]x"
+            "::error title=t::a%0A\\u{1b}[2J ##\\[error]x"
         );
     }
 
