@@ -870,6 +870,38 @@ fn a_cancelled_run_reaches_ec3_gate_which_exits_143_with_its_outputs() {
     assert_eq!(step.output("job-id"), Some("slow-cancelled"));
 }
 
+/// Hostile-service point "with fail-on-failed: false a cancelled run loses every output":
+/// run.sh then outlives ec3-gate (it maps exit 1 to 0), so it passes the runner's SIGINT and
+/// SIGTERM on; ec3-gate writes its outputs and exits 130/143.
+#[test]
+fn with_fail_on_failed_false_a_cancelled_run_still_reaches_ec3_gate() {
+    let sim = sim();
+    let mut runner = runner_with_real_release();
+    let installed = runner.run_steps(&valid_with(&[]), Some("install"));
+    assert_eq!(installed.code(), 0, "{}", installed.show());
+    for (signal, code) in [("INT", 130), ("TERM", 143)] {
+        runner.cancel_after = Some(Duration::from_millis(1500));
+        runner.cancel_signal = signal;
+        let run = runner.run_action(&valid_with(&[
+            ("job-id", "slow-cancelled-ff"),
+            ("api-url", sim.url()),
+            ("authority", sim.url()),
+            ("interval", "100ms"),
+            ("timeout", "10s"),
+            ("fail-on-failed", "false"),
+        ]));
+        assert_eq!(run.code(), code, "SIG{signal}\n{}", run.show());
+        let step = run.step("run");
+        assert_eq!(step.output("status"), Some("Running"), "SIG{signal}");
+        assert_eq!(step.output("job-id"), Some("slow-cancelled-ff"));
+        assert!(
+            step.stderr.contains("interrupted by signal"),
+            "{}",
+            step.stderr
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Creating the job: `configuration-id` instead of `job-id` runs `ec3-gate upload --wait`.
 
