@@ -59,6 +59,9 @@ pub trait Reporter: Send + Sync {
     /// escaped text.
     fn result(&self, outcome: &Outcome, report: &Report);
 
+    /// The lines [`Reporter::result`] prints (without line ends).
+    fn result_lines(&self, outcome: &Outcome, report: &Report) -> Vec<String>;
+
     /// Tells the person (or the runner) how the run ended.
     fn verdict(&self, verdict: &Verdict);
 
@@ -118,24 +121,31 @@ pub struct Human;
 
 impl Reporter for Human {
     fn result(&self, outcome: &Outcome, report: &Report) {
+        for line in self.result_lines(outcome, report) {
+            out!("{line}");
+        }
+    }
+
+    fn result_lines(&self, outcome: &Outcome, report: &Report) -> Vec<String> {
         match outcome {
-            Outcome::Listed(list) => {
-                for c in list {
+            Outcome::Listed(list) => list
+                .iter()
+                .map(|c| {
                     let field = |v: &Option<String>| one_line(v.as_deref().unwrap_or(""), 200);
-                    out!(
+                    format!(
                         "{}\t{}\t{}",
                         one_line(&c.id, 256),
                         field(&c.display_name),
                         field(&c.modified_on)
-                    );
-                }
-            }
-            Outcome::Created(id) => out!("{id}"),
-            _ => {
-                if let Some(status) = &report.status {
-                    out!("{}", one_line(status, 64));
-                }
-            }
+                    )
+                })
+                .collect(),
+            Outcome::Created(id) => vec![id.to_string()],
+            _ => report
+                .status
+                .iter()
+                .map(|status| one_line(status, 64))
+                .collect(),
         }
     }
 
@@ -149,14 +159,18 @@ pub struct Json;
 
 impl Reporter for Json {
     fn result(&self, outcome: &Outcome, report: &Report) {
-        match outcome {
-            Outcome::Listed(list) => out!(
-                "{}",
-                json_line(&serde_json::to_string(list).unwrap_or_else(|_| "[]".into()))
-            ),
-            Outcome::Failed(e) if e.is_usage() => {}
-            _ => out!("{}", json_line(&report.to_json())),
+        for line in self.result_lines(outcome, report) {
+            out!("{line}");
         }
+    }
+
+    fn result_lines(&self, outcome: &Outcome, report: &Report) -> Vec<String> {
+        let json = match outcome {
+            Outcome::Listed(list) => serde_json::to_string(list).unwrap_or_else(|_| "[]".into()),
+            Outcome::Failed(e) if e.is_usage() => return Vec::new(),
+            _ => report.to_json(),
+        };
+        vec![json_line(&json)]
     }
 
     fn verdict(&self, verdict: &Verdict) {
@@ -173,6 +187,10 @@ pub struct GitHub {
 impl Reporter for GitHub {
     fn result(&self, outcome: &Outcome, report: &Report) {
         self.stdout.result(outcome, report);
+    }
+
+    fn result_lines(&self, outcome: &Outcome, report: &Report) -> Vec<String> {
+        self.stdout.result_lines(outcome, report)
     }
 
     fn verdict(&self, verdict: &Verdict) {
@@ -238,7 +256,7 @@ pub fn finish(
 }
 
 /// A title and a one-paragraph verdict for people.
-fn verdict(
+pub(super) fn verdict(
     outcome: &Outcome,
     job: Option<&Job>,
     report: &Report,
