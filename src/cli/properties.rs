@@ -284,6 +284,9 @@ proptest! {
     }
 }
 
+/// A configuration's id, name, description and date, as the service sent them.
+type ConfigurationFields = (String, Option<String>, Option<String>, Option<String>);
+
 /// Every server field a run can print, each an arbitrary string.
 #[derive(Debug)]
 struct ServerFields {
@@ -292,7 +295,7 @@ struct ServerFields {
     link: Option<String>,
     code: Option<String>,
     error_message: Option<String>,
-    configurations: Vec<(String, Option<String>, Option<String>, Option<String>)>,
+    configurations: Vec<ConfigurationFields>,
     header: String,
 }
 
