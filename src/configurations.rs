@@ -35,7 +35,10 @@ pub struct Configuration {
 
 impl Client {
     /// Lists the EC3 configurations of `itwin_id`, following `_links.next`
-    /// (only to the same API root: the token never goes elsewhere).
+    /// (only to the same API root: the token never goes elsewhere). Memory
+    /// is bounded: more than 10,000 configurations (or 8 Mi characters of
+    /// their text), or a `next` link to a page already read (a loop), is an
+    /// [`Error::InvalidResponse`].
     pub fn configurations(
         &self,
         itwin_id: &str,
