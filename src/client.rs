@@ -8,9 +8,8 @@ use ureq::Agent;
 use ureq::config::RedirectAuthHeaders;
 
 use crate::auth::Auth;
-use crate::endpoint::Endpoint;
+use crate::endpoint::{Endpoint, LeftLoopback, Resolver};
 use crate::redact::Redactor;
-use crate::resolver::Resolver;
 use crate::retry::{Backoff, is_retryable_status, parse_retry_after};
 use crate::{Cancel, Config, Error, Event, Job, JobId, Observer, Secret, ServiceError, Timeout};
 
@@ -34,6 +33,8 @@ pub struct Client {
     api: Endpoint,
     auth: Auth,
     user_agent: String,
+    /// Which addresses a connection may use (see [`Resolver`]).
+    resolver: Resolver,
     agent: Mutex<Agent>,
     /// Every secret this client has known (credentials, issued tokens, EC3
     /// tokens): cut out of every answer it reads.
@@ -153,11 +154,13 @@ impl Client {
                 "must be non-empty, without control characters",
             ));
         }
-        let agent = build_agent(&config.user_agent);
+        let resolver = Resolver::new(&[&api, &authority]);
+        let agent = build_agent(&config.user_agent, &resolver);
         let client = Self {
             api,
             auth: Auth::new(config.credentials, authority, config.scope),
             user_agent: config.user_agent,
+            resolver,
             agent: Mutex::new(agent),
             redactor: Mutex::default(),
         };
@@ -212,7 +215,7 @@ impl Client {
         cancel.detach(attached);
         if cancel.is_cancelled() {
             *self.agent.lock().unwrap_or_else(PoisonError::into_inner) =
-                build_agent(&self.user_agent);
+                build_agent(&self.user_agent, &self.resolver);
             return Err(Error::Cancelled);
         }
         result
@@ -310,7 +313,7 @@ impl Client {
                         ureq::Error::TooManyRedirects
                             | ureq::Error::RedirectFailed
                             | ureq::Error::RequireHttpsOnly(_)
-                    );
+                    ) || left_loopback(&error);
                     let error = transport_error(error);
                     if permanent
                         || matches!(error, Error::InvalidResponse(_))
@@ -412,7 +415,7 @@ fn configure<B>(
     builder
 }
 
-fn build_agent(user_agent: &str) -> Agent {
+fn build_agent(user_agent: &str, resolver: &Resolver) -> Agent {
     let config = Agent::config_builder()
         // 429 and 503 answers must keep their Retry-After header.
         .http_status_as_error(false)
@@ -424,11 +427,10 @@ fn build_agent(user_agent: &str) -> Agent {
         .proxy(None)
         .max_idle_connections_per_host(2)
         .build();
-    // Lookups waited for without std channels: see resolver.rs.
     Agent::with_parts(
         config,
-        ureq::unversioned::transport::DefaultConnector::new(),
-        Resolver,
+        ureq::unversioned::transport::DefaultConnector::default(),
+        resolver.clone(),
     )
 }
 
@@ -442,6 +444,11 @@ fn retry_after(headers: &ureq::http::HeaderMap) -> Option<Duration> {
             header("itwinplatform-ratelimit-retry-after-seconds")
                 .and_then(|v| parse_retry_after(v, now))
         })
+}
+
+/// True when [`Resolver`] refused a plain-http host off loopback.
+fn left_loopback(error: &ureq::Error) -> bool {
+    matches!(error, ureq::Error::Other(e) if e.is::<LeftLoopback>())
 }
 
 /// True when the request surely never reached the server.
@@ -469,6 +476,7 @@ fn transport_error(error: ureq::Error) -> Error {
         ureq::Error::ConnectionFailed => Error::Network("connection failed".into()),
         ureq::Error::HostNotFound => Error::Network("host not found".into()),
         ureq::Error::Io(e) => Error::Network(format!("i/o error: {}", e.kind())),
+        e if left_loopback(&e) => Error::Network(LeftLoopback.to_string()),
         other => Error::Network(crate::text::one_line(&other.to_string(), 200)),
     }
 }

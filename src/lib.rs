@@ -55,7 +55,7 @@ mod redact;
 mod resolver;
 mod retry;
 mod secret;
-mod text;
+pub mod text;
 mod upload;
 mod wait;
 
