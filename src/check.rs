@@ -242,6 +242,7 @@ fn jwt_expiry(token: &Secret) -> Result<String, Error> {
             detail: crate::ServiceError {
                 code: Some("TokenExpired".into()),
                 message: Some(format!("the given token expired {} ago", human(now - exp))),
+                ..crate::ServiceError::default()
             },
         });
     }

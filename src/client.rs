@@ -8,10 +8,9 @@ use ureq::Agent;
 use ureq::config::RedirectAuthHeaders;
 
 use crate::auth::Auth;
-use crate::endpoint::Endpoint;
+use crate::endpoint::{Endpoint, Resolver};
 use crate::net_error::{NetError, Persistence, Role, classify};
 use crate::redact::Redactor;
-use crate::resolver::NamingResolver;
 use crate::retry::{Backoff, is_retryable_status, parse_retry_after};
 use crate::tls::{Trust, TrustSource};
 use crate::{Cancel, Config, Error, Event, Job, JobId, Observer, Secret, ServiceError, Timeout};
@@ -44,6 +43,8 @@ pub struct Client {
     user_agent: String,
     trust: Trust,
     trust_source: TrustSource,
+    /// Which addresses a connection may use (see [`Resolver`]).
+    resolver: Resolver,
     agent: Mutex<Agent>,
     /// Every secret this client has known (credentials, issued tokens, EC3
     /// tokens): cut out of every answer it reads.
@@ -171,13 +172,15 @@ impl Client {
             Some(value) => Trust::with_extra(value)?,
             None => Trust::default(),
         };
-        let (agent, trust_source) = build_agent(&config.user_agent, &trust);
+        let resolver = Resolver::new(&[&api, &authority]);
+        let (agent, trust_source) = build_agent(&config.user_agent, &trust, &resolver);
         let client = Self {
             api,
             auth: Auth::new(config.credentials, authority, config.scope),
             user_agent: config.user_agent,
             trust,
             trust_source,
+            resolver,
             agent: Mutex::new(agent),
             redactor: Mutex::default(),
         };
@@ -232,7 +235,7 @@ impl Client {
         cancel.detach(attached);
         if cancel.is_cancelled() {
             *self.agent.lock().unwrap_or_else(PoisonError::into_inner) =
-                build_agent(&self.user_agent, &self.trust).0;
+                build_agent(&self.user_agent, &self.trust, &self.resolver).0;
             return Err(Error::Cancelled);
         }
         result
@@ -477,7 +480,7 @@ fn configure<B>(
     builder
 }
 
-fn build_agent(user_agent: &str, trust: &Trust) -> (Agent, TrustSource) {
+fn build_agent(user_agent: &str, trust: &Trust, resolver: &Resolver) -> (Agent, TrustSource) {
     let (tls, source) = trust.tls_config();
     let config = Agent::config_builder()
         .tls_config(tls)
@@ -493,8 +496,8 @@ fn build_agent(user_agent: &str, trust: &Trust) -> (Agent, TrustSource) {
         .build();
     let agent = Agent::with_parts(
         config,
-        ureq::unversioned::transport::DefaultConnector::new(),
-        NamingResolver::default(),
+        ureq::unversioned::transport::DefaultConnector::default(),
+        resolver.clone(),
     );
     (agent, source)
 }

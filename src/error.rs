@@ -15,6 +15,8 @@ pub struct ServiceError {
     pub code: Option<String>,
     /// The human-readable message.
     pub message: Option<String>,
+    /// What the error is about, when the service says (`jobId`).
+    pub target: Option<String>,
 }
 
 impl ServiceError {
@@ -33,10 +35,12 @@ impl ServiceError {
             Some(Value::Object(e)) => Self {
                 code: text_of(e.get("code")),
                 message: text_of(e.get("message")),
+                target: text_of(e.get("target")),
             },
             Some(code @ Value::String(_)) => Self {
                 code: text_of(Some(code)),
                 message: text_of(root.get("error_description")),
+                target: None,
             },
             _ => Self::default(),
         }
@@ -160,6 +164,28 @@ impl Error {
     pub fn is_usage(&self) -> bool {
         self.kind() == ErrorKind::Usage
     }
+
+    /// The HTTP status of the answer behind the error, when there was one.
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            Self::AuthRefused { status, .. }
+            | Self::Rejected { status, .. }
+            | Self::Service { status, .. } => Some(*status),
+            Self::JobNotFound(_) => Some(404),
+            _ => None,
+        }
+    }
+
+    /// What the service said, when the error is an answer of the service.
+    pub fn service_error(&self) -> Option<&ServiceError> {
+        match self {
+            Self::AuthRefused { detail, .. }
+            | Self::Rejected { detail, .. }
+            | Self::Service { detail, .. }
+            | Self::JobNotFound(detail) => Some(detail),
+            _ => None,
+        }
+    }
 }
 
 /// The stable classification of an [`Error`]. Each kind carries its number:
@@ -245,7 +271,9 @@ mod tests {
     fn error_is_small_and_thread_safe() {
         fn assert_send_sync<T: Send + Sync + 'static>() {}
         assert_send_sync::<Error>();
-        assert!(std::mem::size_of::<Error>() <= 64);
+        // The largest variant: a status and a ServiceError (three optional
+        // strings: code, message, target).
+        assert!(std::mem::size_of::<Error>() <= 80);
     }
 
     /// The whole table: every error, its kind, its number. The exit codes
@@ -329,6 +357,19 @@ mod tests {
             br#"{"error":{"code":"JobNotFound","message":"Requested EC3 Job is not available.","target":"jobId"}}"#,
         );
         assert_eq!(d.code.as_deref(), Some("JobNotFound"));
+        assert_eq!(d.target.as_deref(), Some("jobId"));
+        let e = Error::JobNotFound(d.clone());
+        assert_eq!(e.http_status(), Some(404));
+        assert_eq!(e.service_error(), Some(&d));
+        assert_eq!(Error::TimedOut.http_status(), None);
+        let reset = crate::NetError::new(
+            crate::Role::Api,
+            "api.example",
+            443,
+            crate::Phase::Read,
+            crate::Cause::Reset,
+        );
+        assert_eq!(Error::Network(Box::new(reset)).service_error(), None);
         assert_eq!(
             ServiceError::from_body(b"<html>502</html>"),
             ServiceError::default()
@@ -346,6 +387,7 @@ mod tests {
             detail: ServiceError {
                 code: Some("X".into()),
                 message: Some("line\n::error::evil".into()),
+                target: None,
             },
         };
         let s = e.to_string();

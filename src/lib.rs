@@ -64,7 +64,7 @@ mod redact;
 mod resolver;
 mod retry;
 mod secret;
-mod text;
+pub mod text;
 mod tls;
 mod upload;
 mod wait;

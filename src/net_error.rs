@@ -9,7 +9,7 @@
 use std::fmt;
 use std::io;
 
-use crate::endpoint::Endpoint;
+use crate::endpoint::{Endpoint, LeftLoopback};
 use crate::text::one_line;
 
 /// Which endpoint a request was for.
@@ -302,6 +302,11 @@ pub(crate) fn classify(error: &ureq::Error, endpoint: &Endpoint) -> Option<NetEr
             Cause::Unusable("URL not usable (unsupported scheme or malformed)".into()),
         ),
         E::Io(e) => io_error(e, early, late),
+        // The connection rule (endpoint.rs) refused a plain-http host off
+        // loopback, as a redirect can ask: following it never will work.
+        E::Other(e) if e.is::<LeftLoopback>() => {
+            late(Phase::Connect, Cause::Unusable(LeftLoopback.to_string()))
+        }
         E::BodyExceedsLimit(_) => return None,
         other => late(Phase::Read, Cause::Other(one_line(&other.to_string(), 200))),
     })

@@ -581,3 +581,36 @@ fn a_download_host_that_is_down_falls_back_to_the_source_build_with_a_notice() {
     );
     assert!(host.requests().is_empty());
 }
+
+#[test]
+fn a_release_archive_carries_the_readme_and_both_licences() {
+    let dir = TempDir::new().unwrap();
+    let binary = dir.path().join("ec3-gate");
+    write_executable(&binary, &fake_binary(dir.path(), "good"));
+    let out = Command::new("bash")
+        .arg(Path::new(ROOT).join("scripts/release/package.sh"))
+        .args([VERSION, TARGET])
+        .arg(&binary)
+        .arg(dir.path().join("release"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let unpacked = dir.path().join("unpacked");
+    fs::create_dir(&unpacked).unwrap();
+    let tar = Command::new("tar")
+        .arg("-xzf")
+        .arg(dir.path().join("release").join(archive_name()))
+        .arg("-C")
+        .arg(&unpacked)
+        .status()
+        .unwrap();
+    assert!(tar.success());
+    let top = unpacked.join(format!("ec3-gate-{VERSION}-{TARGET}"));
+    for doc in ["README.md", "LICENSE-MIT", "LICENSE-APACHE"] {
+        assert_eq!(
+            fs::read(top.join(doc)).unwrap(),
+            fs::read(Path::new(ROOT).join(doc)).unwrap(),
+            "{doc}"
+        );
+    }
+}

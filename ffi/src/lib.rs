@@ -7,7 +7,7 @@
 //! documentation.
 //!
 //! One file per C object family: `options.rs`, `client.rs`, `job.rs`,
-//! `cancel.rs`, `progress.rs`, `result.rs`, `string.rs`, `version.rs`. `panic.rs` holds the
+//! `cancel.rs`, `params.rs` (argument structs that grow), `progress.rs`, `result.rs`, `string.rs`, `version.rs`. `panic.rs` holds the
 //! boundary every exported function runs in; `ffi.rs` is the only place where
 //! C pointers become Rust references.
 //!
@@ -39,6 +39,7 @@ mod ffi;
 mod job;
 mod options;
 mod panic;
+mod params;
 mod progress;
 mod result;
 mod string;
@@ -48,6 +49,7 @@ pub use cancel::*;
 pub use client::*;
 pub use job::*;
 pub use options::*;
+pub use params::*;
 pub use progress::*;
 pub use result::*;
 pub use string::*;

@@ -64,8 +64,26 @@ if [[ ${INPUT_FAIL_ON_FAILED:-true} == true ]]; then
   exec "$bin" "${command[@]}"
 fi
 
+# fail-on-failed: false maps exit 1 to 0, so this script outlives ec3-gate.
+# The runner signals only this process on cancel: pass SIGINT and SIGTERM on,
+# so ec3-gate still writes its outputs and exits 130/143.
+"$bin" "${command[@]}" &
+child=$!
+signalled=0
+trap 'signalled=1; kill -INT "$child" 2>/dev/null || true' INT
+trap 'signalled=1; kill -TERM "$child" 2>/dev/null || true' TERM
 code=0
-"$bin" "${command[@]}" || code=$?
+while :; do
+  signalled=0
+  status=0
+  wait "$child" || status=$?
+  # 127 after a status was collected: the child was already waited for.
+  if ((status == 127 && code != 0)); then break; fi
+  code=$status
+  # A trapped signal ends `wait` early: wait again for ec3-gate's own status.
+  ((signalled)) || break
+done
+trap - INT TERM
 
 if [[ $code -eq 1 ]]; then
   info "the EC3 job Failed; fail-on-failed is false, so this step passes (see the outputs 'status' and 'message')"

@@ -5,7 +5,8 @@
 //!   the benchmarks. Job ids pick the scenario by prefix, so every test can use ids of its own.
 //! - [`scripted`]: a server that misbehaves at the socket level (half answers, resets, stalls,
 //!   trickles, outages), which a well-behaved service cannot express.
-//! - [`runner`]: what the GitHub Actions runner does with a step's `GITHUB_OUTPUT`.
+//! - [`runner`]: what the GitHub Actions runner does with a step's `GITHUB_OUTPUT` and log
+//!   (the workflow commands it would run: [`runner::unintended`]).
 //! - [`Sim::start_tls`] serves the same simulator over HTTPS with certificates made at test
 //!   time ([`tls::Pki`]); [`proxy`] is a CONNECT proxy that refuses (407) or tunnels to it.
 //!

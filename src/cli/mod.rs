@@ -4,14 +4,14 @@
 
 pub mod args;
 mod doctor;
-mod github;
+pub(crate) mod github;
 mod progress;
 #[cfg(test)]
 mod properties;
 mod report;
 mod reporter;
 pub mod settings;
-mod text;
+pub(crate) mod text;
 
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
@@ -41,24 +41,38 @@ pub enum Outcome {
     Interrupted(i32),
 }
 
-/// Prints a line on stdout. A closed pipe (`ec3-gate status | head -0`) is
-/// not worth a panic: the outcome and exit code still stand.
+/// Prints a line on stdout, through the sanitiser's line guard
+/// ([`text::line`]). A closed pipe (`ec3-gate status | head -0`) is not worth
+/// a panic: the outcome and exit code still stand.
 macro_rules! out {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
+        let line = $crate::cli::text::line(&format!($($arg)*));
+        let _ = writeln!(std::io::stdout(), "{line}");
     }};
 }
 
-/// Prints a line on stderr, ignoring a closed pipe like [`out!`].
+/// Prints a line on stderr, through the line guard, like [`out!`].
 macro_rules! err {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
+        let line = $crate::cli::text::line(&format!($($arg)*));
+        let _ = writeln!(std::io::stderr(), "{line}");
     }};
 }
 
-pub(crate) use {err, out};
+/// Prints one of the command's own workflow commands (made by
+/// [`github::command`], its data escaped) on stderr: the only output that
+/// skips the line guard.
+macro_rules! runner {
+    ($command:expr) => {{
+        use std::io::Write as _;
+        let command: $crate::cli::github::Command = $command;
+        let _ = writeln!(std::io::stderr(), "{}", command.0);
+    }};
+}
+
+pub(crate) use {err, out, runner};
 
 /// After a signal, how long the worker gets to stop by itself before the
 /// outcome is reported without it.

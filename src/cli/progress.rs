@@ -60,7 +60,8 @@ impl Progress {
     /// Prints one line on stderr, above the spinner if there is one.
     pub fn line(&self, text: &str) {
         match &self.spinner {
-            Some(bar) => bar.println(text),
+            // `err!` guards its line; the spinner's line gets the same guard.
+            Some(bar) => bar.println(super::text::line(text)),
             None => err!("{text}"),
         }
     }
@@ -104,7 +105,7 @@ impl Observer for Progress {
                     "unknown job status '{}'; still waiting",
                     one_line(value, 64)
                 );
-                self.line(&self.reporter.warning(&text));
+                self.reporter.warning(&text, &|l| self.line(l));
             }
             _ => {}
         }

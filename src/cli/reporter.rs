@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use ec3_gate::{Error, Job, JobId, JobStatus};
 
-use super::github::{self, command};
+use super::github::{self, WARNING_TITLE, annotation, command};
 use super::report::Report;
-use super::text::one_line;
-use super::{Outcome, err, out};
+use super::text::{json_line, one_line};
+use super::{Outcome, err, out, runner};
 
 /// The job id and the last answer seen, shared with the thread that reports
 /// the outcome, so even an interrupted run reports them.
@@ -59,12 +59,16 @@ pub trait Reporter: Send + Sync {
     /// escaped text.
     fn result(&self, outcome: &Outcome, report: &Report);
 
+    /// The lines [`Reporter::result`] prints (without line ends).
+    fn result_lines(&self, outcome: &Outcome, report: &Report) -> Vec<String>;
+
     /// Tells the person (or the runner) how the run ended.
     fn verdict(&self, verdict: &Verdict);
 
-    /// A warning line for stderr.
-    fn warning(&self, text: &str) -> String {
-        format!("ec3-gate: warning: {text}")
+    /// Prints a warning whose `text` may hold server text; `line` prints a
+    /// plain line on stderr (above a spinner, if any).
+    fn warning(&self, text: &str, line: &dyn Fn(&str)) {
+        line(&format!("ec3-gate: warning: {}", one_line(text, 2000)));
     }
 
     /// A job was created: its id is known before the wait.
@@ -120,6 +124,7 @@ pub struct Verdict {
 }
 
 /// Plain text: the status word, the job id, or a configuration table.
+#[derive(Default)]
 pub struct Human {
     /// `--quiet`: no progress, retry or success lines; only errors.
     quiet: bool,
@@ -127,24 +132,31 @@ pub struct Human {
 
 impl Reporter for Human {
     fn result(&self, outcome: &Outcome, report: &Report) {
+        for line in self.result_lines(outcome, report) {
+            out!("{line}");
+        }
+    }
+
+    fn result_lines(&self, outcome: &Outcome, report: &Report) -> Vec<String> {
         match outcome {
-            Outcome::Listed(list) => {
-                for c in list {
+            Outcome::Listed(list) => list
+                .iter()
+                .map(|c| {
                     let field = |v: &Option<String>| one_line(v.as_deref().unwrap_or(""), 200);
-                    out!(
+                    format!(
                         "{}\t{}\t{}",
                         one_line(&c.id, 256),
                         field(&c.display_name),
                         field(&c.modified_on)
-                    );
-                }
-            }
-            Outcome::Created(id) => out!("{id}"),
-            _ => {
-                if let Some(status) = &report.status {
-                    out!("{}", one_line(status, 64));
-                }
-            }
+                    )
+                })
+                .collect(),
+            Outcome::Created(id) => vec![id.to_string()],
+            _ => report
+                .status
+                .iter()
+                .map(|status| one_line(status, 64))
+                .collect(),
         }
     }
 
@@ -164,21 +176,26 @@ impl Reporter for Human {
 }
 
 /// One JSON value on stdout; stderr as for people.
+#[derive(Default)]
 pub struct Json {
     human: Human,
 }
 
 impl Reporter for Json {
     fn result(&self, outcome: &Outcome, report: &Report) {
-        match outcome {
-            Outcome::Listed(list) => out!(
-                "{}",
-                serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
-            ),
-            Outcome::Failed(e) if e.is_usage() => {}
-            Outcome::Failed(e) => out!("{}", report.to_json(Some(e))),
-            _ => out!("{}", report.to_json(None)),
+        for line in self.result_lines(outcome, report) {
+            out!("{line}");
         }
+    }
+
+    fn result_lines(&self, outcome: &Outcome, report: &Report) -> Vec<String> {
+        let json = match outcome {
+            Outcome::Listed(list) => serde_json::to_string(list).unwrap_or_else(|_| "[]".into()),
+            Outcome::Failed(e) if e.is_usage() => return Vec::new(),
+            Outcome::Failed(e) => report.to_json(Some(e)),
+            _ => report.to_json(None),
+        };
+        vec![json_line(&json)]
     }
 
     fn verdict(&self, verdict: &Verdict) {
@@ -205,15 +222,17 @@ impl Reporter for GitHub {
         self.stdout.result(outcome, report);
     }
 
-    fn verdict(&self, verdict: &Verdict) {
-        err!(
-            "{}",
-            command(verdict.level, &[("title", verdict.title)], &verdict.text)
-        );
+    fn result_lines(&self, outcome: &Outcome, report: &Report) -> Vec<String> {
+        self.stdout.result_lines(outcome, report)
     }
 
-    fn warning(&self, text: &str) -> String {
-        command("warning", &[], text)
+    fn verdict(&self, verdict: &Verdict) {
+        runner!(annotation(verdict.level, verdict.title, &verdict.text));
+    }
+
+    fn warning(&self, text: &str, _line: &dyn Fn(&str)) {
+        // No spinner in GitHub mode: straight to stderr.
+        runner!(annotation("warning", WARNING_TITLE, text));
     }
 
     fn job_created(&self, id: &JobId, seen: &LastSeen) {
@@ -238,7 +257,7 @@ impl Reporter for GitHub {
     }
 
     fn mask(&self, secret: &str) {
-        err!("{}", command("add-mask", &[], secret));
+        runner!(command("add-mask", &[], secret));
     }
 
     fn live(&self) -> bool {
@@ -274,7 +293,7 @@ pub fn finish(
 }
 
 /// A title and a one-paragraph verdict for people.
-fn verdict(
+pub(super) fn verdict(
     outcome: &Outcome,
     job: Option<&Job>,
     report: &Report,
@@ -346,20 +365,21 @@ fn runner_file(name: &str) -> Option<PathBuf> {
 /// reported as a warning, never silent, and does not change the verdict.
 fn write_outputs(outputs: &[(&str, &str)]) -> bool {
     let Some(path) = runner_file("GITHUB_OUTPUT") else {
-        err!("::warning::GITHUB_OUTPUT is not set; step outputs were not written");
+        runner!(annotation(
+            "warning",
+            WARNING_TITLE,
+            "GITHUB_OUTPUT is not set; step outputs were not written"
+        ));
         return false;
     };
     match github::append_outputs(&path, outputs) {
         Ok(()) => true,
         Err(e) => {
-            err!(
-                "{}",
-                command(
-                    "warning",
-                    &[],
-                    &format!("could not write step outputs: {e}")
-                )
-            );
+            runner!(annotation(
+                "warning",
+                WARNING_TITLE,
+                &format!("could not write step outputs: {e}")
+            ));
             false
         }
     }
@@ -368,14 +388,11 @@ fn write_outputs(outputs: &[(&str, &str)]) -> bool {
 fn write_summary(text: &str) {
     if let Some(path) = runner_file("GITHUB_STEP_SUMMARY") {
         if let Err(e) = github::append(&path, text) {
-            err!(
-                "{}",
-                command(
-                    "warning",
-                    &[],
-                    &format!("could not write the step summary: {e}")
-                )
-            );
+            runner!(annotation(
+                "warning",
+                WARNING_TITLE,
+                &format!("could not write the step summary: {e}")
+            ));
         }
     }
 }

@@ -924,6 +924,73 @@ fn a_cancelled_run_reaches_ec3_gate_which_exits_143_with_its_outputs() {
     assert_eq!(step.output("job-id"), Some("slow-cancelled"));
 }
 
+/// Hostile-service point "the Action's URL checks echo a password from URL user info": no
+/// step of the Action (its scripts or ec3-gate) shows user info from `api-url` or
+/// `authority`, and no step prints a workflow command of its own but what the runner
+/// check allows (the scripts print no `::add-mask::`; ec3-gate masks).
+#[test]
+fn no_step_echoes_url_user_info() {
+    let runner = runner_with_real_release();
+    for (input, url) in [
+        ("api-url", "https://me:hunter2@api.example.com"),
+        ("authority", "https://me:hunter2@ims.example.com"),
+        ("api-url", "http://me:hunter2@127.0.0.1:9"),
+    ] {
+        for fail_on_failed in ["true", "false"] {
+            let run = runner.run_action(&valid_with(&[
+                (input, url),
+                ("fail-on-failed", fail_on_failed),
+            ]));
+            assert_eq!(run.code(), 2, "{url}\n{}", run.show());
+            let shown = run.show();
+            assert!(!shown.contains("hunter2"), "{url}: {shown}");
+            for step in ["install", "run"] {
+                let step = run.step(step);
+                for log in [&step.stdout, &step.stderr] {
+                    let bad =
+                        ec3_sim::runner::unintended(log, &ec3_sim::runner::Allowed::ec3_gate());
+                    assert!(
+                        bad.iter().all(|b| b.contains("title=ec3-gate install")),
+                        "{bad:?}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Hostile-service point "with fail-on-failed: false a cancelled run loses every output":
+/// run.sh then outlives ec3-gate (it maps exit 1 to 0), so it passes the runner's SIGINT and
+/// SIGTERM on; ec3-gate writes its outputs and exits 130/143.
+#[test]
+fn with_fail_on_failed_false_a_cancelled_run_still_reaches_ec3_gate() {
+    let sim = sim();
+    let mut runner = runner_with_real_release();
+    let installed = runner.run_steps(&valid_with(&[]), Some("install"));
+    assert_eq!(installed.code(), 0, "{}", installed.show());
+    for (signal, code) in [("INT", 130), ("TERM", 143)] {
+        runner.cancel_after = Some(Duration::from_millis(1500));
+        runner.cancel_signal = signal;
+        let run = runner.run_action(&valid_with(&[
+            ("job-id", "slow-cancelled-ff"),
+            ("api-url", sim.url()),
+            ("authority", sim.url()),
+            ("interval", "100ms"),
+            ("timeout", "10s"),
+            ("fail-on-failed", "false"),
+        ]));
+        assert_eq!(run.code(), code, "SIG{signal}\n{}", run.show());
+        let step = run.step("run");
+        assert_eq!(step.output("status"), Some("Running"), "SIG{signal}");
+        assert_eq!(step.output("job-id"), Some("slow-cancelled-ff"));
+        assert!(
+            step.stderr.contains("interrupted by signal"),
+            "{}",
+            step.stderr
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Creating the job: `configuration-id` instead of `job-id` runs `ec3-gate upload --wait`.
 

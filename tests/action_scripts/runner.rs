@@ -283,6 +283,8 @@ pub struct Runner {
     /// Sends SIGTERM to each step's process this long after it starts, as the runner does
     /// to a cancelled run.
     pub cancel_after: Option<Duration>,
+    /// The signal `cancel_after` sends: `TERM` (the default) or `INT`.
+    pub cancel_signal: &'static str,
 }
 
 impl Runner {
@@ -330,6 +332,7 @@ exit 22
             os: "Linux",
             arch: "X64",
             cancel_after: None,
+            cancel_signal: "TERM",
         }
     }
 
@@ -560,7 +563,8 @@ exit 22
         if let Some(delay) = self.cancel_after {
             std::thread::sleep(delay);
             let pid = child.id().to_string();
-            Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+            let signal = format!("-{}", self.cancel_signal);
+            Command::new("kill").args([&signal, &pid]).status().unwrap();
         }
         let out = child.wait_with_output().unwrap();
         StepResult {

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use ec3_sim::runner::parse_output_file;
+use ec3_sim::runner::{Allowed, parse_output_file, unintended};
 
 /// Where the tests' jobs live.
 pub const JOBS: &str = "/insights/carbon-calculation/ec3/jobs";
@@ -89,6 +89,21 @@ impl Run {
         }
         assert!(!all.contains("panicked"), "panic: {all}");
         assert!(!all.contains("RUST_BACKTRACE"), "panic: {all}");
+    }
+
+    /// Asserts that the runner, reading stdout and stderr by its rules, finds
+    /// no workflow command ec3-gate did not mean to write.
+    pub fn assert_commands_intended(&self) {
+        let allowed = Allowed::ec3_gate();
+        let mut bad = unintended(&self.stdout, &allowed);
+        bad.extend(unintended(&self.stderr, &allowed));
+        assert!(
+            bad.is_empty(),
+            "unintended workflow commands:\n{}\nstdout:\n{}\nstderr:\n{}",
+            bad.join("\n"),
+            self.stdout,
+            self.stderr
+        );
     }
 }
 
