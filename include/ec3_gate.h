@@ -650,6 +650,18 @@ ec3_gate_result ec3_gate_client_options_set_authority(struct ec3_gate_client_opt
 ec3_gate_result ec3_gate_client_options_set_scope(struct ec3_gate_client_options *options,
                                                   const char *scope);
 
+// Adds CA certificates to trust, on top of the platform's certificate
+// store: `pem_or_path` is PEM text (one or more `-----BEGIN CERTIFICATE-----`
+// blocks) or the path of a PEM file. For private CAs and TLS-inspecting
+// proxies. A second call replaces the first.
+//
+// The string is copied; the file is read, and each certificate checked, by
+// `ec3_gate_client_new` (`EC3_GATE_RESULT_INVALID_ARGUMENT` naming the
+// problem when unreadable or not a certificate). Results as
+// `ec3_gate_client_options_set_api_url`.
+ec3_gate_result ec3_gate_client_options_set_ca_cert(struct ec3_gate_client_options *options,
+                                                    const char *pem_or_path);
+
 // Authenticates with a bearer token obtained elsewhere (with or without a
 // leading `Bearer `), replacing any credentials set before.
 //

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::client::{Call, Client, Method, Policy, Request};
 use crate::endpoint::Endpoint;
+use crate::net_error::NetError;
 use crate::secret::is_header_safe_token;
 use crate::{Credentials, Error, Event, Secret};
 
@@ -76,6 +77,16 @@ impl Auth {
         }
     }
 
+    /// The credentials.
+    pub(crate) fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
+    /// The authority's endpoint.
+    pub(crate) fn endpoint(&self) -> &Endpoint {
+        &self.token_endpoint
+    }
+
     /// The secrets the credentials hold, as they travel: the access token;
     /// or the client secret, and `id:secret` raw and form-encoded (the Basic
     /// value's plain text; its base64 is one of the spellings redacted).
@@ -138,9 +149,10 @@ impl Auth {
             call.cancel.check()?;
             let left = call.deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(Error::Network(
-                    "deadline reached while another call was fetching a token".into(),
-                ));
+                // As for any request the deadline stopped before sending.
+                return Err(Error::Network(Box::new(NetError::deadline(
+                    &self.token_endpoint,
+                ))));
             }
             state = self
                 .fetched

@@ -8,9 +8,11 @@ use ureq::Agent;
 use ureq::config::RedirectAuthHeaders;
 
 use crate::auth::Auth;
-use crate::endpoint::{Endpoint, LeftLoopback, Resolver};
+use crate::endpoint::{Endpoint, Resolver};
+use crate::net_error::{NetError, Persistence, Role, classify};
 use crate::redact::Redactor;
 use crate::retry::{Backoff, is_retryable_status, parse_retry_after};
+use crate::tls::{Trust, TrustSource};
 use crate::{Cancel, Config, Error, Event, Job, JobId, Observer, Secret, ServiceError, Timeout};
 
 /// Largest answer body read (1 MiB); a larger one is an error, not a hang.
@@ -18,7 +20,13 @@ pub const MAX_BODY_BYTES: u64 = 1 << 20;
 /// No single request runs longer than this (nor past the call's deadline).
 const MAX_REQUEST_TIME: Duration = Duration::from_secs(30);
 /// Connecting (including TLS) gives up after this.
-const MAX_CONNECT_TIME: Duration = Duration::from_secs(10);
+pub(crate) const MAX_CONNECT_TIME: Duration = Duration::from_secs(10);
+/// A host that does not resolve is tried this many times at most…
+const BRIEF_ATTEMPTS: u32 = 4;
+/// …and for no longer than this in all (a try that may not finish in time is
+/// not started): long enough for a resolver hiccup, short enough that a typo
+/// in a URL does not hold a CI job.
+const BRIEF_WINDOW: Duration = Duration::from_secs(30);
 /// The media type the iTwin Platform recommends.
 pub(crate) const ITWIN_ACCEPT: &str = "application/vnd.bentley.itwin-platform.v1+json";
 /// Where jobs live under the API root.
@@ -33,6 +41,8 @@ pub struct Client {
     api: Endpoint,
     auth: Auth,
     user_agent: String,
+    trust: Trust,
+    trust_source: TrustSource,
     /// Which addresses a connection may use (see [`Resolver`]).
     resolver: Resolver,
     agent: Mutex<Agent>,
@@ -146,20 +156,30 @@ impl Client {
         config: Config,
         var: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, Error> {
-        let api = Endpoint::parse("API URL", &config.api_url)?.with_proxy_from(&var)?;
-        let authority = Endpoint::parse("authority", &config.authority)?.with_proxy_from(&var)?;
+        let api = Endpoint::parse("API URL", &config.api_url)?
+            .with_role(Role::Api)
+            .with_proxy_from(&var)?;
+        let authority = Endpoint::parse("authority", &config.authority)?
+            .with_role(Role::Authority)
+            .with_proxy_from(&var)?;
         if config.scope.trim().is_empty() || config.scope.chars().any(char::is_control) {
             return Err(Error::config(
                 "scope",
                 "must be non-empty, without control characters",
             ));
         }
+        let trust = match &config.ca_cert {
+            Some(value) => Trust::with_extra(value)?,
+            None => Trust::default(),
+        };
         let resolver = Resolver::new(&[&api, &authority]);
-        let agent = build_agent(&config.user_agent, &resolver);
+        let (agent, trust_source) = build_agent(&config.user_agent, &trust, &resolver);
         let client = Self {
             api,
             auth: Auth::new(config.credentials, authority, config.scope),
             user_agent: config.user_agent,
+            trust,
+            trust_source,
             resolver,
             agent: Mutex::new(agent),
             redactor: Mutex::default(),
@@ -215,10 +235,47 @@ impl Client {
         cancel.detach(attached);
         if cancel.is_cancelled() {
             *self.agent.lock().unwrap_or_else(PoisonError::into_inner) =
-                build_agent(&self.user_agent, &self.resolver);
+                build_agent(&self.user_agent, &self.trust, &self.resolver).0;
             return Err(Error::Cancelled);
         }
         result
+    }
+
+    /// The API's endpoint.
+    pub(crate) fn api_endpoint(&self) -> &Endpoint {
+        &self.api
+    }
+
+    /// The credentials and the token endpoint.
+    pub(crate) fn auth(&self) -> &Auth {
+        &self.auth
+    }
+
+    /// The extra CA certificates.
+    pub(crate) fn trust(&self) -> &Trust {
+        &self.trust
+    }
+
+    /// Where the trusted roots come from.
+    pub(crate) fn trust_source(&self) -> TrustSource {
+        self.trust_source
+    }
+
+    /// Sends `request` once, without retrying: the status of any answer, or
+    /// the failure in words.
+    pub(crate) fn send_final(
+        &self,
+        request: &Request<'_>,
+        call: &mut Call<'_>,
+    ) -> Result<u16, Error> {
+        let remaining = call.deadline.saturating_duration_since(Instant::now());
+        match self.send_once(request, remaining) {
+            Attempt::Answered { status, .. } => Ok(status),
+            Attempt::Failed { error } => Err(match classify(&error, request.endpoint) {
+                Some(net) => Error::Network(Box::new(net)),
+                None => transport_error(error),
+            }),
+        }
     }
 
     /// `path` under the API root.
@@ -279,17 +336,19 @@ impl Client {
         call: &mut Call<'_>,
     ) -> Result<Reply, Error> {
         let mut backoff = Backoff::new();
+        let started = Instant::now();
+        let mut brief_failures = 0;
         loop {
             call.cancel.check()?;
             let remaining = call.deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
-                return Err(Error::Network(
-                    "deadline reached before the request could be sent".into(),
-                ));
+                return Err(Error::Network(Box::new(NetError::deadline(
+                    request.endpoint,
+                ))));
             }
             let attempt = self.send_once(request, remaining);
             call.cancel.check()?;
-            let (error, retry_after) = match attempt {
+            let (error, retry_after, brief) = match attempt {
                 Attempt::Answered {
                     status,
                     body,
@@ -303,32 +362,37 @@ impl Client {
                         return Ok(Reply { status, body });
                     }
                     let detail = ServiceError::from_body(&body);
-                    (Error::Service { status, detail }, retry_after)
+                    (Error::Service { status, detail }, retry_after, false)
                 }
                 Attempt::Failed { error } => {
-                    let not_sent = was_not_sent(&error);
-                    // A redirect that cannot be followed now never will be.
-                    let permanent = matches!(
-                        error,
-                        ureq::Error::TooManyRedirects
-                            | ureq::Error::RedirectFailed
-                            | ureq::Error::RequireHttpsOnly(_)
-                    ) || left_loopback(&error);
-                    let error = transport_error(error);
-                    if permanent
-                        || matches!(error, Error::InvalidResponse(_))
+                    let Some(net) = classify(&error, request.endpoint) else {
+                        return Err(transport_error(error));
+                    };
+                    let persistence = net.persistence();
+                    let not_sent = net.surely_not_sent();
+                    let error = Error::Network(Box::new(net));
+                    let brief = persistence == Persistence::Brief;
+                    if brief {
+                        brief_failures += 1;
+                    }
+                    if persistence == Persistence::Permanent
+                        || brief_failures >= BRIEF_ATTEMPTS
                         || (policy == Policy::NotIdempotent && !not_sent)
                     {
                         return Err(error);
                     }
-                    (error, None)
+                    (error, None, brief)
                 }
             };
             let delay = backoff.next_delay().max(retry_after.unwrap_or_default());
+            // A brief retry must end within its window even when the resolver
+            // is slow: the next try may take up to MAX_CONNECT_TIME.
+            let window_over = brief && started.elapsed() + delay + MAX_CONNECT_TIME > BRIEF_WINDOW;
             // `Retry-After` may be absurd (u64::MAX seconds): no overflow, just too late.
-            if Instant::now()
-                .checked_add(delay)
-                .is_none_or(|t| t >= call.deadline)
+            if window_over
+                || Instant::now()
+                    .checked_add(delay)
+                    .is_none_or(|t| t >= call.deadline)
             {
                 return Err(error);
             }
@@ -406,6 +470,7 @@ fn configure<B>(
         // A redirect from https must not downgrade to plain http.
         .https_only(request.endpoint.is_https())
         .timeout_global(Some(remaining.min(MAX_REQUEST_TIME)))
+        .timeout_resolve(Some(remaining.min(MAX_CONNECT_TIME)))
         .timeout_connect(Some(remaining.min(MAX_CONNECT_TIME)))
         .build()
         .header("Accept", request.accept);
@@ -415,8 +480,10 @@ fn configure<B>(
     builder
 }
 
-fn build_agent(user_agent: &str, resolver: &Resolver) -> Agent {
+fn build_agent(user_agent: &str, trust: &Trust, resolver: &Resolver) -> (Agent, TrustSource) {
+    let (tls, source) = trust.tls_config();
     let config = Agent::config_builder()
+        .tls_config(tls)
         // 429 and 503 answers must keep their Retry-After header.
         .http_status_as_error(false)
         .user_agent(user_agent)
@@ -427,11 +494,12 @@ fn build_agent(user_agent: &str, resolver: &Resolver) -> Agent {
         .proxy(None)
         .max_idle_connections_per_host(2)
         .build();
-    Agent::with_parts(
+    let agent = Agent::with_parts(
         config,
         ureq::unversioned::transport::DefaultConnector::default(),
         resolver.clone(),
-    )
+    );
+    (agent, source)
 }
 
 /// `Retry-After`, else the iTwin Platform's own rate-limit header.
@@ -446,37 +514,12 @@ fn retry_after(headers: &ureq::http::HeaderMap) -> Option<Duration> {
         })
 }
 
-/// True when [`Resolver`] refused a plain-http host off loopback.
-fn left_loopback(error: &ureq::Error) -> bool {
-    matches!(error, ureq::Error::Other(e) if e.is::<LeftLoopback>())
-}
-
-/// True when the request surely never reached the server.
-fn was_not_sent(error: &ureq::Error) -> bool {
-    use ureq::Timeout;
-    matches!(
-        error,
-        ureq::Error::ConnectionFailed
-            | ureq::Error::HostNotFound
-            | ureq::Error::Timeout(Timeout::Resolve | Timeout::Connect)
-    ) || matches!(error, ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused)
-}
-
-/// ureq's error as one of ours, without any header values in it.
+/// The one ureq error that is not about the network: an oversized answer.
 fn transport_error(error: ureq::Error) -> Error {
     match error {
         ureq::Error::BodyExceedsLimit(_) => {
-            Error::InvalidResponse(format!("answer is larger than {} bytes", MAX_BODY_BYTES))
+            Error::InvalidResponse(format!("answer is larger than {MAX_BODY_BYTES} bytes"))
         }
-        ureq::Error::TooManyRedirects => Error::Network("too many redirects".into()),
-        ureq::Error::RequireHttpsOnly(_) => {
-            Error::Network("refused a redirect from https to plain http".into())
-        }
-        ureq::Error::Timeout(t) => Error::Network(format!("timed out ({t})")),
-        ureq::Error::ConnectionFailed => Error::Network("connection failed".into()),
-        ureq::Error::HostNotFound => Error::Network("host not found".into()),
-        ureq::Error::Io(e) => Error::Network(format!("i/o error: {}", e.kind())),
-        e if left_loopback(&e) => Error::Network(LeftLoopback.to_string()),
-        other => Error::Network(crate::text::one_line(&other.to_string(), 200)),
+        other => Error::InvalidResponse(crate::text::one_line(&other.to_string(), 200)),
     }
 }

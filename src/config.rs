@@ -77,6 +77,7 @@ pub struct Config {
     pub(crate) scope: String,
     pub(crate) credentials: Credentials,
     pub(crate) user_agent: String,
+    pub(crate) ca_cert: Option<String>,
     pub(crate) secrets: Vec<Secret>,
 }
 
@@ -89,6 +90,7 @@ impl Config {
             scope: DEFAULT_SCOPE.to_owned(),
             credentials,
             user_agent: format!("ec3-gate/{}", env!("CARGO_PKG_VERSION")),
+            ca_cert: None,
             secrets: Vec::new(),
         }
     }
@@ -122,6 +124,15 @@ impl Config {
     /// Defaults to `itwin-platform`.
     pub fn scope(mut self, scope: impl Into<String>) -> Self {
         self.scope = scope.into();
+        self
+    }
+
+    /// Extra CA certificates to trust on top of the platform's: PEM text
+    /// (one or more `-----BEGIN CERTIFICATE-----` blocks) or the path of a
+    /// PEM file. Read and checked when the client is made.
+    /// Defaults to none.
+    pub fn ca_cert(mut self, pem_or_path: impl Into<String>) -> Self {
+        self.ca_cert = Some(pem_or_path.into());
         self
     }
 

@@ -3,6 +3,7 @@
 use std::net::IpAddr;
 
 use crate::Error;
+use crate::net_error::Role;
 
 /// A base URL that ec3-gate may send credentials to: `https://` anywhere,
 /// plain `http://` only to a loopback host. No user info, query or fragment;
@@ -12,7 +13,9 @@ use crate::Error;
 pub(crate) struct Endpoint {
     base: String,
     host: String,
+    port: u16,
     https: bool,
+    role: Role,
     proxy: Option<ureq::Proxy>,
 }
 
@@ -48,7 +51,7 @@ impl Endpoint {
             return Err(bad("URL must not have a query or fragment"));
         }
         let authority = rest.split('/').next().unwrap_or_default();
-        let host = host_of(authority).ok_or_else(|| bad("URL has no valid host"))?;
+        let (host, port) = host_of(authority).ok_or_else(|| bad("URL has no valid host"))?;
         if !https && !is_loopback(&host) {
             return Err(bad(
                 "plain http:// is only allowed to a loopback host (127.0.0.0/8, ::1, localhost); use https://",
@@ -62,9 +65,27 @@ impl Endpoint {
         Ok(Self {
             base,
             host,
+            port: port.unwrap_or(if https { 443 } else { 80 }),
             https,
+            role: Role::Api,
             proxy: None,
         })
+    }
+
+    /// The same endpoint, named as `role` in network errors.
+    pub(crate) fn with_role(mut self, role: Role) -> Self {
+        self.role = role;
+        self
+    }
+
+    /// Which endpoint this is.
+    pub(crate) fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The port, explicit or the scheme's default.
+    pub(crate) fn port(&self) -> u16 {
+        self.port
     }
 
     /// `base` + `path` (which starts with `/`).
@@ -104,9 +125,9 @@ fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
         .then(|| &s[prefix.len()..])
 }
 
-/// The host part of `host[:port]` or `[v6]:port`, lowercased; `None` when
-/// empty or when the port is not a number.
-fn host_of(authority: &str) -> Option<String> {
+/// The host part of `host[:port]` or `[v6]:port`, lowercased, and the port
+/// if given; `None` when the host is empty or the port is not a number.
+fn host_of(authority: &str) -> Option<(String, Option<u16>)> {
     let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
         let (h, after) = rest.split_once(']')?;
         h.parse::<std::net::Ipv6Addr>().ok()?;
@@ -117,14 +138,15 @@ fn host_of(authority: &str) -> Option<String> {
             None => (authority, None),
         }
     };
-    if let Some(p) = port {
-        p.parse::<u16>().ok()?;
-    }
+    let port = match port {
+        Some(p) => Some(p.parse::<u16>().ok()?),
+        None => None,
+    };
     let valid = !host.is_empty()
         && host
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b':'));
-    valid.then(|| host.to_ascii_lowercase())
+    valid.then(|| (host.to_ascii_lowercase(), port))
 }
 
 /// 127.0.0.0/8, ::1 (and IPv4-mapped loopback), or a loopback name

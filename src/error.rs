@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::net_error::NetError;
 use crate::text;
 
 /// What the service said about a failed request, when its body had the
@@ -103,8 +104,9 @@ pub enum Error {
         /// What the service said.
         detail: ServiceError,
     },
-    /// The connection failed, reset or timed out, and retries did not cure it.
-    Network(String),
+    /// A network failure that retries did not cure, or that no retry can
+    /// (see [`NetError::persistence`]): names the endpoint, phase and cause.
+    Network(Box<NetError>),
     /// The service answered 2xx with a body that is not the documented shape,
     /// is not JSON, or is larger than the 1 MiB cap.
     InvalidResponse(String),
@@ -250,7 +252,7 @@ impl fmt::Display for Error {
                 with_detail(f, "request rejected as invalid", *status, detail)
             }
             Self::Service { status, detail } => with_detail(f, "service error", *status, detail),
-            Self::Network(reason) => write!(f, "network error: {reason}"),
+            Self::Network(e) => write!(f, "network error: {e}"),
             Self::InvalidResponse(reason) => write!(f, "unreadable answer from the service: {reason}"),
             Self::TimedOut => f.write_str("timed out waiting for the job"),
             Self::Cancelled => f.write_str("cancelled"),
@@ -278,7 +280,17 @@ mod tests {
     /// and the C result codes are read from here.
     #[test]
     fn kinds_and_their_numbers() {
+        use crate::{Cause, CertProblem, NetError, Phase, Role};
         let detail = ServiceError::default;
+        let net = |phase, cause| {
+            Error::Network(Box::new(NetError::new(
+                Role::Api,
+                "api.example",
+                443,
+                phase,
+                cause,
+            )))
+        };
         let table = [
             (Error::InvalidJobId("a/b".into()), ErrorKind::Usage, 2),
             (Error::config("API URL", "bad"), ErrorKind::Usage, 2),
@@ -301,7 +313,18 @@ mod tests {
                 ErrorKind::Service,
                 6,
             ),
-            (Error::Network("reset".into()), ErrorKind::Service, 6),
+            // Every network failure, final or retried, is a service error.
+            (net(Phase::Read, Cause::Reset), ErrorKind::Service, 6),
+            (
+                net(Phase::Resolve, Cause::NotResolved),
+                ErrorKind::Service,
+                6,
+            ),
+            (
+                net(Phase::Tls, Cause::Certificate(CertProblem::SelfSigned)),
+                ErrorKind::Service,
+                6,
+            ),
             (Error::InvalidResponse("html".into()), ErrorKind::Service, 6),
             (Error::Internal("bug".into()), ErrorKind::Service, 6),
             (
@@ -339,7 +362,14 @@ mod tests {
         assert_eq!(e.http_status(), Some(404));
         assert_eq!(e.service_error(), Some(&d));
         assert_eq!(Error::TimedOut.http_status(), None);
-        assert_eq!(Error::Network("reset".into()).service_error(), None);
+        let reset = crate::NetError::new(
+            crate::Role::Api,
+            "api.example",
+            443,
+            crate::Phase::Read,
+            crate::Cause::Reset,
+        );
+        assert_eq!(Error::Network(Box::new(reset)).service_error(), None);
         assert_eq!(
             ServiceError::from_body(b"<html>502</html>"),
             ServiceError::default()

@@ -8,10 +8,13 @@
 //! waits on a `Mutex` and `Condvar`, which need no such handle; and an IP
 //! address (a loopback URL) needs no lookup and no thread at all.
 //!
-//! Its purpose is only how a lookup is run and waited for (so that a C
-//! program's memory checker stays clean); it decides nothing about what a
-//! failed lookup means, which stays the business of the code that reports
-//! network errors.
+//! Its purpose is how a lookup is run and waited for (so that a C program's
+//! memory checker stays clean), and that a lookup that fails says so: ureq's
+//! resolver passes the system's error on as a bare `io::Error`
+//! ("uncategorized error"), indistinguishable from a later failure; here any
+//! failed lookup is [`ureq::Error::HostNotFound`]. What that means (which
+//! endpoint, how long to retry) stays the business of
+//! [`crate::net_error::classify`].
 
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
@@ -57,7 +60,8 @@ impl ureq::unversioned::resolver::Resolver for Resolver {
                 return Err(ureq::Error::BadUri(format!("{uri} has no port")));
             };
             if timeout.after.is_not_happening() {
-                name.to_socket_addrs()?.collect()
+                let found = name.to_socket_addrs();
+                found.map_err(|_| ureq::Error::HostNotFound)?.collect()
             } else {
                 lookup(name, timeout)?
             }
@@ -91,7 +95,7 @@ fn lookup(name: String, timeout: NextTimeout) -> Result<Vec<SocketAddr>, ureq::E
     let mut answer = slot.0.lock().unwrap_or_else(PoisonError::into_inner);
     loop {
         if let Some(answer) = answer.take() {
-            return Ok(answer?);
+            return answer.map_err(|_| ureq::Error::HostNotFound);
         }
         let left = deadline.map_or(std::time::Duration::MAX, |d| {
             d.saturating_duration_since(Instant::now())
@@ -146,6 +150,12 @@ mod tests {
                 "{found:?}"
             );
         }
-        assert!(resolve("http://no-such-host.invalid/", within(30)).is_err());
+        for timeout in [within(30), NextTimeout::default()] {
+            let failed = resolve("http://no-such-host.invalid/", timeout);
+            assert!(
+                matches!(failed, Err(ureq::Error::HostNotFound)),
+                "{failed:?}"
+            );
+        }
     }
 }

@@ -145,7 +145,7 @@ fn in_a_terminal(server: &TestServer, extra_env: &[(&str, &str)]) -> Option<Stri
 // Linux only: see `in_a_terminal`.
 #[cfg(target_os = "linux")]
 #[test]
-fn a_terminal_gets_a_live_spinner_unless_no_color() {
+fn a_terminal_gets_a_live_spinner_unless_it_cannot_draw_one() {
     let job = || {
         TestServer::start(|req| {
             let status = if req.index < 3 {
@@ -168,7 +168,12 @@ fn a_terminal_gets_a_live_spinner_unless_no_color() {
         "no log lines in a terminal: {live:?}"
     );
 
-    let plain = in_a_terminal(&job(), &[("NO_COLOR", "1")]).unwrap();
+    // The spinner has no colour: NO_COLOR leaves it alone (issue 12).
+    let no_color = in_a_terminal(&job(), &[("NO_COLOR", "1")]).unwrap();
+    assert!(no_color.contains("\r\x1b[2K"), "{no_color:?}");
+
+    // A terminal that cannot draw it gets the plain lines instead.
+    let plain = in_a_terminal(&job(), &[("TERM", "dumb")]).unwrap();
     assert!(!plain.contains("\x1b[2K"), "{plain:?}");
     assert!(plain.contains("ec3-gate: job j1 is Running"), "{plain:?}");
 }

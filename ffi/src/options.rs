@@ -31,6 +31,7 @@ pub(crate) struct Options {
     api_url: Option<String>,
     authority: Option<String>,
     scope: Option<String>,
+    ca_cert: Option<String>,
     credentials: Option<Credentials>,
     pub(crate) errors: LastError,
 }
@@ -59,6 +60,9 @@ impl Options {
         }
         if let Some(scope) = &self.scope {
             config = config.scope(scope);
+        }
+        if let Some(pem_or_path) = &self.ca_cert {
+            config = config.ca_cert(pem_or_path);
         }
         Ok(config)
     }
@@ -134,6 +138,29 @@ pub extern "C" fn ec3_gate_client_options_set_scope(
         set(options, |o| {
             // SAFETY: `scope` is NULL or a NUL-terminated string (documented).
             o.scope = Some(unsafe { arg_str(scope, "scope") }?.to_owned());
+            Ok(())
+        })
+    }
+}
+
+/// Adds CA certificates to trust, on top of the platform's certificate
+/// store: `pem_or_path` is PEM text (one or more `-----BEGIN CERTIFICATE-----`
+/// blocks) or the path of a PEM file. For private CAs and TLS-inspecting
+/// proxies. A second call replaces the first.
+///
+/// The string is copied; the file is read, and each certificate checked, by
+/// `ec3_gate_client_new` (`EC3_GATE_RESULT_INVALID_ARGUMENT` naming the
+/// problem when unreadable or not a certificate). Results as
+/// `ec3_gate_client_options_set_api_url`.
+#[unsafe(no_mangle)]
+pub extern "C" fn ec3_gate_client_options_set_ca_cert(
+    options: *mut ec3_gate_client_options,
+    pem_or_path: *const c_char,
+) -> ec3_gate_result {
+    ffi_panic_boundary! {
+        set(options, |o| {
+            // SAFETY: `pem_or_path` is NULL or a NUL-terminated string (documented).
+            o.ca_cert = Some(unsafe { arg_str(pem_or_path, "pem_or_path") }?.to_owned());
             Ok(())
         })
     }

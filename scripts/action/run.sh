@@ -24,7 +24,8 @@ bin=$(unix_path "$bin")
 # environment must not change what the step does behind the inputs' back.
 unset ITWIN_ACCESS_TOKEN ITWIN_CLIENT_ID ITWIN_CLIENT_SECRET ITWIN_SCOPE \
   ITWIN_AUTHORITY ITWIN_API_URL EC3_JOB_ID EC3_TIMEOUT EC3_INTERVAL \
-  EC3_BEARER_TOKEN EC3_CONFIGURATION_ID EC3_PROJECT_NAME EC3_EXTRACTION_ID
+  EC3_BEARER_TOKEN EC3_CONFIGURATION_ID EC3_PROJECT_NAME EC3_EXTRACTION_ID \
+  EC3_CA_CERT
 
 set_env() {
   # $1: variable ec3-gate reads, $2: input value; empty means "ec3-gate's default".
@@ -53,6 +54,8 @@ set_env ITWIN_CLIENT_SECRET "${INPUT_CLIENT_SECRET:-}"
 set_env ITWIN_SCOPE "${INPUT_SCOPE:-}"
 set_env ITWIN_API_URL "${INPUT_API_URL:-}"
 set_env ITWIN_AUTHORITY "${INPUT_AUTHORITY:-}"
+# PEM text or a path: ec3-gate reads and checks it (and names what is wrong).
+set_env EC3_CA_CERT "${INPUT_CA_CERT:-}"
 set_env EC3_TIMEOUT "${INPUT_TIMEOUT:-}"
 set_env EC3_INTERVAL "${INPUT_INTERVAL:-}"
 if [[ ${INPUT_FAIL_ON_FAILED:-true} == true ]]; then

@@ -3,6 +3,7 @@
 //! answered at once), and report.
 
 pub mod args;
+mod doctor;
 pub(crate) mod github;
 mod progress;
 #[cfg(test)]
@@ -32,6 +33,8 @@ pub enum Outcome {
     Created(JobId),
     /// `configurations`: the list.
     Listed(Vec<Configuration>),
+    /// `doctor`: every check passed.
+    Checked,
     /// Something stopped the run (usage, auth, timeout, …).
     Failed(Error),
     /// A signal (its number) stopped the run.
@@ -88,7 +91,7 @@ pub fn read_env(
 ) -> (Env, Option<Error>) {
     let (env, error) = Env::read(vars);
     if env.github() {
-        let reporter = reporter::for_mode(true, false);
+        let reporter = reporter::for_mode(true, false, false);
         for secret in env.secrets() {
             reporter.mask(&secret);
         }
@@ -105,7 +108,7 @@ pub fn refuse_args(error: &clap::Error, env: &Env) -> Outcome {
     let first = first.strip_prefix("error: ").unwrap_or(first);
     let e = Error::config("command line", first);
     if env.github() {
-        reporter::for_mode(true, false).verdict(&reporter::Verdict {
+        reporter::for_mode(true, false, false).verdict(&reporter::Verdict {
             title: "ec3-gate usage error",
             text: format!("error: {e}"),
             level: "error",
@@ -120,10 +123,13 @@ pub fn refuse_args(error: &clap::Error, env: &Env) -> Outcome {
 /// Gates on what `args` and `env` ask for, and reports the outcome on
 /// stdout/stderr and, in GitHub mode, to the runner's files.
 pub fn gate(args: args::Args, env: &Env, env_error: Option<Error>) -> Outcome {
-    let reporter = reporter::for_mode(env.github(), args.command.json());
+    let reporter = reporter::for_mode(env.github(), args.command.json(), args.quiet);
     let seen = LastSeen::default();
     let started = Instant::now();
-    let gates = !matches!(args.command, args::Command::Configurations { .. });
+    let gates = !matches!(
+        args.command,
+        args::Command::Configurations { .. } | args::Command::Doctor { .. }
+    );
     let settings = match env_error {
         Some(e) => Err(e),
         None => settings::validate(args, env),
@@ -211,7 +217,7 @@ fn call_service(
             match then_wait {
                 None => Outcome::Created(job_id),
                 Some(options) => {
-                    creating.line(&format!("ec3-gate: created job {job_id}"));
+                    creating.progress(&format!("ec3-gate: created job {job_id}"));
                     let left = options
                         .timeout()
                         .saturating_sub(started.elapsed())
@@ -229,6 +235,7 @@ fn call_service(
                 .configurations(&itwin_id, timeout, cancel, &mut progress)
                 .map_or_else(Outcome::Failed, Outcome::Listed)
         }
+        Task::Doctor { timeout, settings } => doctor::run(client, &settings, timeout, cancel),
     }
 }
 

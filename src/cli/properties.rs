@@ -386,7 +386,7 @@ fn printed(f: &ServerFields) -> (String, Vec<String>) {
     ];
     let report = Report::new(Some(&id), Some(&job));
     for outcome in &outcomes {
-        for reporter in [&Human as &dyn Reporter, &Json] {
+        for reporter in [&Human::default() as &dyn Reporter, &Json::default()] {
             for l in reporter.result_lines(outcome, &report) {
                 log.push(line(&l));
             }

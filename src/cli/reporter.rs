@@ -84,14 +84,21 @@ pub trait Reporter: Send + Sync {
     fn live(&self) -> bool {
         true
     }
+
+    /// Progress and retry lines are shown (not with `--quiet`).
+    fn chatty(&self) -> bool {
+        true
+    }
 }
 
-/// The reporter for the mode the environment and flags ask for.
-pub fn for_mode(github: bool, json: bool) -> Arc<dyn Reporter> {
+/// The reporter for the mode the environment and flags ask for; `quiet`
+/// keeps stderr to errors (and the runner's annotations).
+pub fn for_mode(github: bool, json: bool, quiet: bool) -> Arc<dyn Reporter> {
+    let human = Human { quiet };
     let stdout: Box<dyn Reporter> = if json {
-        Box::new(Json)
+        Box::new(Json { human })
     } else {
-        Box::new(Human)
+        Box::new(human)
     };
     if github {
         Arc::new(GitHub { stdout })
@@ -117,7 +124,11 @@ pub struct Verdict {
 }
 
 /// Plain text: the status word, the job id, or a configuration table.
-pub struct Human;
+#[derive(Default)]
+pub struct Human {
+    /// `--quiet`: no progress, retry or success lines; only errors.
+    quiet: bool,
+}
 
 impl Reporter for Human {
     fn result(&self, outcome: &Outcome, report: &Report) {
@@ -150,12 +161,25 @@ impl Reporter for Human {
     }
 
     fn verdict(&self, verdict: &Verdict) {
-        err!("ec3-gate: {}", one_line(&verdict.text, 2000));
+        if !self.quiet || verdict.level == "error" {
+            err!("ec3-gate: {}", one_line(&verdict.text, 2000));
+        }
+    }
+
+    fn live(&self) -> bool {
+        !self.quiet
+    }
+
+    fn chatty(&self) -> bool {
+        !self.quiet
     }
 }
 
-/// One JSON value on stdout.
-pub struct Json;
+/// One JSON value on stdout; stderr as for people.
+#[derive(Default)]
+pub struct Json {
+    human: Human,
+}
 
 impl Reporter for Json {
     fn result(&self, outcome: &Outcome, report: &Report) {
@@ -168,13 +192,22 @@ impl Reporter for Json {
         let json = match outcome {
             Outcome::Listed(list) => serde_json::to_string(list).unwrap_or_else(|_| "[]".into()),
             Outcome::Failed(e) if e.is_usage() => return Vec::new(),
-            _ => report.to_json(),
+            Outcome::Failed(e) => report.to_json(Some(e)),
+            _ => report.to_json(None),
         };
         vec![json_line(&json)]
     }
 
     fn verdict(&self, verdict: &Verdict) {
-        Human.verdict(verdict);
+        self.human.verdict(verdict);
+    }
+
+    fn live(&self) -> bool {
+        self.human.live()
+    }
+
+    fn chatty(&self) -> bool {
+        self.human.chatty()
     }
 }
 
@@ -229,6 +262,10 @@ impl Reporter for GitHub {
 
     fn live(&self) -> bool {
         false
+    }
+
+    fn chatty(&self) -> bool {
+        self.stdout.chatty()
     }
 }
 
@@ -287,6 +324,7 @@ pub(super) fn verdict(
             "EC3 configurations",
             format!("{} configuration(s)", list.len()),
         ),
+        Outcome::Checked => ("ec3-gate doctor", "all checks passed".to_owned()),
         Outcome::Failed(Error::TimedOut) => (
             "EC3 job timed out",
             format!(
@@ -303,7 +341,7 @@ pub(super) fn verdict(
     };
     let level = match outcome {
         Outcome::Finished(j) | Outcome::Answered(j) if j.status != JobStatus::Failed => "notice",
-        Outcome::Created(_) | Outcome::Listed(_) => "notice",
+        Outcome::Created(_) | Outcome::Listed(_) | Outcome::Checked => "notice",
         Outcome::Answered(_) => "warning",
         _ => "error",
     };

@@ -162,6 +162,7 @@ fn action_yml_is_thin_and_maps_every_input_through_env() {
             "api-url",
             "authority",
             "scope",
+            "ca-cert",
             "timeout",
             "interval",
             "fail-on-failed",
@@ -1279,4 +1280,28 @@ fn a_cancelled_wait_after_creating_still_sets_the_job_id_output() {
     assert!(is_created_id(&sim, job), "job-id {job:?}\n{}", run.show());
     assert_eq!(step.output("status"), Some("Queued"));
     assert_eq!(run.outputs["job-id"], job);
+}
+
+#[test]
+fn ca_cert_input_trusts_a_private_ca_given_as_pem_text() {
+    let pki = ec3_sim::tls::Pki::new(&["localhost"]);
+    let server = Sim::start_tls(Options::default(), &pki).unwrap();
+    let runner = runner_with_real_release();
+    let base = [
+        ("job-id", "ok-ca-cert"),
+        ("api-url", server.url()),
+        ("interval", "10ms"),
+    ];
+    let untrusted = runner.run_action(&valid_with(&base));
+    assert_eq!(untrusted.code(), 6, "{}", untrusted.show());
+    assert!(
+        run_text(&untrusted).contains("certificate not trusted (unknown issuer"),
+        "{}",
+        untrusted.show()
+    );
+    let mut with = base.to_vec();
+    with.push(("ca-cert", pki.ca_pem.as_str()));
+    let trusted = runner.run_action(&valid_with(&with));
+    assert_eq!(trusted.code(), 0, "{}", trusted.show());
+    assert_eq!(trusted.outputs["status"], "Succeeded");
 }

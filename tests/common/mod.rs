@@ -159,3 +159,32 @@ pub fn finish(out: std::process::Output, dir: Option<PathBuf>) -> Run {
         summary: read("summary"),
     }
 }
+
+/// A process's output stream as text.
+pub fn as_text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Lines of `stderr` that report a retry.
+pub fn retries(stderr: &str) -> usize {
+    stderr
+        .lines()
+        .filter(|l| l.contains("; retrying in "))
+        .count()
+}
+
+/// The simulated service over HTTPS with `pki`'s certificate (jobs answer
+/// `Running` twice); `client` is the one client the token endpoint accepts.
+pub fn sim_tls(pki: &ec3_sim::tls::Pki, client: Option<(&str, &str)>) -> ec3_sim::Sim {
+    let options = ec3_sim::Options {
+        client: client.map(|(id, secret)| (id.to_owned(), secret.to_owned())),
+        ..ec3_sim::Options::default()
+    };
+    ec3_sim::Sim::start_tls(options, pki).expect("start the simulator over TLS")
+}
+
+/// A loopback port nothing listens on.
+pub fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
