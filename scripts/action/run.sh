@@ -21,11 +21,12 @@ fi
 bin=$(unix_path "$bin")
 
 # The action's inputs are the whole configuration: a variable left in the job's
-# environment must not change what the step does behind the inputs' back.
-unset ITWIN_ACCESS_TOKEN ITWIN_CLIENT_ID ITWIN_CLIENT_SECRET ITWIN_SCOPE \
-  ITWIN_AUTHORITY ITWIN_API_URL EC3_JOB_ID EC3_TIMEOUT EC3_INTERVAL \
-  EC3_BEARER_TOKEN EC3_CONFIGURATION_ID EC3_PROJECT_NAME EC3_EXTRACTION_ID \
-  EC3_CA_CERT
+# environment must not change what the step does behind the inputs' back. Every
+# variable ec3-gate reads is named ITWIN_* or EC3_* (its VARIABLES list), so the
+# prefixes are the rule here, not a second copy of that list.
+while read -r name; do
+  case $name in ITWIN_* | EC3_*) unset "$name" ;; esac
+done < <(compgen -e)
 
 set_env() {
   # $1: variable ec3-gate reads, $2: input value; empty means "ec3-gate's default".

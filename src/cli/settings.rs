@@ -539,6 +539,20 @@ fn call_timeout(timeout: Option<Duration>) -> Result<Timeout, Error> {
 mod tests {
     use super::*;
 
+    /// scripts/action/run.sh clears the job's `ITWIN_*` and `EC3_*` variables
+    /// so that only the Action's inputs configure the step: that prefix rule
+    /// must cover every variable an input can set.
+    #[test]
+    fn every_variable_an_input_sets_has_a_prefix_the_action_clears() {
+        for v in VARIABLES.iter().filter(|v| v.input.is_some()) {
+            assert!(
+                v.name.starts_with("ITWIN_") || v.name.starts_with("EC3_"),
+                "{}",
+                v.name
+            );
+        }
+    }
+
     #[test]
     fn every_listed_variable_is_read_and_only_those() {
         let all = VARIABLES
