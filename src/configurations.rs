@@ -5,8 +5,17 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::client::{Method, Policy};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+use crate::client::{Call, Method, Policy};
 use crate::{Cancel, Client, Error, Observer, text};
+
+/// What stays unencoded in a path segment (RFC 3986 unreserved).
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// Most pages followed; a service that links on forever is an error.
 const MAX_PAGES: usize = 100;
@@ -90,6 +99,53 @@ impl Client {
                 "more than {MAX_PAGES} pages of configurations"
             )))
         })
+    }
+}
+
+impl Client {
+    /// Reads one EC3 configuration (`GET /ec3/configurations/{id}`): its
+    /// display name names the projects of [`Client::create_jobs`].
+    ///
+    /// `id` is 1-256 characters without control characters (as
+    /// [`NewJob`](crate::NewJob) requires); it is percent-encoded into the
+    /// path. A configuration the service does not know (404) is
+    /// [`Error::Rejected`]: a wrong id in the input, which no retry cures.
+    pub fn configuration(
+        &self,
+        id: &str,
+        timeout: Duration,
+        cancel: &Cancel,
+        observer: &mut dyn Observer,
+    ) -> Result<Configuration, Error> {
+        crate::upload::check("configuration id", id, 256)?;
+        self.run(timeout, cancel, observer, |client, call| {
+            client.fetch_configuration(id, call)
+        })
+    }
+
+    /// [`Client::configuration`] within `call`, `id` checked.
+    pub(crate) fn fetch_configuration(
+        &self,
+        id: &str,
+        call: &mut Call<'_>,
+    ) -> Result<Configuration, Error> {
+        #[derive(Deserialize)]
+        struct Single {
+            configuration: Configuration,
+        }
+        let url = self.api_url(&format!(
+            "/insights/carbon-calculation/ec3/configurations/{}",
+            utf8_percent_encode(id, SEGMENT)
+        ));
+        let reply = self.api_call(Method::Get, url, None, Policy::Idempotent, call)?;
+        let body = reply.into_body(|detail| Error::Rejected {
+            status: 404,
+            detail,
+        })?;
+        let single: Single = serde_json::from_slice(&body).map_err(|_| {
+            Error::InvalidResponse("configuration is not the documented JSON".into())
+        })?;
+        Ok(sanitize(single.configuration))
     }
 }
 

@@ -32,6 +32,7 @@
 #![deny(missing_docs)]
 
 mod auth;
+mod budget;
 mod cancel;
 mod client;
 mod config;
@@ -40,7 +41,9 @@ mod endpoint;
 mod error;
 mod event;
 pub mod github;
+mod group;
 mod job;
+mod new_jobs;
 mod proxy;
 pub mod report;
 mod retry;
@@ -49,13 +52,16 @@ pub mod text;
 mod upload;
 mod wait;
 
+pub use budget::{DEFAULT_MAX_REQUESTS_PER_MINUTE, MAX_REQUESTS_PER_MINUTE};
 pub use cancel::Cancel;
 pub use client::{Client, MAX_BODY_BYTES};
 pub use config::{Config, Credentials, DEFAULT_API_URL, DEFAULT_AUTHORITY, DEFAULT_SCOPE};
 pub use configurations::Configuration;
 pub use error::{Error, ServiceError};
 pub use event::{Event, Observer};
+pub use group::{EXIT_PRECEDENCE, JobOutcome, combined_exit_code};
 pub use job::{Job, JobId, JobStatus};
+pub use new_jobs::{NewJobs, PLACEHOLDER_CONFIGURATION, PLACEHOLDER_N};
 pub use retry::parse_retry_after;
 pub use secret::Secret;
 pub use upload::NewJob;

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::client::{Method, Payload, Policy};
+use crate::client::{Call, Method, Payload, Policy};
 use crate::{Cancel, Client, Error, JobId, Observer, Secret};
 
 /// What to upload: a report-based job, or extraction-based with
@@ -26,19 +26,6 @@ impl NewJob {
     /// Refuses empty fields, control characters and oversized values before
     /// anything is sent. Errors never include the EC3 token.
     pub fn validate(&self) -> Result<(), Error> {
-        let check = |what: &str, value: &str, max: usize| {
-            if value.trim().is_empty()
-                || value.chars().count() > max
-                || value.chars().any(char::is_control)
-            {
-                Err(Error::config(
-                    what,
-                    format!("must be 1-{max} characters without control characters"),
-                ))
-            } else {
-                Ok(())
-            }
-        };
         check("configuration id", &self.configuration_id, 256)?;
         check("project name", &self.project_name, 256)?;
         if let Some(id) = &self.extraction_id {
@@ -52,6 +39,20 @@ impl NewJob {
                 "must be non-empty, without control characters (value not shown)",
             ));
         }
+        Ok(())
+    }
+}
+
+/// Refuses a blank `value`, one over `max` characters, or one with control
+/// characters, naming the field `what`.
+pub(crate) fn check(what: &str, value: &str, max: usize) -> Result<(), Error> {
+    if value.trim().is_empty() || value.chars().count() > max || value.chars().any(char::is_control)
+    {
+        Err(Error::config(
+            what,
+            format!("must be 1-{max} characters without control characters"),
+        ))
+    } else {
         Ok(())
     }
 }
@@ -70,6 +71,14 @@ impl Client {
         cancel: &Cancel,
         observer: &mut dyn Observer,
     ) -> Result<JobId, Error> {
+        job.validate()?;
+        self.run(timeout, cancel, observer, |client, call| {
+            client.post_job(job, call)
+        })
+    }
+
+    /// `POST /ec3/jobs` for a validated `job`, within `call`.
+    pub(crate) fn post_job(&self, job: &NewJob, call: &mut Call<'_>) -> Result<JobId, Error> {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
         struct Body<'a> {
@@ -88,7 +97,6 @@ impl Client {
             id: Option<String>,
         }
 
-        job.validate()?;
         let json = serde_json::to_vec(&Body {
             configuration_id: &job.configuration_id,
             project_name: &job.project_name,
@@ -100,29 +108,27 @@ impl Client {
             json,
             secret: Some(job.ec3_token.clone()),
         };
-        self.run(timeout, cancel, observer, |client, call| {
-            let url = client.api_url("/insights/carbon-calculation/ec3/jobs");
-            let reply = client.api_call(
-                Method::Post,
-                url,
-                Some(&payload),
-                Policy::NotIdempotent,
-                call,
-            )?;
-            let answer = reply.into_body(|detail| Error::Service {
-                status: 404,
-                detail,
-            })?;
-            let created: Created = serde_json::from_slice(&answer).map_err(|_| {
-                Error::InvalidResponse("job creation answer is not the documented JSON".into())
-            })?;
-            let id = created.job.and_then(|j| j.id).ok_or_else(|| {
-                Error::InvalidResponse("job creation answer has no job id".into())
-            })?;
-            JobId::new(&id).map_err(|_| {
-                Error::InvalidResponse("the service returned an invalid job id".into())
-            })
-        })
+        let url = self.api_url("/insights/carbon-calculation/ec3/jobs");
+        let reply = self.api_call(
+            Method::Post,
+            url,
+            Some(&payload),
+            Policy::NotIdempotent,
+            call,
+        )?;
+        let answer = reply.into_body(|detail| Error::Service {
+            status: 404,
+            detail,
+        })?;
+        let created: Created = serde_json::from_slice(&answer).map_err(|_| {
+            Error::InvalidResponse("job creation answer is not the documented JSON".into())
+        })?;
+        let id = created
+            .job
+            .and_then(|j| j.id)
+            .ok_or_else(|| Error::InvalidResponse("job creation answer has no job id".into()))?;
+        JobId::new(&id)
+            .map_err(|_| Error::InvalidResponse("the service returned an invalid job id".into()))
     }
 }
 

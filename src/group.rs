@@ -1,0 +1,369 @@
+//! Many jobs, one gate: waiting for several jobs under one deadline, on one
+//! connection, with one token and one request budget; and the exit status
+//! of a group whose jobs ended differently.
+//!
+//! A one-job [`Client::wait`] runs the same loop, so there is one polling
+//! loop in the crate.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use crate::client::{Call, Method, Policy, Step, starts_in_time};
+use crate::retry::{Backoff, jitter};
+use crate::{Cancel, Client, Error, Event, Job, JobId, JobStatus, Observer, WaitOptions};
+
+/// What a group wait learnt about one of its jobs.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct JobOutcome {
+    /// The job, as given.
+    pub id: JobId,
+    /// What [`Client::wait`] would have returned for this job alone: `Ok`
+    /// once it is `Succeeded` or `Failed` (look at the status), else why the
+    /// wait for it ended: [`Error::TimedOut`], [`Error::JobNotFound`],
+    /// [`Error::Cancelled`], a service or network error, ….
+    pub result: Result<Job, Error>,
+    /// The service's last answer about the job, whatever the result (so a
+    /// timed-out or cancelled job still shows how far it got); `None` when
+    /// it never answered with the job.
+    pub last_seen: Option<Job>,
+}
+
+/// The exit statuses a group's jobs may end with, most important first: the
+/// status of a group is the first of these that any job ended with (0 when
+/// every job succeeded).
+///
+/// The order puts first what a rerun cannot cure, so a script that reruns on
+/// 6 or 3 never reruns a gate that cannot pass:
+/// - 2 usage, 4 authentication: the gate itself is misconfigured; it likely
+///   broke every job and hides what the others would have said;
+/// - 5 not found, 7 rejected: a wrong id or request in the input;
+/// - 1 failed: a job's verdict, final: fix the model or the configuration;
+/// - 6 service or network error: a rerun may pass;
+/// - 3 timed out, last: the job may still succeed; a longer wait may pass.
+pub const EXIT_PRECEDENCE: [u8; 7] = [2, 4, 5, 7, 1, 6, 3];
+
+/// The exit status of a group whose jobs ended with `codes` (the CLI's exit
+/// statuses, which the C library's result codes 0-7 share), by
+/// [`EXIT_PRECEDENCE`]: 0 when all are 0 (or there are none).
+///
+/// A non-zero status outside the table (an interrupted run's 130 or 143, the
+/// C library's cancel or panic) wins over all of it: the run itself did not
+/// finish, which says more than any one job. Among several of those, the
+/// first given wins.
+pub fn combined_exit_code(codes: impl IntoIterator<Item = u8>) -> u8 {
+    let rank = |code: u8| {
+        EXIT_PRECEDENCE
+            .iter()
+            .position(|c| *c == code)
+            .map_or(0, |p| p + 1)
+    };
+    codes
+        .into_iter()
+        .filter(|c| *c != 0)
+        .fold(None, |best: Option<u8>, code| match best {
+            Some(b) if rank(b) <= rank(code) => Some(b),
+            _ => Some(code),
+        })
+        .unwrap_or(0)
+}
+
+impl Client {
+    /// Waits for every job of `jobs` under one deadline (`options.timeout`),
+    /// on this client's one connection, token and request budget, and
+    /// returns one outcome per id, in the order given.
+    ///
+    /// Each job is polled no more often than `options.interval` (plus its
+    /// jitter), and not at all once it is `Succeeded` or `Failed` or has
+    /// failed for good. When the budget
+    /// ([`Config::max_requests_per_minute`](crate::Config::max_requests_per_minute))
+    /// holds polls back, the job that has waited longest goes first, so
+    /// every job gets its turn. A transient failure backs off that job
+    /// alone; a 429 or `Retry-After` pauses the whole client. Each job's
+    /// outcome is what [`Client::wait`] would say of it alone.
+    ///
+    /// An id given more than once is polled once and reported at each of its
+    /// positions: a list assembled by a script may repeat an id, and that is
+    /// no reason to fail a gate nor to spend the budget twice.
+    ///
+    /// Events come wrapped in [`Event::ForJob`] (with an [`Event::Ended`] as
+    /// each job's wait ends); token and token-request events come bare.
+    ///
+    /// A cancel ends the wait at once: jobs still unfinished then get
+    /// [`Error::Cancelled`] and keep their last answer, so everything known
+    /// is returned. `Err` only when nothing was sent: an empty list, or a
+    /// timeout too large.
+    pub fn wait_all(
+        &self,
+        jobs: &[JobId],
+        options: &WaitOptions,
+        cancel: &Cancel,
+        observer: &mut dyn Observer,
+    ) -> Result<Vec<JobOutcome>, Error> {
+        if jobs.is_empty() {
+            return Err(Error::config("job ids", "at least one job id is needed"));
+        }
+        let ran = self.run_to_end(options.timeout, cancel, observer, |client, call| {
+            client.poll(call, jobs, options, true)
+        });
+        match ran {
+            Ok(outcomes) => Ok(outcomes),
+            Err(Error::Cancelled) => Ok(jobs
+                .iter()
+                .map(|id| JobOutcome {
+                    id: id.clone(),
+                    result: Err(Error::Cancelled),
+                    last_seen: None,
+                })
+                .collect()),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// The polling loop of [`Client::wait`] and [`Client::wait_all`];
+    /// `grouped` wraps the events in [`Event::ForJob`].
+    pub(crate) fn poll(
+        &self,
+        call: &mut Call<'_>,
+        ids: &[JobId],
+        options: &WaitOptions,
+        grouped: bool,
+    ) -> Vec<JobOutcome> {
+        let start = Instant::now();
+        // The last poll starts this much before the deadline, so that it can
+        // finish in time.
+        let slack = (options.timeout / 4).min(Duration::from_secs(1));
+        let last_chance = call.deadline - slack;
+
+        let mut first_position = HashMap::new();
+        let mut polled: Vec<Polled> = Vec::new();
+        let slot_of: Vec<usize> = ids
+            .iter()
+            .enumerate()
+            .map(|(index, id)| {
+                *first_position.entry(id).or_insert_with(|| {
+                    polled.push(Polled::new(index, id, start));
+                    polled.len() - 1
+                })
+            })
+            .collect();
+
+        // The unfinished job due first; on a tie, the first given. With
+        // every job overdue (the budget is short), that is the one that has
+        // waited longest: round robin.
+        while let Some(i) = (0..polled.len())
+            .filter(|&i| polled[i].end.is_none())
+            .min_by_key(|&i| polled[i].due)
+        {
+            let now = Instant::now();
+            if now >= call.deadline {
+                end_all(&mut polled, call, grouped, Ended::Late);
+                break;
+            }
+            if polled[i].due > now {
+                if call.cancel.sleep(polled[i].due - now).is_err() {
+                    end_all(&mut polled, call, grouped, Ended::Cancelled);
+                    break;
+                }
+                continue;
+            }
+            let job = &mut polled[i];
+            let url = self.job_url(&job.id);
+            let step = self.api_attempt(
+                Method::Get,
+                &url,
+                None,
+                Policy::Idempotent,
+                &mut job.backoff,
+                call,
+            );
+            match step {
+                Step::Done(reply) => {
+                    let answer = reply
+                        .into_body(Error::JobNotFound)
+                        .and_then(|body| Job::from_json(&body));
+                    match answer {
+                        Ok(answer) => {
+                            job.answered(answer, call, grouped, start, last_chance, options);
+                        }
+                        Err(error) => job.end(Err(error), call, grouped),
+                    }
+                }
+                Step::Retry { error, delay } => {
+                    if starts_in_time(delay, call.deadline) {
+                        job.emit(
+                            call,
+                            grouped,
+                            Event::Retrying {
+                                error: &error,
+                                delay,
+                            },
+                        );
+                        job.due = Instant::now() + delay;
+                        job.failing = Some(error);
+                    } else {
+                        job.end(Err(error), call, grouped);
+                    }
+                }
+                Step::Failed(Error::Cancelled) => {
+                    end_all(&mut polled, call, grouped, Ended::Cancelled);
+                    break;
+                }
+                Step::Failed(error) => job.end(Err(error), call, grouped),
+                Step::Late => {
+                    end_all(&mut polled, call, grouped, Ended::Late);
+                    break;
+                }
+            }
+        }
+
+        slot_of
+            .into_iter()
+            .zip(ids)
+            .map(|(slot, id)| {
+                let job = &polled[slot];
+                JobOutcome {
+                    id: id.clone(),
+                    result: job.end.clone().unwrap_or_else(|| {
+                        Err(Error::Internal("a job was left unfinished".into()))
+                    }),
+                    last_seen: job.last_seen.clone(),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Why unfinished jobs end all together.
+#[derive(Clone, Copy)]
+enum Ended {
+    /// The deadline (or the budget) allows no more polls.
+    Late,
+    /// The caller cancelled.
+    Cancelled,
+}
+
+/// Ends every unfinished job: a cancel as [`Error::Cancelled`]; the deadline
+/// as the error a failing job kept meeting, else [`Error::TimedOut`].
+fn end_all(polled: &mut [Polled], call: &mut Call<'_>, grouped: bool, why: Ended) {
+    for job in polled.iter_mut().filter(|j| j.end.is_none()) {
+        let error = match why {
+            Ended::Cancelled => Error::Cancelled,
+            Ended::Late => job.failing.take().unwrap_or(Error::TimedOut),
+        };
+        job.end(Err(error), call, grouped);
+    }
+}
+
+/// One distinct job of a wait, and what is known of it.
+struct Polled {
+    /// Its first position among the ids given.
+    index: usize,
+    id: JobId,
+    /// When it may be polled next.
+    due: Instant,
+    backoff: Backoff,
+    last_seen: Option<Job>,
+    /// The error of its last poll, while it is retried.
+    failing: Option<Error>,
+    /// Status values this version does not know, reported once each.
+    unknown: HashSet<String>,
+    end: Option<Result<Job, Error>>,
+}
+
+impl Polled {
+    fn new(index: usize, id: &JobId, due: Instant) -> Self {
+        Self {
+            index,
+            id: id.clone(),
+            due,
+            backoff: Backoff::new(),
+            last_seen: None,
+            failing: None,
+            unknown: HashSet::new(),
+            end: None,
+        }
+    }
+
+    /// The service answered with the job: report it, then end the wait
+    /// for it (finished, or no time left) or plan the next poll.
+    fn answered(
+        &mut self,
+        job: Job,
+        call: &mut Call<'_>,
+        grouped: bool,
+        start: Instant,
+        last_chance: Instant,
+        options: &WaitOptions,
+    ) {
+        let elapsed = start.elapsed();
+        if let JobStatus::Other(value) = &job.status {
+            if self.unknown.insert(value.clone()) {
+                self.emit(call, grouped, Event::UnknownStatus(value));
+            }
+        }
+        let previous = self.last_seen.as_ref().map(|j| &j.status);
+        if previous != Some(&job.status) {
+            self.emit(call, grouped, Event::StatusChanged { job: &job, elapsed });
+        }
+        self.emit(call, grouped, Event::Polled { job: &job, elapsed });
+        self.failing = None;
+        self.backoff = Backoff::new();
+        self.last_seen = Some(job.clone());
+        if job.status.is_terminal() {
+            return self.end(Ok(job), call, grouped);
+        }
+        let now = Instant::now();
+        if now >= last_chance {
+            return self.end(Err(Error::TimedOut), call, grouped);
+        }
+        let step = options.interval + jitter((options.interval / 10).min(Duration::from_secs(1)));
+        self.due = now
+            .checked_add(step)
+            .map_or(last_chance, |t| t.min(last_chance));
+    }
+
+    fn end(&mut self, result: Result<Job, Error>, call: &mut Call<'_>, grouped: bool) {
+        if grouped {
+            self.emit(call, grouped, Event::Ended(&result));
+        }
+        self.end = Some(result);
+    }
+
+    fn emit(&self, call: &mut Call<'_>, grouped: bool, event: Event<'_>) {
+        if grouped {
+            call.observer.on_event(Event::ForJob {
+                index: self.index,
+                id: &self.id,
+                event: &event,
+            });
+        } else {
+            call.observer.on_event(event);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_precedence_is_pinned() {
+        assert_eq!(combined_exit_code([]), 0);
+        assert_eq!(combined_exit_code([0, 0, 0]), 0);
+        // Each code beats every code after it in the table.
+        for (i, &high) in EXIT_PRECEDENCE.iter().enumerate() {
+            for &low in &EXIT_PRECEDENCE[i + 1..] {
+                assert_eq!(combined_exit_code([0, low, high, low]), high);
+                assert_eq!(combined_exit_code([high, 0, low]), high);
+            }
+            assert_eq!(combined_exit_code([0, high, 0]), high);
+        }
+        assert_eq!(combined_exit_code([1, 3, 6]), 1);
+        assert_eq!(combined_exit_code([3, 6]), 6);
+        assert_eq!(combined_exit_code([3, 5, 1]), 5);
+        // Outside the table: an interrupted or cancelled run wins, first first.
+        assert_eq!(combined_exit_code([2, 130]), 130);
+        assert_eq!(combined_exit_code([8, 143, 2]), 8);
+    }
+}
