@@ -52,8 +52,8 @@ pub struct ec3_gate_client {
 /// The Rust value behind `ec3_gate_client`.
 #[derive(Debug)]
 pub(crate) struct Client {
-    core: ec3::Client,
-    errors: LastError,
+    pub(crate) core: ec3::Client,
+    pub(crate) errors: LastError,
 }
 
 impl Castable for ec3_gate_client {
@@ -61,7 +61,7 @@ impl Castable for ec3_gate_client {
 }
 
 /// A timeout or interval from C, checked against `min..=max` ms.
-fn duration(ms: u64, name: &str, min: u64, max: u64) -> Result<Duration, Failure> {
+pub(crate) fn duration(ms: u64, name: &str, min: u64, max: u64) -> Result<Duration, Failure> {
     if (min..=max).contains(&ms) {
         Ok(Duration::from_millis(ms))
     } else {
@@ -72,11 +72,33 @@ fn duration(ms: u64, name: &str, min: u64, max: u64) -> Result<Duration, Failure
     }
 }
 
+/// The wait options from C's milliseconds, range-checked.
+pub(crate) fn wait_options(timeout_ms: u64, interval_ms: u64) -> Result<WaitOptions, Failure> {
+    Ok(WaitOptions {
+        timeout: duration(timeout_ms, "timeout_ms", 1, EC3_GATE_MAX_TIMEOUT_MS)?,
+        interval: duration(
+            interval_ms,
+            "interval_ms",
+            EC3_GATE_MIN_INTERVAL_MS,
+            EC3_GATE_MAX_INTERVAL_MS,
+        )?,
+    })
+}
+
+/// The last error of a wait whose job `Failed`: the service's reason.
+pub(crate) fn failed_message(job: &ec3::Job) -> String {
+    let reason = job
+        .message
+        .as_deref()
+        .unwrap_or("the service gave no reason");
+    format!("job failed: {}", ec3::text::one_line(reason, 300))
+}
+
 /// A job id from C, checked as the service's URL path needs.
 ///
 /// # Safety
 /// `ptr` is NULL or a NUL-terminated string.
-unsafe fn parse_job_id(ptr: *const c_char) -> Result<JobId, Failure> {
+pub(crate) unsafe fn parse_job_id(ptr: *const c_char) -> Result<JobId, Failure> {
     // SAFETY: per this function's contract.
     Ok(JobId::new(unsafe { arg_str(ptr, "job_id") }?)?)
 }
@@ -85,7 +107,7 @@ unsafe fn parse_job_id(ptr: *const c_char) -> Result<JobId, Failure> {
 ///
 /// # Safety
 /// `ptr` is NULL or a live `ec3_gate_cancel`.
-unsafe fn cancel_flag(ptr: *const ec3_gate_cancel) -> Cancel {
+pub(crate) unsafe fn cancel_flag(ptr: *const ec3_gate_cancel) -> Cancel {
     // SAFETY: per this function's contract.
     unsafe { try_from(ptr) }.map_or_else(Cancel::new, Cancel::clone)
 }
@@ -305,32 +327,18 @@ pub extern "C" fn ec3_gate_client_wait(
             // SAFETY: `job_id` is NULL or a NUL-terminated string (documented).
             let id = unsafe { parse_job_id(job_id) }?;
             let out = Out::new(job_out, "job_out")?;
-            let options = WaitOptions {
-                timeout: duration(timeout_ms, "timeout_ms", 1, EC3_GATE_MAX_TIMEOUT_MS)?,
-                interval: duration(
-                    interval_ms,
-                    "interval_ms",
-                    EC3_GATE_MIN_INTERVAL_MS,
-                    EC3_GATE_MAX_INTERVAL_MS,
-                )?,
-            };
+            let options = wait_options(timeout_ms, interval_ms)?;
             // SAFETY: `cancel` is NULL or live (documented).
             let cancel = unsafe { cancel_flag(cancel) };
             let mut observer = Progress::new(progress, user_data);
             let job = client.core.wait(&id, &options, &cancel, &mut observer)?;
-            let failed = job.status == JobStatus::Failed;
-            let message = job.message.clone();
+            let failed = (job.status == JobStatus::Failed).then(|| failed_message(&job));
             // SAFETY: `job_out` is non-NULL (checked) and writable (documented).
             unsafe { out.write(to_boxed_mut_ptr(Job::from(&job))) };
-            if failed {
-                let reason = message.as_deref().unwrap_or("the service gave no reason");
-                let reason = ec3::text::one_line(reason, 300);
-                return Err(Failure::new(
-                    ec3_gate_result::JobFailed,
-                    format!("job failed: {reason}"),
-                ));
+            match failed {
+                Some(message) => Err(Failure::new(ec3_gate_result::JobFailed, message)),
+                None => Ok(()),
             }
-            Ok(())
         })();
         client.errors.record(result)
     }
@@ -343,8 +351,9 @@ pub extern "C" fn ec3_gate_client_wait(
 /// One line; server text escaped; never a token or secret.
 ///
 /// Owned by `client`: valid until this thread's next
-/// `ec3_gate_client_create_job`, `ec3_gate_client_job_status` or
-/// `ec3_gate_client_wait` on the client, or `ec3_gate_client_free`; do not
+/// `ec3_gate_client_create_job`, `ec3_gate_client_job_status`,
+/// `ec3_gate_client_wait` or `ec3_gate_client_wait_all` on the client, or
+/// `ec3_gate_client_free`; do not
 /// free it. Per thread: another thread's
 /// calls never change it (the client keeps one message per thread whose
 /// last call failed, until it is freed). NULL when `client` is NULL.

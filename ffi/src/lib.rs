@@ -6,7 +6,8 @@
 //! (`ffi/cbindgen.toml`), so the doc comments on exported items are the C
 //! documentation.
 //!
-//! One file per C object family: `options.rs`, `client.rs`, `job.rs`,
+//! One file per C object family: `options.rs`, `client.rs`, `group.rs`
+//! (waiting for several jobs), `job.rs`,
 //! `cancel.rs`, `progress.rs`, `result.rs`, `string.rs`, `version.rs`. `panic.rs` holds the
 //! boundary every exported function runs in; `ffi.rs` is the only place where
 //! C pointers become Rust references.
@@ -36,6 +37,7 @@
 mod cancel;
 mod client;
 mod ffi;
+mod group;
 mod job;
 mod options;
 mod panic;
@@ -46,6 +48,7 @@ mod version;
 
 pub use cancel::*;
 pub use client::*;
+pub use group::*;
 pub use job::*;
 pub use options::*;
 pub use progress::*;

@@ -32,6 +32,7 @@ pub(crate) struct Options {
     authority: Option<String>,
     scope: Option<String>,
     credentials: Option<Credentials>,
+    max_requests_per_minute: Option<u32>,
     pub(crate) errors: LastError,
 }
 
@@ -59,6 +60,9 @@ impl Options {
         }
         if let Some(scope) = &self.scope {
             config = config.scope(scope);
+        }
+        if let Some(n) = self.max_requests_per_minute {
+            config = config.max_requests_per_minute(n);
         }
         Ok(config)
     }
@@ -134,6 +138,36 @@ pub extern "C" fn ec3_gate_client_options_set_scope(
         set(options, |o| {
             // SAFETY: `scope` is NULL or a NUL-terminated string (documented).
             o.scope = Some(unsafe { arg_str(scope, "scope") }?.to_owned());
+            Ok(())
+        })
+    }
+}
+
+/// The default request budget of a client: 60 requests a minute, a modest
+/// share of the iTwin Platform's community tier (500 a minute, 5,000 an
+/// hour).
+pub const EC3_GATE_DEFAULT_MAX_REQUESTS_PER_MINUTE: u32 = 60;
+/// The largest request budget accepted (the paid tiers' 5,000 a minute); the
+/// smallest is 1.
+pub const EC3_GATE_MAX_REQUESTS_PER_MINUTE: u32 = 5000;
+
+/// Sets the client's request budget: at most `n` requests in any 60
+/// seconds, all calls on the client together (polls, job creations, token
+/// requests, from every thread); a request that would exceed it waits
+/// (within its call's timeout). Default
+/// `EC3_GATE_DEFAULT_MAX_REQUESTS_PER_MINUTE`.
+///
+/// `n` must be 1 to `EC3_GATE_MAX_REQUESTS_PER_MINUTE`; that is checked by
+/// `ec3_gate_client_new` (`EC3_GATE_RESULT_INVALID_ARGUMENT`). Returns
+/// `EC3_GATE_RESULT_OK`, or `EC3_GATE_RESULT_NULL_ARGUMENT`.
+#[unsafe(no_mangle)]
+pub extern "C" fn ec3_gate_client_options_set_max_requests_per_minute(
+    options: *mut ec3_gate_client_options,
+    n: u32,
+) -> ec3_gate_result {
+    ffi_panic_boundary! {
+        set(options, |o| {
+            o.max_requests_per_minute = Some(n);
             Ok(())
         })
     }
@@ -215,5 +249,22 @@ pub extern "C" fn ec3_gate_client_options_free(options: *mut ec3_gate_client_opt
     ffi_panic_boundary! {
         // SAFETY: `options` is NULL or was made by this library, not yet freed.
         unsafe { free_box(options) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budget_bounds_are_the_cores() {
+        assert_eq!(
+            EC3_GATE_DEFAULT_MAX_REQUESTS_PER_MINUTE,
+            ec3::DEFAULT_MAX_REQUESTS_PER_MINUTE
+        );
+        assert_eq!(
+            EC3_GATE_MAX_REQUESTS_PER_MINUTE,
+            ec3::MAX_REQUESTS_PER_MINUTE
+        );
     }
 }

@@ -49,6 +49,11 @@ pub struct ec3_gate_progress {
     /// For `RETRYING`: a one-line description of the failure (no secrets;
     /// server text escaped). Otherwise NULL.
     pub detail: *const c_char,
+    /// Which job the report is about: for `ec3_gate_client_wait_all`, its
+    /// position in `job_ids` (the first one, for an id given twice), or
+    /// `SIZE_MAX` for a report about no single job (a token request being
+    /// retried); for `ec3_gate_client_wait`, 0.
+    pub job_index: usize,
 }
 
 /// Receives progress reports of `ec3_gate_client_wait`, on the thread that
@@ -66,14 +71,26 @@ pub(crate) struct Progress {
     callback: ec3_gate_progress_callback,
     user_data: *mut c_void,
     start: Instant,
+    /// The `job_index` of events about no job in particular.
+    bare_index: usize,
 }
 
 impl Progress {
+    /// For `ec3_gate_client_wait`: every report is about its one job.
     pub(crate) fn new(callback: ec3_gate_progress_callback, user_data: *mut c_void) -> Self {
         Self {
             callback,
             user_data,
             start: Instant::now(),
+            bare_index: 0,
+        }
+    }
+
+    /// For `ec3_gate_client_wait_all`: reports say which job they are about.
+    pub(crate) fn for_group(callback: ec3_gate_progress_callback, user_data: *mut c_void) -> Self {
+        Self {
+            bare_index: usize::MAX,
+            ..Self::new(callback, user_data)
         }
     }
 }
@@ -84,6 +101,12 @@ fn millis(d: Duration) -> u64 {
 
 impl Observer for Progress {
     fn on_event(&mut self, event: Event<'_>) {
+        self.report(&event, self.bare_index);
+    }
+}
+
+impl Progress {
+    fn report(&mut self, event: &Event<'_>, job_index: usize) {
         let Some(callback) = self.callback else {
             return;
         };
@@ -91,19 +114,21 @@ impl Observer for Progress {
         let job: Job;
         let detail: CString;
         let report = match event {
+            Event::ForJob { index, event, .. } => return self.report(event, *index),
             Event::StatusChanged {
                 job: answer,
                 elapsed,
             } => {
-                job = Job::from(answer);
+                job = Job::from(*answer);
                 ec3_gate_progress {
                     kind: ec3_gate_progress_kind::StatusChanged,
                     status: job.status(),
-                    elapsed_ms: millis(elapsed),
+                    elapsed_ms: millis(*elapsed),
                     job: to_const_ptr::<ec3_gate_job>(&job),
                     retry_in_ms: 0,
                     error: ec3_gate_result::Ok,
                     detail: null(),
+                    job_index,
                 }
             }
             Event::Retrying { error, delay } => {
@@ -113,9 +138,10 @@ impl Observer for Progress {
                     status: ec3_gate_status::Unknown,
                     elapsed_ms: millis(self.start.elapsed()),
                     job: null(),
-                    retry_in_ms: millis(delay),
-                    error: error.into(),
+                    retry_in_ms: millis(*delay),
+                    error: (*error).into(),
                     detail: detail.as_ptr(),
+                    job_index,
                 }
             }
             // Tokens never reach C; per-poll and unknown-status events add
