@@ -2,8 +2,10 @@
 //! Carbon Calculation API, as a CI gate.
 //!
 //! One synchronous [`Client`] (one HTTP agent, so one kept-alive connection
-//! per host) answers [`Client::job_status`] and [`Client::wait`]. The
-//! `ec3-gate` binary and the C library are thin layers over it.
+//! per host) answers [`Client::job_status`] and [`Client::wait`], waits for
+//! many jobs at once ([`Client::wait_all`]) and creates them
+//! ([`Client::create_job`], [`Client::create_jobs`]). The `ec3-gate` binary
+//! and the C library are thin layers over it.
 //!
 //! # Network rules
 //! - `https://` only, except plain `http://` to loopback hosts.
@@ -11,6 +13,10 @@
 //!   timeouts) are retried with capped exponential backoff and jitter until
 //!   the call's deadline; `Retry-After` is honoured; no request outlives the
 //!   deadline. Answers are read up to 1 MiB.
+//! - Every request of a client (polls, creations, token requests, from every
+//!   thread) passes one request budget, at most
+//!   [`Config::max_requests_per_minute`] in any 60 seconds; a 429 or
+//!   `Retry-After` pauses the whole client, not one call.
 //! - `Authorization` never follows a redirect.
 //! - Proxies follow curl's rules: `https_proxy`/`HTTPS_PROXY`, `http_proxy`,
 //!   `all_proxy`/`ALL_PROXY`, `no_proxy`/`NO_PROXY`; loopback is never proxied.

@@ -504,3 +504,30 @@ fn an_unknown_configuration_is_a_rejected_request_and_nothing_is_created() {
     assert!(matches!(err, Error::Rejected { status: 404, .. }), "{err}");
     post.assert();
 }
+
+#[test]
+fn a_cancel_during_creation_keeps_the_ids_already_created() {
+    let server = TestServer::start(|request| match request.index {
+        0 => json(201, &created("job-0")),
+        _ => Action::Hang,
+    });
+    let cancel = Cancel::new();
+    let trigger = cancel.clone();
+    let canceller = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        trigger.cancel();
+    });
+    let results = client(&server.url, 60)
+        .create_jobs(
+            &new_jobs(&["cfg-a", "cfg-b", "cfg-c"], "Tower {n}"),
+            Duration::from_secs(600),
+            &cancel,
+            &mut (),
+        )
+        .unwrap();
+    canceller.join().unwrap();
+    assert_eq!(results[0].as_ref().unwrap().as_str(), "job-0");
+    assert!(matches!(results[1], Err(Error::Cancelled)), "{results:?}");
+    assert!(matches!(results[2], Err(Error::Cancelled)), "{results:?}");
+    assert_eq!(server.requests(), 2, "nothing sent after the cancel");
+}
