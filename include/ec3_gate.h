@@ -198,7 +198,9 @@ typedef uint32_t ec3_gate_status;
 typedef struct ec3_gate_cancel ec3_gate_cancel;
 
 // A client of the Carbon Calculation API: one HTTP agent (kept-alive
-// connections) and, with client credentials, one cached token.
+// connections), with client credentials one cached token, and one request
+// budget that every call on it shares, from every thread
+// (`ec3_gate_client_options_set_max_requests_per_minute`).
 //
 // Made by `ec3_gate_client_new`, freed by `ec3_gate_client_free`.
 //

@@ -37,7 +37,9 @@ pub const EC3_GATE_MIN_INTERVAL_MS: u64 = 10;
 pub const EC3_GATE_MAX_INTERVAL_MS: u64 = 3_600_000;
 
 /// A client of the Carbon Calculation API: one HTTP agent (kept-alive
-/// connections) and, with client credentials, one cached token.
+/// connections), with client credentials one cached token, and one request
+/// budget that every call on it shares, from every thread
+/// (`ec3_gate_client_options_set_max_requests_per_minute`).
 ///
 /// Made by `ec3_gate_client_new`, freed by `ec3_gate_client_free`.
 ///
