@@ -531,3 +531,47 @@ fn a_cancel_during_creation_keeps_the_ids_already_created() {
     assert!(matches!(results[2], Err(Error::Cancelled)), "{results:?}");
     assert_eq!(server.requests(), 2, "nothing sent after the cancel");
 }
+
+#[test]
+fn one_token_serves_every_job() {
+    let (server, log) = server(|id, _| {
+        if id.is_empty() {
+            json(
+                200,
+                r#"{"access_token":"issued-token-abc","expires_in":3600,"token_type":"Bearer"}"#,
+            )
+        } else {
+            succeeded(id)
+        }
+    });
+    let config = Config::new(Credentials::client_credentials("app", "s3cret-value").unwrap())
+        .api_url(&server.url)
+        .authority(&server.url);
+    let mut issued = 0;
+    let outcomes = Client::new(config)
+        .unwrap()
+        .wait_all(
+            &ids(&["a", "b", "c", "d", "e"]),
+            &options(10_000, 20),
+            &Cancel::new(),
+            &mut |event: Event<'_>| {
+                if matches!(event, Event::TokenIssued(_)) {
+                    issued += 1;
+                }
+            },
+        )
+        .unwrap();
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| status(o) == Some(JobStatus::Succeeded))
+    );
+    let tokens = log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|s| s.path == "/connect/token")
+        .count();
+    assert_eq!((tokens, issued), (1, 1));
+    assert_eq!(server.accepts(), 1, "token and polls on one connection");
+}
