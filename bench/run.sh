@@ -359,7 +359,7 @@ fi
   echo "- ec3-gate: $("$gate" --version) ($gate, static dist-profile build)"
   echo "- curl+jq: $(curl --version | head -n1 | cut -d' ' -f1-2), $(jq --version), run by bash $(bash -c 'echo "${BASH_VERSION%%(*}"')"
   echo "- node: $node_line"
-  echo "- method: \`bench/run.sh\` against the simulator (\`examples/ec3-sim.rs\`) on 127.0.0.1; medians of $status_runs status queries and $runs waits per tool, runs interleaved across tools after one warm-up each$priority_note; the waited job answers Queued, Running × $polls, Succeeded; every tool polls every $interval_ms ms. Wall, CPU (user+sys) and peak RSS come from \`wait4(2)\` (\`bench/measure.rs\`, µs resolution; RSS is the largest single process of the tool's tree, as GNU time reports it); requests and TCP connections are counted by the simulator, which is reset before each run. × is the ratio to ec3-gate in the same scenario; ranges show min–max over the runs."
+  echo "- method: \`bench/run.sh\` against the simulator (the \`ec3-sim\` crate in \`sim/\`, run as \`examples/ec3-sim.rs\`) on 127.0.0.1; medians of $status_runs status queries and $runs waits per tool, runs interleaved across tools after one warm-up each$priority_note; the waited job answers Queued, Running × $polls, Succeeded; every tool polls every $interval_ms ms. Wall, CPU (user+sys) and peak RSS come from \`wait4(2)\` (\`bench/measure.rs\`, µs resolution; RSS is the largest single process of the tool's tree, as GNU time reports it); requests and TCP connections are counted by the simulator, which is reset before each run. × is the ratio to ec3-gate in the same scenario; ranges show min–max over the runs."
   echo
   cat "$table"
   echo

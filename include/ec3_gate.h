@@ -35,38 +35,49 @@
 #define EC3_GATE_VERSION_STRING "0.1.0"
 
 
-// A suggested timeout for `ec3_gate_client_create_job` (1 minute, the
-// default of the command's `upload` without `--wait`).
-#define EC3_GATE_DEFAULT_CREATE_TIMEOUT_MS 60000
+// A suggested timeout for `ec3_gate_client_create_job`: the core's default
+// for one call, as for the command's `upload` without `--wait`.
+#define EC3_GATE_DEFAULT_CREATE_TIMEOUT_MS EC3_GATE_DEFAULT_CALL_TIMEOUT_MS
 
-// A suggested timeout for `ec3_gate_client_job_status` (1 minute, the
-// command's default).
-#define EC3_GATE_DEFAULT_STATUS_TIMEOUT_MS 60000
+// A suggested timeout for `ec3_gate_client_job_status`: the core's default
+// for one call, as for the command's `status`.
+#define EC3_GATE_DEFAULT_STATUS_TIMEOUT_MS EC3_GATE_DEFAULT_CALL_TIMEOUT_MS
 
-// A suggested timeout for `ec3_gate_client_wait` (30 minutes, the command's
-// default).
+// Default deadline of a wait, in milliseconds (30 minutes).
 #define EC3_GATE_DEFAULT_WAIT_TIMEOUT_MS 1800000
 
-// A suggested poll interval for `ec3_gate_client_wait` (5 seconds, the
-// command's default).
+// Default time between polls of a wait, in milliseconds (5 seconds).
 #define EC3_GATE_DEFAULT_INTERVAL_MS 5000
 
-// The longest accepted timeout (7 days); the shortest is 1 ms.
+// Default deadline of one call (a status query, a job creation, a
+// configuration list), in milliseconds (1 minute).
+#define EC3_GATE_DEFAULT_CALL_TIMEOUT_MS 60000
+
+// Shortest accepted deadline, in milliseconds.
+#define EC3_GATE_MIN_TIMEOUT_MS 1
+
+// Longest accepted deadline, in milliseconds (7 days).
 #define EC3_GATE_MAX_TIMEOUT_MS 604800000
 
-// The shortest accepted poll interval (10 ms).
+// Shortest accepted time between polls, in milliseconds: fast enough for
+// tests, never a busy loop.
 #define EC3_GATE_MIN_INTERVAL_MS 10
 
-// The longest accepted poll interval (1 hour).
+// Longest accepted time between polls, in milliseconds (1 hour).
 #define EC3_GATE_MAX_INTERVAL_MS 3600000
 
-// The default request budget of a client: 60 requests a minute, a modest
-// share of the iTwin Platform's community tier (500 a minute, 5,000 an
-// hour).
+// Default request budget of a client: at most this many requests in any
+// 60 seconds.
+//
+// A modest share of the community tier's 500 a minute and 5,000 an hour:
+// 12% of the minute's limit, and, over the default 30-minute deadline, at
+// most 1,800 requests (36% of the hour's). It keeps 5 jobs at the default
+// 5-second interval at full speed, and polls 50 jobs each about once every
+// 50 seconds.
 #define EC3_GATE_DEFAULT_MAX_REQUESTS_PER_MINUTE 60
 
-// The largest request budget accepted (the paid tiers' 5,000 a minute); the
-// smallest is 1.
+// Largest accepted request budget: the paid tiers' 5,000 a minute. More
+// would only ever earn 429s. The smallest is 1.
 #define EC3_GATE_MAX_REQUESTS_PER_MINUTE 5000
 
 // The result of every fallible function.
@@ -321,14 +332,16 @@ ec3_gate_result ec3_gate_client_new(const struct ec3_gate_client_options *option
 //
 // `configuration_id`: the EC3 configuration that says what to upload.
 // `project_name`: the name of the EC3 project to create. `extraction_id`:
-// NULL for a report-based job, else the extraction to upload. Each must be
-// 1-256 characters, not blank, without control characters.
+// NULL for a report-based job, else the extraction to upload. The ids are
+// 1-256 ASCII letters, digits, `.`, `_` or `-`; the project name is 1-256
+// characters, not blank, without control characters.
 //
 // `ec3_token`: the user's EC3 (Building Transparency) token, not blank,
 // without control characters. A secret: it goes into the request body and
 // nowhere else, never into a message; where the service quotes it back in
 // an error, the last error shows `***` (a "token" shorter than 8
-// characters excepted). The library keeps no copy after the call.
+// characters excepted), and so do later answers to this client, which
+// keeps the token for that until it is freed.
 //
 // All strings are only read during the call. `timeout_ms` (1 to
 // `EC3_GATE_MAX_TIMEOUT_MS`; `EC3_GATE_DEFAULT_CREATE_TIMEOUT_MS` is the
@@ -477,11 +490,11 @@ void ec3_gate_client_free(struct ec3_gate_client *client);
 // given twice gets two), and frees each with `ec3_gate_job_free`.
 //
 // Returns `EC3_GATE_RESULT_OK` only when every job `Succeeded`. Otherwise
-// `_CANCELLED` when the wait was cancelled (the arrays hold everything
-// known by then), else the results' code that comes first in this order:
-// `_INVALID_ARGUMENT`, `_AUTH`, `_NOT_FOUND`, `_REJECTED`, `_JOB_FAILED`,
-// `_SERVICE`, `_TIMED_OUT` (the `ec3-gate` command's precedence for exit
-// statuses: what a rerun cannot cure first, a timeout last). Before the
+// the results' code that comes first in this order: `_CANCELLED` (the
+// arrays hold everything known by then), `_INVALID_ARGUMENT`, `_AUTH`,
+// `_NOT_FOUND`, `_REJECTED`, `_JOB_FAILED`, `_SERVICE`, `_TIMED_OUT` (the
+// core's precedence, which the `ec3-gate` command's exit status follows
+// too: what a rerun cannot cure first, a timeout last). Before the
 // wait: `_INVALID_ARGUMENT` (`n` is 0, an id is malformed, a timeout or
 // interval is out of range), `_NULL_ARGUMENT` (`client`, `job_ids`, one of
 // its elements, `jobs_out` or `results_out` NULL) or `_INVALID_UTF8`.

@@ -48,6 +48,30 @@ impl Auth {
         }
     }
 
+    /// The secrets the credentials hold, as they travel: the access token;
+    /// or the client secret, and `id:secret` raw and form-encoded (the Basic
+    /// value's plain text; its base64 is one of the spellings redacted).
+    pub(crate) fn secrets(&self) -> Vec<Secret> {
+        match &self.credentials {
+            Credentials::AccessToken(token) => vec![token.clone()],
+            Credentials::ClientCredentials {
+                client_id,
+                client_secret,
+            } => {
+                let enc = |s: &str| utf8_percent_encode(s, FORM).to_string();
+                vec![
+                    client_secret.clone(),
+                    Secret::new(format!("{client_id}:{}", client_secret.expose())),
+                    Secret::new(format!(
+                        "{}:{}",
+                        enc(client_id),
+                        enc(client_secret.expose())
+                    )),
+                ]
+            }
+        }
+    }
+
     /// True when a refused token can be replaced by a fresh one.
     pub(crate) fn can_renew(&self) -> bool {
         matches!(self.credentials, Credentials::ClientCredentials { .. })
@@ -74,6 +98,7 @@ impl Auth {
         }
         let asked_at = Instant::now();
         let (token, lifetime) = self.fetch(client, call, client_id, client_secret)?;
+        client.remember_secret(&token);
         call.observer.on_event(Event::TokenIssued(&token));
         let margin = RENEW_MARGIN.min(lifetime / 2);
         *self.cached.lock().unwrap_or_else(PoisonError::into_inner) = Some(Cached {
@@ -106,7 +131,6 @@ impl Auth {
                 "application/x-www-form-urlencoded",
                 format!("grant_type=client_credentials&scope={}", enc(&self.scope)).into_bytes(),
             )),
-            secrets: vec![client_secret.clone()],
         };
         // Asking for a token twice is harmless, so every failure may be retried.
         let reply = client.execute(&request, Policy::Idempotent, call)?;

@@ -13,20 +13,8 @@ use std::collections::VecDeque;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::{Cancel, Error, MAX_TIMEOUT};
-
-/// The default budget: 60 requests a minute.
-///
-/// A modest share of the community tier's 500 a minute and 5,000 an hour:
-/// 12% of the minute's limit, and, over the default 30-minute deadline, at
-/// most 1,800 requests (36% of the hour's). It keeps 5 jobs at the default
-/// 5-second interval at full speed, and polls 50 jobs each about once every
-/// 50 seconds.
-pub const DEFAULT_MAX_REQUESTS_PER_MINUTE: u32 = 60;
-
-/// The largest budget accepted: the paid tiers' 5,000 a minute. More would
-/// only ever earn 429s.
-pub const MAX_REQUESTS_PER_MINUTE: u32 = 5000;
+use crate::limits::{MAX_REQUESTS_PER_MINUTE, MAX_TIMEOUT_MS};
+use crate::{Cancel, Error};
 
 /// The shared request budget of one client.
 #[derive(Debug)]
@@ -104,8 +92,8 @@ impl Budget {
     /// Holds every request of the client back for `delay` (a 429, or a
     /// `Retry-After`): the limit the service enforces is shared by every job.
     pub(crate) fn pause(&self, delay: Duration) {
-        // No call lasts longer than MAX_TIMEOUT: a longer pause means "never".
-        let until = Instant::now() + delay.min(MAX_TIMEOUT);
+        // No call lasts longer than MAX_TIMEOUT_MS: a longer pause means "never".
+        let until = Instant::now() + delay.min(Duration::from_millis(MAX_TIMEOUT_MS));
         let mut state = self.lock();
         state.paused_until = Some(state.paused_until.map_or(until, |p| p.max(until)));
     }
@@ -131,6 +119,7 @@ impl Budget {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::limits::DEFAULT_MAX_REQUESTS_PER_MINUTE;
 
     fn far() -> Instant {
         Instant::now() + Duration::from_secs(60)

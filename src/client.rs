@@ -10,8 +10,9 @@ use ureq::config::RedirectAuthHeaders;
 use crate::auth::Auth;
 use crate::budget::{Budget, Slot};
 use crate::endpoint::Endpoint;
+use crate::redact::Redactor;
 use crate::retry::{Backoff, is_retryable_status, parse_retry_after};
-use crate::{Cancel, Config, Error, Event, Job, JobId, Observer, Secret, ServiceError};
+use crate::{Cancel, Config, Error, Event, Job, JobId, Observer, Secret, ServiceError, Timeout};
 
 /// Largest answer body read (1 MiB); a larger one is an error, not a hang.
 pub const MAX_BODY_BYTES: u64 = 1 << 20;
@@ -36,7 +37,11 @@ pub struct Client {
     auth: Auth,
     user_agent: String,
     agent: Mutex<Agent>,
+    /// Every request of this client passes it (see [`Budget`]).
     budget: Budget,
+    /// Every secret this client has known (credentials, issued tokens, EC3
+    /// tokens): cut out of every answer it reads.
+    redactor: Mutex<Redactor>,
 }
 
 impl std::fmt::Debug for Client {
@@ -68,16 +73,11 @@ pub(crate) struct Request<'a> {
     pub(crate) authorization: Option<Secret>,
     pub(crate) accept: &'static str,
     pub(crate) body: Option<(&'static str, Vec<u8>)>,
-    /// Secrets this request carries (token, client secret, EC3 token): a
-    /// service that quotes them back must not carry them into errors,
-    /// outputs or the summary, so they are cut out of the answer.
-    pub(crate) secrets: Vec<Secret>,
 }
 
-/// A JSON request body, and the secret it carries (if any).
+/// A JSON request body.
 pub(crate) struct Payload {
     pub(crate) json: Vec<u8>,
-    pub(crate) secret: Option<Secret>,
 }
 
 /// Which failures may be retried.
@@ -176,13 +176,26 @@ impl Client {
         }
         let budget = Budget::per_minute(config.max_requests_per_minute)?;
         let agent = build_agent(&config.user_agent);
-        Ok(Self {
+        let client = Self {
             api,
             auth: Auth::new(config.credentials, authority, config.scope),
             user_agent: config.user_agent,
             agent: Mutex::new(agent),
             budget,
-        })
+            redactor: Mutex::default(),
+        };
+        for secret in client.auth.secrets().iter().chain(&config.secrets) {
+            client.remember_secret(secret);
+        }
+        Ok(client)
+    }
+
+    /// Adds `secret` to those cut out of every later answer.
+    pub(crate) fn remember_secret(&self, secret: &Secret) {
+        self.redactor
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .add(secret.expose());
     }
 
     /// Queries a job's status once. Transient failures are retried until
@@ -190,11 +203,11 @@ impl Client {
     pub fn job_status(
         &self,
         job: &JobId,
-        timeout: Duration,
+        timeout: Timeout,
         cancel: &Cancel,
         observer: &mut dyn Observer,
     ) -> Result<Job, Error> {
-        self.run(timeout, cancel, observer, |client, call| {
+        self.run(timeout.get(), cancel, observer, |client, call| {
             client.fetch_job(job, call)
         })
     }
@@ -306,10 +319,6 @@ impl Client {
                 authorization: Some(Secret::new(format!("Bearer {}", token.expose()))),
                 accept: ITWIN_ACCEPT,
                 body: payload.map(|p| ("application/json", p.json.clone())),
-                secrets: [Some(token), payload.and_then(|p| p.secret.clone())]
-                    .into_iter()
-                    .flatten()
-                    .collect(),
             };
             let step = self.attempt(&request, policy, backoff, call);
             if matches!(&step, Step::Done(r) if r.status == 401)
@@ -440,10 +449,11 @@ impl Client {
         match read {
             Ok(body) => Attempt::Answered {
                 status,
-                body: request
-                    .secrets
-                    .iter()
-                    .fold(body, |b, secret| redact(&b, secret.expose())),
+                body: self
+                    .redactor
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .bytes(body),
                 retry_after,
             },
             // An error answer's body only adds detail; the status says enough.
@@ -549,31 +559,6 @@ fn retry_after(headers: &ureq::http::HeaderMap) -> Option<Duration> {
             header("itwinplatform-ratelimit-retry-after-seconds")
                 .and_then(|v| parse_retry_after(v, now))
         })
-}
-
-/// Shorter tokens are not redacted: they could match the JSON itself (a
-/// token `t` would turn `"status"` into `"s***a***us"`), and real tokens are
-/// hundreds of characters long.
-const MIN_REDACTED_LEN: usize = 8;
-
-/// `body` with every occurrence of `secret` replaced by `***`.
-fn redact(body: &[u8], secret: &str) -> Vec<u8> {
-    let secret = secret.as_bytes();
-    if secret.len() < MIN_REDACTED_LEN {
-        return body.to_vec();
-    }
-    let mut out = Vec::with_capacity(body.len());
-    let mut rest = body;
-    while !rest.is_empty() {
-        if rest.starts_with(secret) {
-            out.extend_from_slice(b"***");
-            rest = &rest[secret.len()..];
-        } else {
-            out.push(rest[0]);
-            rest = &rest[1..];
-        }
-    }
-    out
 }
 
 /// True when the request surely never reached the server.

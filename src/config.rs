@@ -13,6 +13,7 @@ pub const DEFAULT_SCOPE: &str = "itwin-platform";
 
 /// How to authenticate to the iTwin Platform.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum Credentials {
     /// A bearer token obtained elsewhere, used as is.
     AccessToken(Secret),
@@ -77,6 +78,7 @@ pub struct Config {
     pub(crate) credentials: Credentials,
     pub(crate) user_agent: String,
     pub(crate) max_requests_per_minute: u32,
+    pub(crate) secrets: Vec<Secret>,
 }
 
 impl Config {
@@ -89,7 +91,18 @@ impl Config {
             credentials,
             user_agent: format!("ec3-gate/{}", env!("CARGO_PKG_VERSION")),
             max_requests_per_minute: crate::DEFAULT_MAX_REQUESTS_PER_MINUTE,
+            secrets: Vec::new(),
         }
+    }
+
+    /// Another secret to cut out of every answer, besides the credentials
+    /// and the tokens the client itself sends (say, an EC3 token a job was
+    /// created with in an earlier step, which its failure message may quote).
+    /// Values shorter than 8 characters are not redacted.
+    /// Defaults to none.
+    pub fn redact(mut self, secret: Secret) -> Self {
+        self.secrets.push(secret);
+        self
     }
 
     /// API root; `/insights/carbon-calculation/...` is appended to it.

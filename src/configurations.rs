@@ -1,21 +1,10 @@
 //! Listing an iTwin's EC3 configurations, so users can find the id to put
 //! in their workflow.
 
-use std::time::Duration;
-
 use serde::{Deserialize, Serialize};
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-
 use crate::client::{Call, Method, Policy};
-use crate::{Cancel, Client, Error, Observer, text};
-
-/// What stays unencoded in a path segment (RFC 3986 unreserved).
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+use crate::{Cancel, Client, Error, Observer, Timeout, text};
 
 /// Most pages followed; a service that links on forever is an error.
 const MAX_PAGES: usize = 100;
@@ -23,6 +12,7 @@ const MAX_PAGES: usize = 100;
 /// One EC3 configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Configuration {
     /// The id to pass as `--configuration-id`.
     pub id: String,
@@ -40,7 +30,7 @@ impl Client {
     pub fn configurations(
         &self,
         itwin_id: &str,
-        timeout: Duration,
+        timeout: Timeout,
         cancel: &Cancel,
         observer: &mut dyn Observer,
     ) -> Result<Vec<Configuration>, Error> {
@@ -69,7 +59,7 @@ impl Client {
                 "must be 1-128 ASCII letters, digits or '-'",
             ));
         }
-        self.run(timeout, cancel, observer, |client, call| {
+        self.run(timeout.get(), cancel, observer, |client, call| {
             // Validated above: nothing in the id needs encoding.
             let mut url = client.api_url(&format!(
                 "/insights/carbon-calculation/ec3/configurations?iTwinId={itwin_id}"
@@ -106,19 +96,19 @@ impl Client {
     /// Reads one EC3 configuration (`GET /ec3/configurations/{id}`): its
     /// display name names the projects of [`Client::create_jobs`].
     ///
-    /// `id` is 1-256 characters without control characters (as
-    /// [`NewJob`](crate::NewJob) requires); it is percent-encoded into the
-    /// path. A configuration the service does not know (404) is
+    /// `id` is checked as [`NewJob::validate`](crate::NewJob::validate)
+    /// checks a configuration id (so nothing in it needs encoding). A
+    /// configuration the service does not know (404) is
     /// [`Error::Rejected`]: a wrong id in the input, which no retry cures.
     pub fn configuration(
         &self,
         id: &str,
-        timeout: Duration,
+        timeout: Timeout,
         cancel: &Cancel,
         observer: &mut dyn Observer,
     ) -> Result<Configuration, Error> {
-        crate::upload::check("configuration id", id, 256)?;
-        self.run(timeout, cancel, observer, |client, call| {
+        crate::upload::check_id("configuration id", id)?;
+        self.run(timeout.get(), cancel, observer, |client, call| {
             client.fetch_configuration(id, call)
         })
     }
@@ -133,9 +123,9 @@ impl Client {
         struct Single {
             configuration: Configuration,
         }
+        // Checked by the caller: nothing in the id needs encoding.
         let url = self.api_url(&format!(
-            "/insights/carbon-calculation/ec3/configurations/{}",
-            utf8_percent_encode(id, SEGMENT)
+            "/insights/carbon-calculation/ec3/configurations/{id}"
         ));
         let reply = self.api_call(Method::Get, url, None, Policy::Idempotent, call)?;
         let body = reply.into_body(|detail| Error::Rejected {

@@ -8,6 +8,7 @@ use crate::text;
 /// documented `{"error": {"code", "message"}}` shape. Both parts are untrusted
 /// text: capped, and printed escaped.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ServiceError {
     /// The error code, such as `JobNotFound`.
     pub code: Option<String>,
@@ -120,12 +121,73 @@ impl Error {
         }
     }
 
+    /// This error with the setting `from` renamed `to`, when it is an
+    /// [`Error::InvalidConfig`] for `from`: the core names its settings
+    /// (`timeout`, `interval`), a caller names them as its user knows them
+    /// (`--timeout`, `EC3_INTERVAL`, `timeout_ms`).
+    pub fn rename_setting(self, from: &str, to: &str) -> Self {
+        match self {
+            Self::InvalidConfig { what, reason } if what == from => Self::InvalidConfig {
+                what: to.to_owned(),
+                reason,
+            },
+            other => other,
+        }
+    }
+
+    /// What kind of outcome this is, and so which exit status (CLI) or
+    /// result code (C library) it gets.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::InvalidJobId(_) | Self::InvalidConfig { .. } | Self::NoCredentials => {
+                ErrorKind::Usage
+            }
+            Self::TimedOut => ErrorKind::TimedOut,
+            Self::AuthRefused { .. } => ErrorKind::Auth,
+            Self::JobNotFound(_) => ErrorKind::NotFound,
+            Self::Rejected { .. } => ErrorKind::Rejected,
+            Self::Cancelled => ErrorKind::Cancelled,
+            Self::Service { .. }
+            | Self::Network(_)
+            | Self::InvalidResponse(_)
+            | Self::Internal(_) => ErrorKind::Service,
+        }
+    }
+
     /// True for errors found before anything was sent: usage and configuration.
     pub fn is_usage(&self) -> bool {
-        matches!(
-            self,
-            Self::InvalidJobId(_) | Self::InvalidConfig { .. } | Self::NoCredentials
-        )
+        self.kind() == ErrorKind::Usage
+    }
+}
+
+/// The stable classification of an [`Error`]. Each kind carries its number:
+/// the `ec3-gate` exit status (2-7) and the C library's result code (all).
+/// Numbers are never reused: CI scripts and C programs branch on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+#[repr(u8)]
+pub enum ErrorKind {
+    /// Usage or configuration error; nothing was sent.
+    Usage = 2,
+    /// The job was still unfinished at the deadline.
+    TimedOut = 3,
+    /// Authentication or authorization refused.
+    Auth = 4,
+    /// The job does not exist.
+    NotFound = 5,
+    /// A service or network error that outlasted the retries (and bugs).
+    Service = 6,
+    /// The service rejected the request as invalid (400/422).
+    Rejected = 7,
+    /// The call was cancelled. The C library's code 8; the command exits
+    /// with 128 + the signal's number instead.
+    Cancelled = 8,
+}
+
+impl ErrorKind {
+    /// The kind's number (see the type's docs).
+    pub fn code(self) -> u8 {
+        self as u8
     }
 }
 
@@ -182,6 +244,60 @@ mod tests {
         fn assert_send_sync<T: Send + Sync + 'static>() {}
         assert_send_sync::<Error>();
         assert!(std::mem::size_of::<Error>() <= 64);
+    }
+
+    /// The whole table: every error, its kind, its number. The exit codes
+    /// and the C result codes are read from here.
+    #[test]
+    fn kinds_and_their_numbers() {
+        let detail = ServiceError::default;
+        let table = [
+            (Error::InvalidJobId("a/b".into()), ErrorKind::Usage, 2),
+            (Error::config("API URL", "bad"), ErrorKind::Usage, 2),
+            (Error::NoCredentials, ErrorKind::Usage, 2),
+            (Error::TimedOut, ErrorKind::TimedOut, 3),
+            (
+                Error::AuthRefused {
+                    status: 401,
+                    detail: detail(),
+                },
+                ErrorKind::Auth,
+                4,
+            ),
+            (Error::JobNotFound(detail()), ErrorKind::NotFound, 5),
+            (
+                Error::Service {
+                    status: 500,
+                    detail: detail(),
+                },
+                ErrorKind::Service,
+                6,
+            ),
+            (Error::Network("reset".into()), ErrorKind::Service, 6),
+            (Error::InvalidResponse("html".into()), ErrorKind::Service, 6),
+            (Error::Internal("bug".into()), ErrorKind::Service, 6),
+            (
+                Error::Rejected {
+                    status: 422,
+                    detail: detail(),
+                },
+                ErrorKind::Rejected,
+                7,
+            ),
+            (Error::Cancelled, ErrorKind::Cancelled, 8),
+        ];
+        for (error, kind, code) in table {
+            assert_eq!((error.kind(), error.kind().code()), (kind, code), "{error}");
+            assert_eq!(error.is_usage(), code == 2);
+        }
+    }
+
+    #[test]
+    fn settings_are_renamed_only_when_they_match() {
+        let e = Error::config("timeout", "too long").rename_setting("timeout", "--timeout");
+        assert_eq!(e.to_string(), "--timeout: too long");
+        let e = Error::config("interval", "x").rename_setting("timeout", "--timeout");
+        assert_eq!(e.to_string(), "interval: x");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Many jobs, one gate: waiting for several jobs under one deadline, on one
-//! connection, with one token and one request budget; and the exit status
-//! of a group whose jobs ended differently.
+//! connection, with one token and one request budget; and which job decides
+//! the result of a group whose jobs ended differently.
 //!
 //! A one-job [`Client::wait`] runs the same loop, so there is one polling
 //! loop in the crate.
@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use crate::client::{Call, Method, Policy, Step, starts_in_time};
 use crate::retry::{Backoff, jitter};
-use crate::{Cancel, Client, Error, Event, Job, JobId, JobStatus, Observer, WaitOptions};
+use crate::{
+    Cancel, Client, Error, ErrorKind, Event, Job, JobId, JobStatus, Observer, WaitOptions,
+};
 
 /// What a group wait learnt about one of its jobs.
 #[derive(Debug, Clone)]
@@ -29,43 +31,70 @@ pub struct JobOutcome {
     pub last_seen: Option<Job>,
 }
 
-/// The exit statuses a group's jobs may end with, most important first: the
-/// status of a group is the first of these that any job ended with (0 when
-/// every job succeeded).
+/// Where a result stands among those that decide a group's result (lower
+/// decides first); `None` for a success.
 ///
-/// The order puts first what a rerun cannot cure, so a script that reruns on
-/// 6 or 3 never reruns a gate that cannot pass:
-/// - 2 usage, 4 authentication: the gate itself is misconfigured; it likely
-///   broke every job and hides what the others would have said;
-/// - 5 not found, 7 rejected: a wrong id or request in the input;
-/// - 1 failed: a job's verdict, final: fix the model or the configuration;
-/// - 6 service or network error: a rerun may pass;
-/// - 3 timed out, last: the job may still succeed; a longer wait may pass.
-pub const EXIT_PRECEDENCE: [u8; 7] = [2, 4, 5, 7, 1, 6, 3];
+/// Every [`ErrorKind`] is named: a new one must be placed here on purpose.
+fn rank<T>(result: &Result<T, Error>, succeeded: impl Fn(&T) -> bool) -> Option<u8> {
+    match result {
+        Ok(value) if succeeded(value) => None,
+        // A finished job that did not succeed: `Failed`.
+        Ok(_) => Some(5),
+        Err(error) => Some(match error.kind() {
+            ErrorKind::Cancelled => 0,
+            ErrorKind::Usage => 1,
+            ErrorKind::Auth => 2,
+            ErrorKind::NotFound => 3,
+            ErrorKind::Rejected => 4,
+            ErrorKind::Service => 6,
+            ErrorKind::TimedOut => 7,
+        }),
+    }
+}
 
-/// The exit status of a group whose jobs ended with `codes` (the CLI's exit
-/// statuses, which the C library's result codes 0-7 share), by
-/// [`EXIT_PRECEDENCE`]: 0 when all are 0 (or there are none).
+/// The position of the result that decides the result of a group: the
+/// first, in the precedence below, of those that did not succeed; on a tie
+/// the earliest given. `None` when every one succeeded (or there are none):
+/// only then does the group succeed. `succeeded` tells a success from a
+/// `Failed` job among the `Ok`s (say, `|job| job.status ==
+/// JobStatus::Succeeded`; a job created and not waited for succeeded).
 ///
-/// A non-zero status outside the table (an interrupted run's 130 or 143, the
-/// C library's cancel or panic) wins over all of it: the run itself did not
-/// finish, which says more than any one job. Among several of those, the
-/// first given wins.
-pub fn combined_exit_code(codes: impl IntoIterator<Item = u8>) -> u8 {
-    let rank = |code: u8| {
-        EXIT_PRECEDENCE
-            .iter()
-            .position(|c| *c == code)
-            .map_or(0, |p| p + 1)
-    };
-    codes
+/// The command exits with that result's status and the C library returns
+/// its code, each as it would for that job alone. The precedence, first to
+/// last, and why:
+/// 1. [`ErrorKind::Cancelled`]: the run itself did not finish, which says
+///    more than any one job;
+/// 2. [`ErrorKind::Usage`], [`ErrorKind::Auth`]: the gate itself is
+///    misconfigured; it likely broke every job and hides what the others
+///    would have said;
+/// 3. [`ErrorKind::NotFound`], [`ErrorKind::Rejected`]: a wrong id or
+///    request in the input;
+/// 4. a `Failed` job: a verdict, final: fix the model or the configuration;
+/// 5. [`ErrorKind::Service`]: a service or network error; a rerun may pass;
+/// 6. [`ErrorKind::TimedOut`], last: the job may still succeed; a longer
+///    wait may pass.
+///
+/// So what a rerun cannot cure comes first, and a script that reruns on a
+/// service error or a timeout never reruns a gate that cannot pass.
+pub fn deciding_result<'a, T: 'a>(
+    results: impl IntoIterator<Item = &'a Result<T, Error>>,
+    succeeded: impl Fn(&T) -> bool,
+) -> Option<usize> {
+    results
         .into_iter()
-        .filter(|c| *c != 0)
-        .fold(None, |best: Option<u8>, code| match best {
-            Some(b) if rank(b) <= rank(code) => Some(b),
-            _ => Some(code),
-        })
-        .unwrap_or(0)
+        .enumerate()
+        .filter_map(|(i, result)| rank(result, &succeeded).map(|rank| (rank, i)))
+        .min()
+        .map(|(_, i)| i)
+}
+
+/// [`deciding_result`] of a group wait's outcomes: the position of the
+/// outcome that decides the group's result; `None` when every job
+/// `Succeeded`.
+pub fn deciding_outcome(outcomes: &[JobOutcome]) -> Option<usize> {
+    deciding_result(outcomes.iter().map(|o| &o.result), |job| {
+        job.status == JobStatus::Succeeded
+    })
 }
 
 impl Client {
@@ -91,8 +120,7 @@ impl Client {
     ///
     /// A cancel ends the wait at once: jobs still unfinished then get
     /// [`Error::Cancelled`] and keep their last answer, so everything known
-    /// is returned. `Err` only when nothing was sent: an empty list, or a
-    /// timeout too large.
+    /// is returned. `Err` only when nothing was sent: an empty list.
     pub fn wait_all(
         &self,
         jobs: &[JobId],
@@ -103,7 +131,7 @@ impl Client {
         if jobs.is_empty() {
             return Err(Error::config("job ids", "at least one job id is needed"));
         }
-        let ran = self.run_to_end(options.timeout, cancel, observer, |client, call| {
+        let ran = self.run_to_end(options.timeout(), cancel, observer, |client, call| {
             client.poll(call, jobs, options, true)
         });
         match ran {
@@ -132,7 +160,7 @@ impl Client {
         let start = Instant::now();
         // The last poll starts this much before the deadline, so that it can
         // finish in time.
-        let slack = (options.timeout / 4).min(Duration::from_secs(1));
+        let slack = (options.timeout() / 4).min(Duration::from_secs(1));
         let last_chance = call.deadline - slack;
 
         let mut first_position = HashMap::new();
@@ -317,7 +345,8 @@ impl Polled {
         if now >= last_chance {
             return self.end(Err(Error::TimedOut), call, grouped);
         }
-        let step = options.interval + jitter((options.interval / 10).min(Duration::from_secs(1)));
+        let step =
+            options.interval() + jitter((options.interval() / 10).min(Duration::from_secs(1)));
         self.due = now
             .checked_add(step)
             .map_or(last_chance, |t| t.min(last_chance));
@@ -347,23 +376,65 @@ impl Polled {
 mod tests {
     use super::*;
 
+    fn outcome(result: Result<JobStatus, Error>) -> JobOutcome {
+        let id = JobId::new("job").unwrap();
+        JobOutcome {
+            id: id.clone(),
+            result: result.map(|status| Job {
+                status,
+                ec3_project_url: None,
+                message: None,
+            }),
+            last_seen: None,
+        }
+    }
+
     #[test]
     fn the_precedence_is_pinned() {
-        assert_eq!(combined_exit_code([]), 0);
-        assert_eq!(combined_exit_code([0, 0, 0]), 0);
-        // Each code beats every code after it in the table.
-        for (i, &high) in EXIT_PRECEDENCE.iter().enumerate() {
-            for &low in &EXIT_PRECEDENCE[i + 1..] {
-                assert_eq!(combined_exit_code([0, low, high, low]), high);
-                assert_eq!(combined_exit_code([high, 0, low]), high);
+        let ok = || outcome(Ok(JobStatus::Succeeded));
+        // First to last, one of each kind of outcome that fails a group.
+        let order = || {
+            vec![
+                outcome(Err(Error::Cancelled)),
+                outcome(Err(Error::NoCredentials)),
+                outcome(Err(Error::AuthRefused {
+                    status: 401,
+                    detail: Default::default(),
+                })),
+                outcome(Err(Error::JobNotFound(Default::default()))),
+                outcome(Err(Error::Rejected {
+                    status: 400,
+                    detail: Default::default(),
+                })),
+                outcome(Ok(JobStatus::Failed)),
+                outcome(Err(Error::Network("reset".into()))),
+                outcome(Err(Error::TimedOut)),
+            ]
+        };
+        assert_eq!(deciding_outcome(&[]), None);
+        assert_eq!(deciding_outcome(&[ok(), ok()]), None);
+        let n = order().len();
+        for high in 0..n {
+            for low in high + 1..n {
+                let mut o = order();
+                // low, ok, high, low: `high` decides, wherever it stands.
+                let group = vec![
+                    o.remove(low),
+                    ok(),
+                    o.remove(high),
+                    outcome(Err(Error::TimedOut)),
+                ];
+                assert_eq!(deciding_outcome(&group), Some(2), "{high} before {low}");
             }
-            assert_eq!(combined_exit_code([0, high, 0]), high);
+            let mut o = order();
+            assert_eq!(deciding_outcome(&[ok(), o.remove(high), ok()]), Some(1));
         }
-        assert_eq!(combined_exit_code([1, 3, 6]), 1);
-        assert_eq!(combined_exit_code([3, 6]), 6);
-        assert_eq!(combined_exit_code([3, 5, 1]), 5);
-        // Outside the table: an interrupted or cancelled run wins, first first.
-        assert_eq!(combined_exit_code([2, 130]), 130);
-        assert_eq!(combined_exit_code([8, 143, 2]), 8);
+        // A tie goes to the first given.
+        let twice = [
+            ok(),
+            outcome(Ok(JobStatus::Failed)),
+            outcome(Ok(JobStatus::Failed)),
+        ];
+        assert_eq!(deciding_outcome(&twice), Some(1));
     }
 }

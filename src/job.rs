@@ -42,6 +42,7 @@ impl fmt::Display for JobId {
 
 /// The state of an EC3 upload job.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum JobStatus {
     /// Accepted, not started.
     Queued,
@@ -92,11 +93,12 @@ impl fmt::Display for JobStatus {
 
 /// One answer of `GET /ec3/jobs/{jobId}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Job {
     /// The job's state.
     pub status: JobStatus,
-    /// The failure reason (normalised line endings, capped at
-    /// [`text::MAX_TEXT_CHARS`]), when the service gave one.
+    /// The failure reason (normalised line endings, capped at 16 Ki
+    /// characters), when the service gave one. Untrusted text.
     pub message: Option<String>,
     /// Link to the created EC3 project, when the service gave one.
     pub ec3_project_url: Option<String>,
@@ -106,7 +108,16 @@ pub struct Job {
 const MAX_URL_BYTES: usize = 4096;
 
 impl Job {
-    /// Parses a job status response body.
+    /// The failure message on one line, for a log line or an error message:
+    /// line breaks and control characters shown as escapes, capped at 300
+    /// characters. `None` when the service gave no message.
+    pub fn message_line(&self) -> Option<String> {
+        self.message.as_deref().map(|m| text::one_line(m, 300))
+    }
+
+    /// Parses a job status response body. For the fuzz targets and property
+    /// tests only; not part of the API.
+    #[doc(hidden)]
     pub fn from_json(body: &[u8]) -> Result<Self, Error> {
         #[derive(Deserialize)]
         struct Envelope {

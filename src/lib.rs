@@ -18,8 +18,19 @@
 //!   [`Config::max_requests_per_minute`] in any 60 seconds; a 429 or
 //!   `Retry-After` pauses the whole client, not one call.
 //! - `Authorization` never follows a redirect.
+//! - Every secret the client knows (the access token or the client secret,
+//!   the tokens it is issued, EC3 tokens, [`Config::redact`]) is cut out of
+//!   every answer before anything reads it: raw, JSON-escaped (also after
+//!   decoding), URL-encoded and base64.
 //! - Proxies follow curl's rules: `https_proxy`/`HTTPS_PROXY`, `http_proxy`,
 //!   `all_proxy`/`ALL_PROXY`, `no_proxy`/`NO_PROXY`; loopback is never proxied.
+//!
+//! Waits and calls are bounded by [`MIN_TIMEOUT_MS`]..=[`MAX_TIMEOUT_MS`] and
+//! polls by [`MIN_INTERVAL_MS`]..=[`MAX_INTERVAL_MS`]; [`WaitOptions`] and
+//! [`Timeout`] check them. A client's request budget is 1 to
+//! [`MAX_REQUESTS_PER_MINUTE`] (default [`DEFAULT_MAX_REQUESTS_PER_MINUTE`]).
+//! Every error has an [`ErrorKind`], which carries
+//! the command's exit status and the C library's result code.
 //!
 //! # Example
 //! ```no_run
@@ -46,29 +57,35 @@ mod configurations;
 mod endpoint;
 mod error;
 mod event;
-pub mod github;
 mod group;
 mod job;
+mod limits;
 mod new_jobs;
 mod proxy;
-pub mod report;
+mod redact;
 mod retry;
 mod secret;
-pub mod text;
+mod text;
 mod upload;
 mod wait;
 
-pub use budget::{DEFAULT_MAX_REQUESTS_PER_MINUTE, MAX_REQUESTS_PER_MINUTE};
 pub use cancel::Cancel;
 pub use client::{Client, MAX_BODY_BYTES};
 pub use config::{Config, Credentials, DEFAULT_API_URL, DEFAULT_AUTHORITY, DEFAULT_SCOPE};
 pub use configurations::Configuration;
-pub use error::{Error, ServiceError};
+pub use error::{Error, ErrorKind, ServiceError};
 pub use event::{Event, Observer};
-pub use group::{EXIT_PRECEDENCE, JobOutcome, combined_exit_code};
+pub use group::{JobOutcome, deciding_outcome, deciding_result};
 pub use job::{Job, JobId, JobStatus};
+pub use limits::{
+    DEFAULT_CALL_TIMEOUT_MS, DEFAULT_INTERVAL_MS, DEFAULT_MAX_REQUESTS_PER_MINUTE,
+    DEFAULT_TIMEOUT_MS, MAX_INTERVAL_MS, MAX_REQUESTS_PER_MINUTE, MAX_TIMEOUT_MS, MIN_INTERVAL_MS,
+    MIN_TIMEOUT_MS,
+};
 pub use new_jobs::{NewJobs, PLACEHOLDER_CONFIGURATION, PLACEHOLDER_N};
+/// For the fuzz targets and property tests only; not part of the API.
+#[doc(hidden)]
 pub use retry::parse_retry_after;
 pub use secret::Secret;
 pub use upload::NewJob;
-pub use wait::{MAX_INTERVAL, MAX_TIMEOUT, MIN_INTERVAL, WaitOptions};
+pub use wait::{Timeout, WaitOptions};

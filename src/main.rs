@@ -4,41 +4,38 @@ mod cli;
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
-use ec3_gate::{Error, JobStatus};
+use ec3_gate::{ErrorKind, JobStatus};
 
 use cli::Outcome;
 
 fn main() -> ExitCode {
-    let args = match cli::args::Args::try_parse() {
-        Ok(args) => args,
-        Err(e) => {
+    // The environment first: its secrets are masked before anything prints.
+    let (env, env_error) = cli::read_env(std::env::vars_os());
+    let outcome = match cli::args::parse() {
+        Ok(args) => cli::gate(args, &env, env_error),
+        // --help and --version are not errors.
+        Err(e) if !e.use_stderr() => {
             let _ = e.print();
-            // --help and --version are not errors; everything else is usage.
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
+            return ExitCode::SUCCESS;
         }
+        Err(e) => cli::refuse_args(&e, &env),
     };
-    ExitCode::from(exit_code(&cli::run(args, std::env::vars_os())))
+    ExitCode::from(exit_code(&outcome))
 }
 
-/// The exit-code contract, in one place. Codes are stable: CI scripts branch
-/// on them. "The job failed" (1) is kept apart from "the tool could not
-/// tell" (2-6), and timeouts (3) from errors, because a retry helps only some.
+/// The exit-code contract. Codes are stable: CI scripts branch on them. "The
+/// job failed" (1) is kept apart from "the tool could not tell" (2-7, the
+/// core's [`ErrorKind`] numbers), and timeouts (3) from errors, because a
+/// retry helps only some.
 fn exit_code(outcome: &Outcome) -> u8 {
     match outcome {
         Outcome::Answered(_) | Outcome::Created(_) | Outcome::Listed(_) => 0,
         Outcome::Finished(job) if job.status == JobStatus::Succeeded => 0,
         Outcome::Finished(_) => 1,
-        Outcome::Failed(e) if e.is_usage() => 2,
-        Outcome::Failed(Error::TimedOut) => 3,
-        Outcome::Failed(Error::AuthRefused { .. }) => 4,
-        Outcome::Failed(Error::JobNotFound(_)) => 5,
-        Outcome::Failed(Error::Rejected { .. }) => 7,
-        Outcome::Failed(_) => 6,
+        // The CLI turns a cancel into `Interrupted`; one that slips through
+        // was still an interruption.
+        Outcome::Failed(e) if e.kind() == ErrorKind::Cancelled => 130,
+        Outcome::Failed(e) => e.kind().code(),
         // 128 + signal number, as shells report it: 130 for SIGINT, 143 for SIGTERM.
         Outcome::Interrupted(sig) => u8::try_from(128 + sig).unwrap_or(130),
     }

@@ -1,14 +1,14 @@
-//! Untrusted text from the service: capping, newline normalisation, and
-//! making it safe to print on one log line.
+//! Untrusted text from the service, as the core keeps it (capped, newlines
+//! normalised) and shows it in its own `Display` texts (on one line).
 
 use std::fmt::Write as _;
 
 /// The most characters of one server-provided text (a job's failure message,
 /// an error message) that ec3-gate keeps. Longer texts are cut and marked.
-pub const MAX_TEXT_CHARS: usize = 16 * 1024;
+pub(crate) const MAX_TEXT_CHARS: usize = 16 * 1024;
 
 /// Marker appended to a text that was cut at [`MAX_TEXT_CHARS`].
-pub const TRUNCATED_MARKER: &str = "… [truncated by ec3-gate]";
+pub(crate) const TRUNCATED_MARKER: &str = "… [truncated by ec3-gate]";
 
 /// Caps `text` at `max` characters (on a character boundary) and turns every
 /// CRLF or lone CR into LF.
@@ -16,7 +16,7 @@ pub const TRUNCATED_MARKER: &str = "… [truncated by ec3-gate]";
 /// Line endings are normalised because the runner's output-file format cannot
 /// carry a value that ends in CR, and a message's lines mean the same either
 /// way; everything else is kept exactly.
-pub fn normalize(text: &str, max: usize) -> String {
+pub(crate) fn normalize(text: &str, max: usize) -> String {
     let mut out = String::with_capacity(text.len().min(max));
     let mut chars = text.chars().peekable();
     let mut count = 0;
@@ -44,7 +44,7 @@ pub fn normalize(text: &str, max: usize) -> String {
 ///
 /// Because no line break survives, server text can never begin a line of its
 /// own, so it can never be read by the runner as a `::workflow-command::`.
-pub fn one_line(text: &str, max: usize) -> String {
+pub(crate) fn one_line(text: &str, max: usize) -> String {
     let mut out = String::with_capacity(text.len().min(max) + 8);
     for (count, c) in text.chars().enumerate() {
         if count == max {

@@ -1,15 +1,14 @@
 //! Creating an EC3 upload job: `POST /ec3/jobs`.
 
-use std::time::Duration;
-
 use serde::{Deserialize, Serialize};
 
 use crate::client::{Call, Method, Payload, Policy};
-use crate::{Cancel, Client, Error, JobId, Observer, Secret};
+use crate::{Cancel, Client, Error, JobId, Observer, Secret, Timeout};
 
 /// What to upload: a report-based job, or extraction-based with
 /// `extraction_id`.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct NewJob {
     /// The EC3 configuration that says which report to upload.
     pub configuration_id: String,
@@ -23,13 +22,36 @@ pub struct NewJob {
 }
 
 impl NewJob {
+    /// A report-based job; add [`NewJob::extraction_id`] for an
+    /// extraction-based one. Checked by [`NewJob::validate`] and again
+    /// before it is sent.
+    pub fn new(
+        configuration_id: impl Into<String>,
+        project_name: impl Into<String>,
+        ec3_token: Secret,
+    ) -> Self {
+        Self {
+            configuration_id: configuration_id.into(),
+            project_name: project_name.into(),
+            ec3_token,
+            extraction_id: None,
+        }
+    }
+
+    /// The extraction to upload, for an extraction-based job.
+    /// Defaults to none.
+    pub fn extraction_id(mut self, id: impl Into<String>) -> Self {
+        self.extraction_id = Some(id.into());
+        self
+    }
+
     /// Refuses empty fields, control characters and oversized values before
     /// anything is sent. Errors never include the EC3 token.
     pub fn validate(&self) -> Result<(), Error> {
-        check("configuration id", &self.configuration_id, 256)?;
+        check_id("configuration id", &self.configuration_id)?;
         check("project name", &self.project_name, 256)?;
-        if let Some(id) = &self.extraction_id {
-            check("extraction id", id, 256)?;
+        if let Some(extraction) = &self.extraction_id {
+            check_id("extraction id", extraction)?;
         }
         if self.ec3_token.expose().trim().is_empty()
             || self.ec3_token.expose().chars().any(char::is_control)
@@ -45,7 +67,7 @@ impl NewJob {
 
 /// Refuses a blank `value`, one over `max` characters, or one with control
 /// characters, naming the field `what`.
-pub(crate) fn check(what: &str, value: &str, max: usize) -> Result<(), Error> {
+fn check(what: &str, value: &str, max: usize) -> Result<(), Error> {
     if value.trim().is_empty() || value.chars().count() > max || value.chars().any(char::is_control)
     {
         Err(Error::config(
@@ -54,6 +76,24 @@ pub(crate) fn check(what: &str, value: &str, max: usize) -> Result<(), Error> {
         ))
     } else {
         Ok(())
+    }
+}
+
+/// Refuses anything but the shape of the service's ids (GUIDs), naming the
+/// field `what`: a typo or a pasted URL fails here, and a checked id goes
+/// into a URL path as it is.
+pub(crate) fn check_id(what: &str, value: &str) -> Result<(), Error> {
+    let ok = (1..=256).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::config(
+            what,
+            "must be 1-256 ASCII letters, digits, '.', '_' or '-'",
+        ))
     }
 }
 
@@ -67,12 +107,12 @@ impl Client {
     pub fn create_job(
         &self,
         job: &NewJob,
-        timeout: Duration,
+        timeout: Timeout,
         cancel: &Cancel,
         observer: &mut dyn Observer,
     ) -> Result<JobId, Error> {
         job.validate()?;
-        self.run(timeout, cancel, observer, |client, call| {
+        self.run(timeout.get(), cancel, observer, |client, call| {
             client.post_job(job, call)
         })
     }
@@ -104,10 +144,8 @@ impl Client {
             extraction_id: job.extraction_id.as_deref(),
         })
         .map_err(|e| Error::InvalidResponse(format!("cannot encode the request: {e}")))?;
-        let payload = Payload {
-            json,
-            secret: Some(job.ec3_token.clone()),
-        };
+        self.remember_secret(&job.ec3_token);
+        let payload = Payload { json };
         let url = self.api_url("/insights/carbon-calculation/ec3/jobs");
         let reply = self.api_call(
             Method::Post,

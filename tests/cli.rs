@@ -1,11 +1,13 @@
-//! The `ec3-gate` binary as a process against a mockito service: commands,
+//! The `ec3-gate` binary as a process against the simulator, or mockito where a
+//! test checks the requests themselves or scripts odd answers: commands,
 //! exit codes, stdout/stderr, headers, retries and validation.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{JOBS, TOKEN, job_json, run};
+use common::{JOBS, TOKEN, job_json, job_mock, run};
+use ec3_sim::project_link;
 use mockito::{Matcher, Server};
 
 fn job_path(id: &str) -> String {
@@ -79,35 +81,19 @@ fn status_json_object_with_nulls_and_exit_zero_even_when_failed() {
 
 #[test]
 fn wait_walks_to_succeeded_with_the_link() {
-    let mut server = Server::new();
-    let path = job_path("j1");
-    let link = "https://buildingtransparency.org/ec3/buildings/0ee7?view=custom";
-    let q = server
-        .mock("GET", path.as_str())
-        .with_body(job_json("Queued", None, None))
-        .expect(1)
-        .create();
-    let running = server
-        .mock("GET", path.as_str())
-        .with_body(job_json("Running", None, None))
-        .expect(2)
-        .create();
-    let done = server
-        .mock("GET", path.as_str())
-        .with_body(job_json("Succeeded", None, Some(link)))
-        .expect(1)
-        .create();
+    let sim = common::sim(2);
     let r = run_env(
-        &["wait", "j1", "--interval", "20ms", "--json"],
-        &env(&server.url()),
+        &["wait", "ok-walk", "--interval", "20ms", "--json"],
+        &env(sim.url()),
     );
-    q.assert();
-    running.assert();
-    done.assert();
     assert_eq!(r.code, 0, "{r:?}");
     let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
-    assert_eq!(v["ec3ProjectUrl"], link);
+    assert_eq!(v["ec3ProjectUrl"], project_link("ok-walk"));
     assert_eq!(v["status"], "Succeeded");
+    // Queued, Running twice, Succeeded: and not one poll more.
+    let stats = sim.stats();
+    assert_eq!(stats.polls["ok-walk"], 4);
+    assert_eq!(stats.requests_after_terminal(), 0);
     // One progress line per status change, not per poll.
     assert_eq!(r.stderr.matches("is Running").count(), 1, "{}", r.stderr);
     assert!(r.stderr.contains("is Queued") && r.stderr.contains("is Succeeded"));
@@ -115,37 +101,28 @@ fn wait_walks_to_succeeded_with_the_link() {
 
 #[test]
 fn wait_exits_one_on_failed() {
-    let mut server = Server::new();
-    server
-        .mock("GET", job_path("j1").as_str())
-        .with_body(job_json("Failed", Some("EC3 said no"), None))
-        .create();
-    let r = run_env(&["wait", "j1", "--interval", "20ms"], &env(&server.url()));
+    let sim = common::sim(0);
+    let r = run_env(&["wait", "fail-1", "--interval", "20ms"], &env(sim.url()));
     assert_eq!((r.code, r.stdout.as_str()), (1, "Failed\n"), "{r:?}");
-    assert!(r.stderr.contains("EC3 said no"));
+    assert!(r.stderr.contains("EC3 rejected the report"), "{}", r.stderr);
 }
 
 #[test]
 fn wait_times_out_with_exit_three_and_polls_until_then() {
-    let mut server = Server::new();
-    let m = server
-        .mock("GET", job_path("j1").as_str())
-        .with_body(job_json("Running", None, None))
-        .expect_at_least(3)
-        .create();
+    let sim = common::sim(0);
     let r = run_env(
         &[
             "wait",
-            "j1",
+            "slow-1",
             "--timeout",
             "400ms",
             "--interval",
             "50ms",
             "--json",
         ],
-        &env(&server.url()),
+        &env(sim.url()),
     );
-    m.assert();
+    assert!(sim.stats().polls["slow-1"] >= 3, "{:?}", sim.stats());
     assert_eq!(r.code, 3, "{r:?}");
     let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
     assert_eq!(v["status"], "Running");
@@ -155,10 +132,7 @@ fn wait_times_out_with_exit_three_and_polls_until_then() {
 #[test]
 fn timeout_and_interval_come_from_env_and_flags_win() {
     let mut server = Server::new();
-    server
-        .mock("GET", job_path("j1").as_str())
-        .with_body(job_json("Running", None, None))
-        .create();
+    job_mock(&mut server, &job_path("j1"), "Running").create();
     let mut e = env(&server.url());
     e.push(("EC3_TIMEOUT", "300ms".into()));
     e.push(("EC3_INTERVAL", "20ms".into()));
@@ -173,15 +147,8 @@ fn timeout_and_interval_come_from_env_and_flags_win() {
 fn unknown_status_warns_once_and_keeps_waiting() {
     let mut server = Server::new();
     let path = job_path("j1");
-    server
-        .mock("GET", path.as_str())
-        .with_body(job_json("Paused", None, None))
-        .expect(3)
-        .create();
-    server
-        .mock("GET", path.as_str())
-        .with_body(job_json("Succeeded", None, None))
-        .create();
+    job_mock(&mut server, &path, "Paused").expect(3).create();
+    job_mock(&mut server, &path, "Succeeded").create();
     let r = run_env(&["wait", "j1", "--interval", "10ms"], &env(&server.url()));
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(
@@ -194,7 +161,14 @@ fn unknown_status_warns_once_and_keeps_waiting() {
 
 #[test]
 fn help_has_exit_codes_and_env_vars_and_version_matches() {
-    for args in [&["--help"][..], &["wait", "--help"][..]] {
+    // The contract block once, at the top; subcommand help stays short, with
+    // the global options under their own heading.
+    let sub = run(&["wait", "--help"], &[]);
+    assert_eq!(sub.code, 0);
+    assert!(!sub.stdout.contains("Exit status"), "{}", sub.stdout);
+    assert!(sub.stdout.contains("Global options:"), "{}", sub.stdout);
+    assert!(sub.stdout.contains("--interval"), "{}", sub.stdout);
+    for args in [&["--help"][..]] {
         let r = run(args, &[]);
         assert_eq!(r.code, 0);
         for needle in [
@@ -221,6 +195,19 @@ fn help_has_exit_codes_and_env_vars_and_version_matches() {
             format!("ec3-gate {}", env!("CARGO_PKG_VERSION")).as_str()
         )
     );
+}
+
+#[test]
+fn a_mistyped_flag_gets_a_suggestion_in_the_tools_error_style() {
+    let r = run(&["wait", "j1", "--intervl", "1s"], &[]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr
+            .starts_with("ec3-gate: error: unexpected argument '--intervl'"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("'--interval'"), "{}", r.stderr);
 }
 
 #[test]
@@ -310,10 +297,7 @@ fn usage_errors_exit_two_and_send_nothing() {
 #[test]
 fn empty_env_vars_count_as_unset() {
     let mut server = Server::new();
-    server
-        .mock("GET", job_path("j1").as_str())
-        .with_body(job_json("Running", None, None))
-        .create();
+    job_mock(&mut server, &job_path("j1"), "Running").create();
     let url = server.url();
     let r = run(
         &["status", "j1"],
@@ -366,11 +350,7 @@ fn transient_errors_are_retried_then_succeed() {
         .with_status(408)
         .expect(1)
         .create();
-    let ok = server
-        .mock("GET", path.as_str())
-        .with_body(job_json("Succeeded", None, None))
-        .expect(1)
-        .create();
+    let ok = job_mock(&mut server, &path, "Succeeded").expect(1).create();
     let r = run_env(&["wait", "j1", "--interval", "10ms"], &env(&server.url()));
     for m in [e500, e503, e408, ok] {
         m.assert();
@@ -390,11 +370,7 @@ fn retry_after_is_honoured_never_earlier() {
         .with_body(r#"{"error":{"code":"RateLimitExceeded","message":"slow down"}}"#)
         .expect(1)
         .create();
-    let ok = server
-        .mock("GET", path.as_str())
-        .with_body(job_json("Running", None, None))
-        .expect(1)
-        .create();
+    let ok = job_mock(&mut server, &path, "Running").expect(1).create();
     let start = Instant::now();
     let r = run_env(&["status", "j1"], &env(&server.url()));
     limited.assert();
@@ -496,9 +472,7 @@ fn redirects_never_carry_the_authorization_header() {
 #[test]
 fn a_proxy_in_the_environment_does_not_capture_loopback() {
     let mut server = Server::new();
-    let m = server
-        .mock("GET", job_path("j1").as_str())
-        .with_body(job_json("Running", None, None))
+    let m = job_mock(&mut server, &job_path("j1"), "Running")
         .expect(1)
         .create();
     let mut e = env(&server.url());
@@ -537,10 +511,7 @@ fn server_text_cannot_start_a_workflow_command_in_the_logs() {
 #[test]
 fn a_closed_stdout_is_not_a_panic() {
     let mut server = Server::new();
-    server
-        .mock("GET", job_path("j1").as_str())
-        .with_body(job_json("Succeeded", None, None))
-        .create();
+    job_mock(&mut server, &job_path("j1"), "Succeeded").create();
     let mut cmd = common::ec3(&["wait", "j1"]);
     cmd.env("ITWIN_ACCESS_TOKEN", TOKEN)
         .env("ITWIN_API_URL", server.url());
@@ -560,14 +531,46 @@ fn a_closed_stdout_is_not_a_panic() {
 fn a_short_token_does_not_garble_the_answer() {
     // Echo redaction must not rewrite JSON syntax that happens to contain the token.
     let mut server = Server::new();
-    server
-        .mock("GET", job_path("j1").as_str())
-        .with_body(job_json("Succeeded", None, None))
-        .create();
+    job_mock(&mut server, &job_path("j1"), "Succeeded").create();
     let url = server.url();
     let r = run(
         &["status", "j1"],
         &[("ITWIN_ACCESS_TOKEN", "t"), ("ITWIN_API_URL", &url)],
     );
     assert_eq!((r.code, r.stdout.as_str()), (0, "Succeeded\n"), "{r:?}");
+}
+
+#[test]
+fn a_rate_limited_wait_honours_retry_after_and_still_succeeds() {
+    let limited = ec3_sim::Options {
+        running_polls: 3,
+        rate_limit: Some(ec3_sim::RateLimit {
+            requests: 2,
+            per: Duration::from_secs(1),
+        }),
+        ..ec3_sim::Options::default()
+    };
+    let sim = ec3_sim::Sim::start(limited).unwrap();
+    let r = run_env(
+        &[
+            "wait",
+            "ok-limited",
+            "--interval",
+            "10ms",
+            "--timeout",
+            "30s",
+        ],
+        &env(sim.url()),
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    let stats = sim.stats();
+    // Queued, Running three times, Succeeded: five answers, two a second at most.
+    assert_eq!(stats.polls["ok-limited"], 5, "{stats:?}");
+    assert!(stats.rate_limited >= 1, "the limit was reached: {stats:?}");
+    // After a 429 the client waits out Retry-After (1 s) instead of hammering: never more
+    // than the two admitted requests and the one refused in any second.
+    assert!(
+        stats.max_requests_in(Duration::from_secs(1)) <= 3,
+        "{stats:?}"
+    );
 }

@@ -14,20 +14,24 @@
 //!   ec3-gate's own, and no raw CR reaches the log;
 //! - a step summary whose table keeps its seven rows.
 //!
-//! The cases run in parallel threads (each drives its own process and
-//! servers), so the whole table takes about as long as its slowest case.
-//! `FAULT_CASES=substring cargo test --test faults` runs only the cases whose
-//! name contains the substring.
+//! Each case is its own test, named after its row (`cargo test --test faults
+//! reset_rst` runs the cases whose name contains `reset_rst`; `-- --list`
+//! lists them). They all run at once (each drives its own process and
+//! servers and mostly waits), so the table takes about as long as its slowest
+//! case; the signal cases, timed to a second, run one at a time apart from it.
 
 mod common;
 
+use std::collections::HashSet;
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use base64::Engine as _;
-use common::server::{Action, Request, TestServer, json, refused_url, response};
 use common::{JOBS, Run, TOKEN, job_json, run_github};
+use ec3_sim::scripted::{Action, Request, TestServer, json, refused_url, response};
+use libtest_mimic::{Arguments, Trial};
 
 /// The job every case asks about.
 const JOB: &str = "j1";
@@ -82,6 +86,12 @@ impl World {
         }
     }
 
+    /// The environment, borrowed for a run.
+    fn env(&self) -> Vec<(&str, &str)> {
+        let pairs = self.env.iter();
+        pairs.map(|(k, v)| (k.as_str(), v.as_str())).collect()
+    }
+
     fn check(mut self, check: impl FnOnce(&Run) + Send + 'static) -> Self {
         self.check = Box::new(check);
         self
@@ -96,8 +106,10 @@ struct Case {
     code: i32,
     /// The run must end before this (its deadline plus a margin).
     within: Duration,
-    setup: Box<dyn FnOnce() -> World + Send>,
+    setup: Setup,
 }
+
+type Setup = Box<dyn FnOnce() -> World + Send>;
 
 /// A `wait` case with `--timeout {timeout}s` and a fast poll interval.
 fn wait(
@@ -106,22 +118,8 @@ fn wait(
     timeout: u64,
     setup: impl FnOnce() -> World + Send + 'static,
 ) -> Case {
-    Case {
-        name,
-        args: [
-            "wait",
-            JOB,
-            "--interval",
-            "50ms",
-            "--timeout",
-            &format!("{timeout}s"),
-        ]
-        .map(String::from)
-        .to_vec(),
-        code,
-        within: Duration::from_secs(timeout + 5),
-        setup: Box::new(setup),
-    }
+    let args = ["wait", JOB, "--interval", "50ms"];
+    case(name, &args, code, timeout, Box::new(setup))
 }
 
 /// A `status` case with `--timeout {timeout}s`.
@@ -131,14 +129,25 @@ fn status(
     timeout: u64,
     setup: impl FnOnce() -> World + Send + 'static,
 ) -> Case {
+    case(
+        name,
+        &["status", JOB, "--json"],
+        code,
+        timeout,
+        Box::new(setup),
+    )
+}
+
+/// `args` and `--timeout {timeout}s`, to end within five seconds more.
+fn case(name: &'static str, args: &[&str], code: i32, timeout: u64, setup: Setup) -> Case {
+    let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    args.extend(["--timeout".into(), format!("{timeout}s")]);
     Case {
         name,
-        args: ["status", JOB, "--json", "--timeout", &format!("{timeout}s")]
-            .map(String::from)
-            .to_vec(),
+        args,
         code,
         within: Duration::from_secs(timeout + 5),
-        setup: Box::new(setup),
+        setup,
     }
 }
 
@@ -184,6 +193,29 @@ fn html(status: u16) -> Action {
         &[("Content-Type", "text/html")],
         HTML.as_bytes(),
     ))
+}
+
+/// A succeeded job's answer: its head and `body_bytes` of its body at once, then a byte a
+/// second.
+fn trickled(body_bytes: usize) -> Action {
+    let Action::Raw(bytes) = succeeded() else {
+        unreachable!()
+    };
+    let head = bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    Action::Trickle {
+        bytes,
+        at_once: head + body_bytes,
+        every: Duration::from_secs(1),
+    }
+}
+
+/// `Queued` to the first request, then never an answer.
+fn queued_then_hang(req: &Request) -> Action {
+    if req.index == 0 {
+        json(200, &job_json("Queued", None, None))
+    } else {
+        Action::Hang
+    }
 }
 
 fn raw_200(body: &[u8]) -> Action {
@@ -300,6 +332,15 @@ fn redirect(status: u16, location: &str) -> Action {
     Action::Raw(response(status, &[("Location", location)], b""))
 }
 
+/// The redirect was followed, and no request to its target carried credentials.
+fn followed_without_authorization(log: &Log) {
+    let heads = log.heads();
+    assert!(!heads.is_empty(), "the redirect was followed");
+    for h in heads {
+        assert!(!h.to_ascii_lowercase().contains("authorization"), "{h}");
+    }
+}
+
 /// A message with control characters and workflow-command sequences.
 const HOSTILE: &str = "upload failed\r\n::error::injected\n::add-mask::x\r::set-output name=status::Succeeded\n\
     %0A::warning::pct\n::stop-commands::tok\nEOF\nghadelimiter_00000000-0000-4000-8000-000000000000\n\
@@ -366,14 +407,7 @@ fn cases() -> Vec<Case> {
             api(|_| Action::Hang).check(reported_nothing)
         }),
         wait("answers Queued, then never answers", 6, 2, || {
-            api(|req| {
-                if req.index == 0 {
-                    json(200, &job_json("Queued", None, None))
-                } else {
-                    Action::Hang
-                }
-            })
-            .check(|r| assert_eq!(r.output("status"), "Queued"))
+            api(queued_then_hang).check(|r| assert_eq!(r.output("status"), "Queued"))
         }),
         wait("trickles the head, 1 byte/s", 6, 3, || {
             api(|_| {
@@ -389,32 +423,10 @@ fn cases() -> Vec<Case> {
             .check(reported_nothing)
         }),
         wait("trickles the body, 1 byte/s", 6, 3, || {
-            api(|_| {
-                let Action::Raw(bytes) = succeeded() else {
-                    unreachable!()
-                };
-                let head = bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
-                Action::Trickle {
-                    bytes,
-                    at_once: head,
-                    every: Duration::from_secs(1),
-                }
-            })
-            .check(reported_nothing)
+            api(|_| trickled(0)).check(reported_nothing)
         }),
         status("status: trickles the body, 1 byte/s", 6, 3, || {
-            api(|_| {
-                let Action::Raw(bytes) = succeeded() else {
-                    unreachable!()
-                };
-                let head = bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
-                Action::Trickle {
-                    bytes,
-                    at_once: head + 5,
-                    every: Duration::from_secs(1),
-                }
-            })
-            .check(reported_nothing)
+            api(|_| trickled(5)).check(reported_nothing)
         }),
         wait("a 100 KiB response header", 6, 2, || {
             api(|_| {
@@ -763,7 +775,7 @@ fn cases() -> Vec<Case> {
         wait("a 100 000-character message is capped", 1, 10, || {
             api(|_| json(200, &job_json("Failed", Some(&"m".repeat(100_000)), None))).check(|r| {
                 let m = r.output("message");
-                assert!(m.ends_with(ec3_gate::text::TRUNCATED_MARKER), "{}", m.len());
+                assert!(m.ends_with("… [truncated by ec3-gate]"), "{}", m.len());
                 assert!(m.chars().count() < 20_000);
             })
         }),
@@ -936,11 +948,7 @@ fn cases() -> Vec<Case> {
                 let location = format!("{}{JOBS}/{JOB}", other.url);
                 api(move |_| redirect(302, &location)).check(move |r| {
                     reported_nothing(r);
-                    let heads = log.heads();
-                    assert!(!heads.is_empty(), "the redirect was followed");
-                    for h in heads {
-                        assert!(!h.to_ascii_lowercase().contains("authorization"), "{h}");
-                    }
+                    followed_without_authorization(&log);
                 })
             },
         ),
@@ -999,11 +1007,7 @@ fn cases() -> Vec<Case> {
                 let api = TestServer::start(|_| succeeded());
                 World::client(&api.url, &token.url).check(move |r| {
                     reported_nothing(r);
-                    let heads = log.heads();
-                    assert!(!heads.is_empty(), "the redirect was followed");
-                    for h in heads {
-                        assert!(!h.to_ascii_lowercase().contains("authorization"), "{h}");
-                    }
+                    followed_without_authorization(&log);
                 })
             },
         ),
@@ -1130,81 +1134,22 @@ fn common_checks(args: &[&str], code: i32, within: Duration, r: &Run, took: Dura
     assert_eq!(rows, 7, "summary table:\n{}", r.summary);
 }
 
-/// Runs one case; a failed check panics (in the case's own thread).
-fn run_case(case: Case) -> Duration {
+/// Runs one case; a failed check panics.
+fn run_case(case: Case) {
     let world = (case.setup)();
     let args: Vec<&str> = case.args.iter().map(String::as_str).collect();
-    let env: Vec<(&str, &str)> = world
-        .env
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
     let start = Instant::now();
-    let r = run_github(&args, &env);
+    let r = run_github(&args, &world.env());
     let took = start.elapsed();
     common_checks(&args, case.code, case.within, &r, took);
     (world.check)(&r);
-    took
-}
-
-/// The text of a panic.
-fn panic_text(e: &(dyn std::any::Any + Send)) -> String {
-    e.downcast_ref::<String>()
-        .cloned()
-        .or_else(|| e.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-        .unwrap_or_default()
-}
-
-#[test]
-fn fault_table() {
-    let _alone = HEAVY
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let filter = std::env::var("FAULT_CASES").unwrap_or_default();
-    let all = cases();
-    let total = all.len();
-    assert!(total >= 40, "the table has {total} cases");
-    let mut names = std::collections::HashSet::new();
-    for c in &all {
-        assert!(names.insert(c.name), "duplicate case {}", c.name);
-    }
-    let chosen: Vec<Case> = all
-        .into_iter()
-        .filter(|c| c.name.contains(filter.as_str()))
-        .collect();
-    let count = chosen.len();
-    let handles: Vec<_> = chosen
-        .into_iter()
-        .map(|case| {
-            let name = case.name;
-            let thread = std::thread::Builder::new().name(name.into());
-            (name, thread.spawn(move || run_case(case)).unwrap())
-        })
-        .collect();
-    let mut failures = Vec::new();
-    for (name, handle) in handles {
-        match handle.join() {
-            Ok(took) => eprintln!("ok    {took:>10.2?}  {name}"),
-            Err(e) => {
-                eprintln!("FAIL              {name}");
-                failures.push(format!("{name}: {}", panic_text(&*e)));
-            }
-        }
-    }
-    eprintln!("{} of {count} fault cases passed", count - failures.len());
-    assert!(
-        failures.is_empty(),
-        "{} of {count} cases failed:\n{}",
-        failures.len(),
-        failures.join("\n\n")
-    );
 }
 
 // ---- cancellation ----------------------------------------------------------
 
 /// Keeps the signal cases (timed to one second) from running beside the
-/// table's dozens of processes on a small machine.
-static HEAVY: Mutex<()> = Mutex::new(());
+/// table's dozens of processes, or beside each other, on a small machine.
+static HEAVY: RwLock<()> = RwLock::new(());
 
 /// A run stopped by a signal once `ready` says it is where the case wants it.
 struct SignalCase {
@@ -1219,6 +1164,12 @@ struct SignalCase {
     status: &'static str,
 }
 
+/// An API server answering with `script`, used with the static token, and the server.
+fn served(script: impl Fn(&Request) -> Action + Send + Sync + 'static) -> (World, Arc<TestServer>) {
+    let server = Arc::new(TestServer::start(script));
+    (World::token(&server.url), server)
+}
+
 #[cfg(unix)]
 fn signal_cases() -> Vec<SignalCase> {
     vec![
@@ -1226,10 +1177,7 @@ fn signal_cases() -> Vec<SignalCase> {
             name: "SIGINT while sleeping between polls",
             args: &["wait", JOB, "--interval", "1h", "--timeout", "10m"],
             signal: "INT",
-            setup: || {
-                let s = Arc::new(TestServer::start(|_| running()));
-                (World::token(&s.url), s)
-            },
+            setup: || served(|_| running()),
             ready: |s| s.requests() >= 1,
             status: "Running",
         },
@@ -1238,14 +1186,13 @@ fn signal_cases() -> Vec<SignalCase> {
             args: &["wait", JOB, "--interval", "10ms", "--timeout", "10m"],
             signal: "TERM",
             setup: || {
-                let s = Arc::new(TestServer::start(|req| {
+                served(|req| {
                     if req.index == 0 {
                         running()
                     } else {
                         Action::Raw(response(503, &[("Retry-After", "60")], HTML.as_bytes()))
                     }
-                }));
-                (World::token(&s.url), s)
+                })
             },
             ready: |s| s.requests() >= 2,
             status: "Running",
@@ -1254,12 +1201,7 @@ fn signal_cases() -> Vec<SignalCase> {
             name: "SIGINT during a 429 Retry-After sleep",
             args: &["wait", JOB, "--timeout", "10m"],
             signal: "INT",
-            setup: || {
-                let s = Arc::new(TestServer::start(|_| {
-                    Action::Raw(response(429, &[("Retry-After", "120")], b""))
-                }));
-                (World::token(&s.url), s)
-            },
+            setup: || served(|_| Action::Raw(response(429, &[("Retry-After", "120")], b""))),
             ready: |s| s.requests() >= 1,
             status: "",
         },
@@ -1267,16 +1209,7 @@ fn signal_cases() -> Vec<SignalCase> {
             name: "SIGTERM during a stalled request",
             args: &["wait", JOB, "--interval", "10ms", "--timeout", "10m"],
             signal: "TERM",
-            setup: || {
-                let s = Arc::new(TestServer::start(|req| {
-                    if req.index == 0 {
-                        json(200, &job_json("Queued", None, None))
-                    } else {
-                        Action::Hang
-                    }
-                }));
-                (World::token(&s.url), s)
-            },
+            setup: || served(queued_then_hang),
             ready: |s| s.requests() >= 2,
             status: "Queued",
         },
@@ -1284,19 +1217,7 @@ fn signal_cases() -> Vec<SignalCase> {
             name: "SIGINT during a trickled answer",
             args: &["wait", JOB, "--timeout", "10m"],
             signal: "INT",
-            setup: || {
-                let s = Arc::new(TestServer::start(|_| {
-                    let Action::Raw(bytes) = succeeded() else {
-                        unreachable!()
-                    };
-                    Action::Trickle {
-                        bytes,
-                        at_once: 20,
-                        every: Duration::from_secs(1),
-                    }
-                }));
-                (World::token(&s.url), s)
-            },
+            setup: || served(|_| trickled(0)),
             ready: |s| s.requests() >= 1,
             status: "",
         },
@@ -1316,10 +1237,7 @@ fn signal_cases() -> Vec<SignalCase> {
             name: "SIGINT during a stalled status query",
             args: &["status", JOB, "--timeout", "10m"],
             signal: "INT",
-            setup: || {
-                let s = Arc::new(TestServer::start(|_| Action::Hang));
-                (World::token(&s.url), s)
-            },
+            setup: || served(|_| Action::Hang),
             ready: |s| s.requests() >= 1,
             status: "",
         },
@@ -1329,13 +1247,9 @@ fn signal_cases() -> Vec<SignalCase> {
 /// Signals the process, then checks: exit code 130/143 within one second,
 /// the outputs known so far, no secret, and no connection left open.
 #[cfg(unix)]
-fn run_signal_case(case: &SignalCase) -> Duration {
+fn run_signal_case(case: &SignalCase) {
     let (world, server) = (case.setup)();
-    let env: Vec<(&str, &str)> = world
-        .env
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let env = world.env();
     let dir = tempfile::tempdir().unwrap();
     let child = common::github_command(case.args, &env, &dir)
         .stdout(std::process::Stdio::piped())
@@ -1374,36 +1288,49 @@ fn run_signal_case(case: &SignalCase) -> Duration {
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    took
 }
 
-#[cfg(unix)]
-#[test]
-fn signals_stop_every_kind_of_wait_within_a_second() {
-    let _alone = HEAVY
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let filter = std::env::var("FAULT_CASES").unwrap_or_default();
-    let cases: Vec<SignalCase> = signal_cases()
-        .into_iter()
-        .filter(|c| c.name.contains(filter.as_str()))
+/// `"reset (RST) after the request, always"` as `reset_rst_after_the_request_always`.
+fn test_name(case: &str) -> String {
+    let words = case.split(|c: char| !c.is_ascii_alphanumeric());
+    let words: Vec<String> = words
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
         .collect();
-    let handles: Vec<_> = cases
+    words.join("_")
+}
+
+fn main() -> ExitCode {
+    let mut args = Arguments::from_args();
+    // All at once unless `--test-threads` says otherwise: the cases mostly wait.
+    args.test_threads.get_or_insert(128);
+    let table = cases();
+    assert!(table.len() >= 40, "the table has {} cases", table.len());
+    let mut trials: Vec<Trial> = table
         .into_iter()
         .map(|case| {
-            let thread = std::thread::Builder::new().name(case.name.into());
-            (
-                case.name,
-                thread.spawn(move || run_signal_case(&case)).unwrap(),
-            )
+            Trial::test(test_name(case.name), move || {
+                let _shared = HEAVY.read().unwrap_or_else(PoisonError::into_inner);
+                run_case(case);
+                Ok(())
+            })
         })
         .collect();
-    let mut failures = Vec::new();
-    for (name, handle) in handles {
-        match handle.join() {
-            Ok(took) => eprintln!("ok    {took:>10.2?}  {name}"),
-            Err(e) => failures.push(format!("{name}: {}", panic_text(&*e))),
-        }
+    #[cfg(unix)]
+    trials.extend(signal_cases().into_iter().map(|case| {
+        Trial::test(format!("signal_{}", test_name(case.name)), move || {
+            let _alone = HEAVY.write().unwrap_or_else(PoisonError::into_inner);
+            run_signal_case(&case);
+            Ok(())
+        })
+    }));
+    let mut names = HashSet::new();
+    for trial in &trials {
+        assert!(
+            names.insert(trial.name().to_owned()),
+            "duplicate case {}",
+            trial.name()
+        );
     }
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    libtest_mimic::run(&args, trials).exit_code()
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{JOBS, TOKEN, job_json, pairs, run_github};
+use common::{JOBS, TOKEN, job_json, job_mock, pairs, run_github};
 use mockito::{Matcher, Server};
 
 fn job_path(id: &str) -> String {
@@ -103,10 +103,7 @@ fn hostile_failure_message_round_trips_and_injects_nothing() {
 #[test]
 fn outputs_are_written_on_timeout_error_and_usage_error() {
     let mut server = Server::new();
-    server
-        .mock("GET", job_path("slow").as_str())
-        .with_body(job_json("Running", None, None))
-        .create();
+    job_mock(&mut server, &job_path("slow"), "Running").create();
     server
         .mock("GET", job_path("gone").as_str())
         .with_status(404)
@@ -156,10 +153,7 @@ fn outputs_are_written_on_timeout_error_and_usage_error() {
 #[test]
 fn env_secrets_are_masked_before_anything_else() {
     let mut server = Server::new();
-    server
-        .mock("GET", job_path("j1").as_str())
-        .with_body(job_json("Running", None, None))
-        .create();
+    job_mock(&mut server, &job_path("j1"), "Running").create();
     let url = server.url();
     let r = run_github(
         &["status", "j1"],
@@ -215,10 +209,7 @@ fn client_credentials_token_is_fetched_once_masked_and_used() {
         .with_body(job_json("Running", None, None))
         .expect(3)
         .create();
-    let done = server
-        .mock("GET", path.as_str())
-        .with_body(job_json("Succeeded", None, None))
-        .create();
+    let done = job_mock(&mut server, &path, "Succeeded").create();
     let e = cc_env(&server.url());
     let r = run_github(&["wait", "j1", "--interval", "10ms"], &pairs(&e));
     token.assert();
@@ -242,15 +233,8 @@ fn a_short_lived_token_is_renewed_before_it_expires() {
         .expect_at_least(2)
         .create();
     let path = job_path("j1");
-    server
-        .mock("GET", path.as_str())
-        .with_body(job_json("Running", None, None))
-        .expect(30)
-        .create();
-    server
-        .mock("GET", path.as_str())
-        .with_body(job_json("Succeeded", None, None))
-        .create();
+    job_mock(&mut server, &path, "Running").expect(30).create();
+    job_mock(&mut server, &path, "Succeeded").create();
     let e = cc_env(&server.url());
     let r = run_github(&["wait", "j1", "--interval", "50ms"], &pairs(&e));
     token.assert();
@@ -264,11 +248,7 @@ fn a_401_mid_wait_renews_once_then_gives_up_with_four() {
         .expect(2)
         .create();
     let path = job_path("j1");
-    server
-        .mock("GET", path.as_str())
-        .with_body(job_json("Running", None, None))
-        .expect(1)
-        .create();
+    job_mock(&mut server, &path, "Running").expect(1).create();
     let refused = server
         .mock("GET", path.as_str())
         .with_status(401)
@@ -295,10 +275,7 @@ fn a_401_cured_by_renewal_keeps_waiting() {
         .with_status(401)
         .expect(1)
         .create();
-    server
-        .mock("GET", path.as_str())
-        .with_body(job_json("Succeeded", None, None))
-        .create();
+    job_mock(&mut server, &path, "Succeeded").create();
     let e = cc_env(&server.url());
     let r = run_github(&["wait", "j1"], &pairs(&e));
     token.assert();
@@ -332,4 +309,78 @@ fn token_endpoint_refusal_is_four_and_garbage_is_six() {
     let r = run_github(&["wait", "j1"], &pairs(&e));
     assert_eq!(r.code, 6, "{r:?}");
     r.assert_clean();
+}
+
+#[test]
+fn secrets_are_masked_before_a_usage_error_even_a_bad_flag() {
+    for args in [
+        &["wait", "j1", "--intervl", "1s"][..],
+        &["wait", "../etc"][..],
+    ] {
+        let r = run_github(
+            args,
+            &[
+                ("ITWIN_ACCESS_TOKEN", TOKEN),
+                ("EC3_BEARER_TOKEN", "ec3-s3cr3t-t0ken"),
+            ],
+        );
+        assert_eq!(r.code, 2, "{r:?}");
+        let lines: Vec<&str> = r.stderr.lines().collect();
+        assert_eq!(
+            lines[..2],
+            [
+                format!("::add-mask::{TOKEN}").as_str(),
+                "::add-mask::ec3-s3cr3t-t0ken"
+            ],
+            "{}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains("::error title=ec3-gate usage error::"),
+            "{}",
+            r.stderr
+        );
+    }
+}
+
+/// Every secret the run knows is cut out of every answer, however the
+/// service spells it: here a `wait` (no job created in this run) whose
+/// failure message quotes the EC3 token JSON-escaped, the client secret
+/// URL-encoded and the Basic value of the token request.
+#[test]
+fn secrets_quoted_by_the_service_in_any_encoding_never_leave() {
+    let ec3 = "ec3/s3cr3t+t0ken";
+    let escaped: String = ec3
+        .chars()
+        .map(|c| format!("\\u{:04x}", c as u32))
+        .collect();
+    let message = format!(
+        "token {escaped}; secret client%2Ds3cret; auth Basic Y2xpZW50LWlkOmNsaWVudC1zM2NyZXQ="
+    );
+    let mut server = Server::new();
+    token_mock(&mut server, "fresh-t0ken", 3600).create();
+    server
+        .mock("GET", job_path("j1").as_str())
+        .with_body(format!(
+            r#"{{"job":{{"status":"Failed","message":"{message}"}}}}"#
+        ))
+        .create();
+    let mut e = cc_env(&server.url());
+    e.push(("EC3_BEARER_TOKEN", ec3.into()));
+    let r = run_github(&["wait", "j1", "--interval", "10ms", "--json"], &pairs(&e));
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(r.output("message"), "token ***; secret ***; auth Basic ***");
+    let shown = format!("{}{}{}{}", r.stdout, r.stderr, r.output_file, r.summary);
+    for secret in [
+        "s3cr3t+t0ken",
+        "client-s3cret",
+        "client%2Ds3cret",
+        "Y2xpZW50",
+    ] {
+        let without_masks: String = shown
+            .lines()
+            .filter(|l| !l.starts_with("::add-mask::"))
+            .collect();
+        assert!(!without_masks.contains(secret), "{secret}: {shown}");
+    }
 }

@@ -7,12 +7,12 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::server::{Action, TestServer, json, response};
 use common::{JOBS, TOKEN, job_json};
 use ec3_gate::{
     Cancel, Client, Config, Credentials, Error, Event, JobId, JobOutcome, JobStatus, NewJobs,
     Secret, WaitOptions,
 };
+use ec3_sim::scripted::{Action, TestServer, json, response};
 use mockito::{Matcher, Server};
 
 /// A request as the server saw it.
@@ -56,10 +56,11 @@ fn ids(list: &[&str]) -> Vec<JobId> {
 }
 
 fn options(timeout_ms: u64, interval_ms: u64) -> WaitOptions {
-    WaitOptions {
-        timeout: Duration::from_millis(timeout_ms),
-        interval: Duration::from_millis(interval_ms),
-    }
+    WaitOptions::new(
+        Duration::from_millis(timeout_ms),
+        Duration::from_millis(interval_ms),
+    )
+    .unwrap()
 }
 
 fn polls(log: &Mutex<Vec<Seen>>, id: &str) -> usize {

@@ -5,35 +5,25 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::server::{Action, TestServer, json};
 use common::{TOKEN, finish, github_command, job_json, run};
+use ec3_sim::scripted::{Action, TestServer, json};
 
 #[test]
 fn a_six_poll_wait_uses_one_tcp_connection() {
-    let server = TestServer::start(|req| {
-        let status = match req.index {
-            0 => "Queued",
-            1..=4 => "Running",
-            _ => "Succeeded",
-        };
-        json(
-            200,
-            &job_json(status, None, Some("https://buildingtransparency.org/ec3/x")),
-        )
-    });
+    let sim = common::sim(4);
     let r = run(
-        &["wait", "j1", "--interval", "10ms"],
-        &[
-            ("ITWIN_ACCESS_TOKEN", TOKEN),
-            ("ITWIN_API_URL", &server.url),
-        ],
+        &["wait", "ok-six", "--interval", "10ms"],
+        &[("ITWIN_ACCESS_TOKEN", TOKEN), ("ITWIN_API_URL", sim.url())],
     );
     assert_eq!(r.code, 0, "{r:?}");
-    assert_eq!(server.requests(), 6, "polls");
-    assert_eq!(server.accepts(), 1, "TCP connections");
+    // Queued, Running four times, Succeeded.
+    let polls = |sim: &ec3_sim::Sim| sim.stats().polls["ok-six"];
+    assert_eq!(polls(&sim), 6, "polls");
+    assert_eq!(sim.stats().connections, 1, "TCP connections");
     // And nothing after the terminal answer.
     std::thread::sleep(Duration::from_millis(100));
-    assert_eq!(server.requests(), 6);
+    assert_eq!(sim.stats().requests_after_terminal(), 0);
+    assert_eq!(polls(&sim), 6);
 }
 
 #[cfg(unix)]

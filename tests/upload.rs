@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::server::{Action, TestServer, json, response};
 use common::{JOBS, TOKEN, job_json, pairs, run, run_github};
+use ec3_sim::scripted::{Action, TestServer, json, response};
 use mockito::{Matcher, Server};
 
 const EC3_TOKEN: &str = "ec3-s3cret";
@@ -77,32 +77,24 @@ fn upload_reads_its_fields_from_env_including_the_extraction() {
 
 #[test]
 fn upload_wait_gates_like_wait_and_writes_job_id_once() {
-    let mut server = Server::new();
-    server
-        .mock("POST", JOBS)
-        .with_status(201)
-        .with_body(created("job-44"))
-        .expect(1)
-        .create();
-    let path = format!("{JOBS}/job-44");
-    server
-        .mock("GET", path.as_str())
-        .with_body(job_json("Running", None, None))
-        .expect(2)
-        .create();
-    server
-        .mock("GET", path.as_str())
-        .with_body(job_json("Failed", Some("bad EC3 token"), None))
-        .create();
-    let e = base_env(&server.url());
+    let sim = common::sim(2);
+    let e = base_env(sim.url());
+    // The simulator makes a job that fails for a configuration id starting `fail`.
     let mut args = UPLOAD.to_vec();
+    args[2] = "fail-cfg";
     args.extend(["--wait", "--interval", "10ms"]);
     let r = run_github(&args, &pairs(&e));
     assert_eq!(r.code, 1, "{r:?}");
-    assert_eq!(r.output("job-id"), "job-44");
+    assert_eq!(sim.stats().created, ["fail-fail-cfg"]);
+    assert_eq!(r.output("job-id"), "fail-fail-cfg");
     assert_eq!(
         (r.output("status"), r.output("message")),
-        ("Failed", "bad EC3 token")
+        ("Failed", ec3_sim::FAIL_MESSAGE)
+    );
+    let sent = &sim.created_requests()[0];
+    assert_eq!(
+        (&sent["projectName"], &sent["ec3BearerToken"]),
+        (&"Tower A".into(), &EC3_TOKEN.into())
     );
     // The job id was written before the wait began: first in the file.
     assert!(
@@ -253,7 +245,7 @@ fn upload_needs_its_fields_and_the_ec3_token_from_env_only() {
         &pairs(&base_env(&url)),
     );
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("project name"), "{}", r.stderr);
+    assert!(r.stderr.contains("--project-name: must be"), "{}", r.stderr);
 
     let mut args = UPLOAD.to_vec();
     args.extend(["--ec3-token", EC3_TOKEN]);

@@ -3,7 +3,7 @@
 use std::ffi::{c_char, c_void};
 use std::time::Duration;
 
-use ec3::{Cancel, JobId, JobStatus, NewJob, Secret, WaitOptions};
+use ec3::{Cancel, JobId, JobStatus, NewJob, Secret, Timeout, WaitOptions};
 
 use crate::cancel::ec3_gate_cancel;
 use crate::ffi::{
@@ -17,24 +17,33 @@ use crate::progress::{Progress, ec3_gate_progress_callback};
 use crate::result::{Failure, ec3_gate_result};
 use crate::string::to_owned_c_string;
 
-/// A suggested timeout for `ec3_gate_client_create_job` (1 minute, the
-/// default of the command's `upload` without `--wait`).
-pub const EC3_GATE_DEFAULT_CREATE_TIMEOUT_MS: u64 = 60_000;
-/// A suggested timeout for `ec3_gate_client_job_status` (1 minute, the
-/// command's default).
-pub const EC3_GATE_DEFAULT_STATUS_TIMEOUT_MS: u64 = 60_000;
-/// A suggested timeout for `ec3_gate_client_wait` (30 minutes, the command's
-/// default).
-pub const EC3_GATE_DEFAULT_WAIT_TIMEOUT_MS: u64 = 1_800_000;
-/// A suggested poll interval for `ec3_gate_client_wait` (5 seconds, the
-/// command's default).
-pub const EC3_GATE_DEFAULT_INTERVAL_MS: u64 = 5_000;
-/// The longest accepted timeout (7 days); the shortest is 1 ms.
-pub const EC3_GATE_MAX_TIMEOUT_MS: u64 = 604_800_000;
-/// The shortest accepted poll interval (10 ms).
-pub const EC3_GATE_MIN_INTERVAL_MS: u64 = 10;
-/// The longest accepted poll interval (1 hour).
-pub const EC3_GATE_MAX_INTERVAL_MS: u64 = 3_600_000;
+// The core's bounds and defaults, compiled from the core's own file so that
+// cbindgen writes them into the header (renamed `EC3_GATE_*` in
+// ffi/cbindgen.toml). The library itself checks through the core.
+#[path = "../../src/limits.rs"]
+mod limits;
+use limits::DEFAULT_CALL_TIMEOUT_MS;
+
+// The same file as the core's, so these hold by construction: they use the
+// module, and a wrong `#[path]` would fail here.
+const _: () = {
+    assert!(limits::DEFAULT_TIMEOUT_MS == ec3::DEFAULT_TIMEOUT_MS);
+    assert!(limits::DEFAULT_INTERVAL_MS == ec3::DEFAULT_INTERVAL_MS);
+    assert!(limits::DEFAULT_CALL_TIMEOUT_MS == ec3::DEFAULT_CALL_TIMEOUT_MS);
+    assert!(limits::MIN_TIMEOUT_MS == ec3::MIN_TIMEOUT_MS);
+    assert!(limits::MAX_TIMEOUT_MS == ec3::MAX_TIMEOUT_MS);
+    assert!(limits::MIN_INTERVAL_MS == ec3::MIN_INTERVAL_MS);
+    assert!(limits::MAX_INTERVAL_MS == ec3::MAX_INTERVAL_MS);
+    assert!(limits::DEFAULT_MAX_REQUESTS_PER_MINUTE == ec3::DEFAULT_MAX_REQUESTS_PER_MINUTE);
+    assert!(limits::MAX_REQUESTS_PER_MINUTE == ec3::MAX_REQUESTS_PER_MINUTE);
+};
+
+/// A suggested timeout for `ec3_gate_client_create_job`: the core's default
+/// for one call, as for the command's `upload` without `--wait`.
+pub const EC3_GATE_DEFAULT_CREATE_TIMEOUT_MS: u64 = DEFAULT_CALL_TIMEOUT_MS;
+/// A suggested timeout for `ec3_gate_client_job_status`: the core's default
+/// for one call, as for the command's `status`.
+pub const EC3_GATE_DEFAULT_STATUS_TIMEOUT_MS: u64 = DEFAULT_CALL_TIMEOUT_MS;
 
 /// A client of the Carbon Calculation API: one HTTP agent (kept-alive
 /// connections), with client credentials one cached token, and one request
@@ -62,38 +71,29 @@ impl Castable for ec3_gate_client {
     type RustType = Client;
 }
 
-/// A timeout or interval from C, checked against `min..=max` ms.
-pub(crate) fn duration(ms: u64, name: &str, min: u64, max: u64) -> Result<Duration, Failure> {
-    if (min..=max).contains(&ms) {
-        Ok(Duration::from_millis(ms))
-    } else {
-        Err(Failure::invalid(
-            name,
-            &format!("must be between {min} and {max} ms, got {ms}"),
-        ))
-    }
+/// A call's timeout from C, checked by the core.
+fn call_timeout(ms: u64) -> Result<Timeout, Failure> {
+    Ok(Timeout::new(Duration::from_millis(ms))
+        .map_err(|e| e.rename_setting("timeout", "timeout_ms"))?)
 }
 
-/// The wait options from C's milliseconds, range-checked.
+/// The wait options from C's milliseconds, checked by the core.
 pub(crate) fn wait_options(timeout_ms: u64, interval_ms: u64) -> Result<WaitOptions, Failure> {
-    Ok(WaitOptions {
-        timeout: duration(timeout_ms, "timeout_ms", 1, EC3_GATE_MAX_TIMEOUT_MS)?,
-        interval: duration(
-            interval_ms,
-            "interval_ms",
-            EC3_GATE_MIN_INTERVAL_MS,
-            EC3_GATE_MAX_INTERVAL_MS,
-        )?,
-    })
+    Ok(WaitOptions::new(
+        Duration::from_millis(timeout_ms),
+        Duration::from_millis(interval_ms),
+    )
+    .map_err(|e| {
+        e.rename_setting("timeout", "timeout_ms")
+            .rename_setting("interval", "interval_ms")
+    })?)
 }
 
 /// The last error of a wait whose job `Failed`: the service's reason.
 pub(crate) fn failed_message(job: &ec3::Job) -> String {
-    let reason = job
-        .message
-        .as_deref()
-        .unwrap_or("the service gave no reason");
-    format!("job failed: {}", ec3::text::one_line(reason, 300))
+    let reason = job.message_line();
+    let reason = reason.as_deref().unwrap_or("the service gave no reason");
+    format!("job failed: {reason}")
 }
 
 /// A job id from C, checked as the service's URL path needs.
@@ -157,14 +157,16 @@ pub extern "C" fn ec3_gate_client_new(
 ///
 /// `configuration_id`: the EC3 configuration that says what to upload.
 /// `project_name`: the name of the EC3 project to create. `extraction_id`:
-/// NULL for a report-based job, else the extraction to upload. Each must be
-/// 1-256 characters, not blank, without control characters.
+/// NULL for a report-based job, else the extraction to upload. The ids are
+/// 1-256 ASCII letters, digits, `.`, `_` or `-`; the project name is 1-256
+/// characters, not blank, without control characters.
 ///
 /// `ec3_token`: the user's EC3 (Building Transparency) token, not blank,
 /// without control characters. A secret: it goes into the request body and
 /// nowhere else, never into a message; where the service quotes it back in
 /// an error, the last error shows `***` (a "token" shorter than 8
-/// characters excepted). The library keeps no copy after the call.
+/// characters excepted), and so do later answers to this client, which
+/// keeps the token for that until it is freed.
 ///
 /// All strings are only read during the call. `timeout_ms` (1 to
 /// `EC3_GATE_MAX_TIMEOUT_MS`; `EC3_GATE_DEFAULT_CREATE_TIMEOUT_MS` is the
@@ -219,19 +221,14 @@ pub extern "C" fn ec3_gate_client_create_job(
             // SAFETY: as above.
             let extraction_id = unsafe { optional_arg_str(extraction_id, "extraction_id") }?;
             let out = Out::new(job_id_out, "job_id_out")?;
-            let timeout = duration(timeout_ms, "timeout_ms", 1, EC3_GATE_MAX_TIMEOUT_MS)?;
+            let timeout = call_timeout(timeout_ms)?;
             // SAFETY: `cancel` is NULL or live (documented).
             let cancel = unsafe { cancel_flag(cancel) };
-            let job = NewJob {
-                configuration_id: configuration_id.to_owned(),
-                project_name: project_name.to_owned(),
-                ec3_token: Secret::new(token),
-                extraction_id: extraction_id.map(str::to_owned),
-            };
-            let id = client
-                .core
-                .create_job(&job, timeout, &cancel, &mut ())
-                .map_err(|e| Failure::hiding(e, token))?;
+            let mut job = NewJob::new(configuration_id, project_name, Secret::new(token));
+            if let Some(id) = extraction_id {
+                job = job.extraction_id(id);
+            }
+            let id = client.core.create_job(&job, timeout, &cancel, &mut ())?;
             // SAFETY: `job_id_out` is non-NULL (checked) and writable
             // (documented).
             unsafe { out.write(to_owned_c_string(id.as_str())) };
@@ -274,7 +271,7 @@ pub extern "C" fn ec3_gate_client_job_status(
             // SAFETY: `job_id` is NULL or a NUL-terminated string (documented).
             let id = unsafe { parse_job_id(job_id) }?;
             let out = Out::new(job_out, "job_out")?;
-            let timeout = duration(timeout_ms, "timeout_ms", 1, EC3_GATE_MAX_TIMEOUT_MS)?;
+            let timeout = call_timeout(timeout_ms)?;
             // SAFETY: `cancel` is NULL or live (documented).
             let cancel = unsafe { cancel_flag(cancel) };
             let job = client.core.job_status(&id, timeout, &cancel, &mut ())?;
@@ -385,50 +382,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn suggested_values_match_the_core_defaults() {
-        let defaults = WaitOptions::default();
+    fn timeouts_are_checked_by_the_core_and_named_as_in_c() {
+        let failure = call_timeout(0).unwrap_err();
         assert_eq!(
-            Duration::from_millis(EC3_GATE_DEFAULT_WAIT_TIMEOUT_MS),
-            defaults.timeout
+            failure.code,
+            crate::result::ec3_gate_result::InvalidArgument
         );
+        assert!(failure.message.starts_with("timeout_ms: "), "{failure:?}");
         assert_eq!(
-            Duration::from_millis(EC3_GATE_DEFAULT_INTERVAL_MS),
-            defaults.interval
+            call_timeout(EC3_GATE_DEFAULT_STATUS_TIMEOUT_MS).unwrap(),
+            Timeout::default()
         );
-        const {
-            assert!(EC3_GATE_MIN_INTERVAL_MS <= EC3_GATE_DEFAULT_INTERVAL_MS);
-            assert!(EC3_GATE_DEFAULT_INTERVAL_MS <= EC3_GATE_MAX_INTERVAL_MS);
-            assert!(EC3_GATE_DEFAULT_WAIT_TIMEOUT_MS <= EC3_GATE_MAX_TIMEOUT_MS);
-            assert!(EC3_GATE_DEFAULT_STATUS_TIMEOUT_MS <= EC3_GATE_MAX_TIMEOUT_MS);
-        }
-    }
-
-    #[test]
-    fn bounds_are_the_cores() {
-        assert_eq!(
-            Duration::from_millis(EC3_GATE_MAX_TIMEOUT_MS),
-            ec3::MAX_TIMEOUT
-        );
-        assert_eq!(
-            Duration::from_millis(EC3_GATE_MIN_INTERVAL_MS),
-            ec3::MIN_INTERVAL
-        );
-        assert_eq!(
-            Duration::from_millis(EC3_GATE_MAX_INTERVAL_MS),
-            ec3::MAX_INTERVAL
-        );
-    }
-
-    #[test]
-    fn durations_are_range_checked() {
-        assert!(duration(0, "timeout_ms", 1, 5).is_err());
-        assert!(duration(6, "timeout_ms", 1, 5).is_err());
-        assert_eq!(
-            duration(5, "timeout_ms", 1, 5).unwrap(),
-            Duration::from_millis(5)
-        );
-        let failure = duration(u64::MAX, "interval_ms", 10, 20).unwrap_err();
-        assert_eq!(failure.code, ec3_gate_result::InvalidArgument);
-        assert!(failure.message.starts_with("interval_ms: "), "{failure:?}");
     }
 }

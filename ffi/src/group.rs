@@ -52,11 +52,11 @@ use crate::result::{Failure, ec3_gate_result};
 /// given twice gets two), and frees each with `ec3_gate_job_free`.
 ///
 /// Returns `EC3_GATE_RESULT_OK` only when every job `Succeeded`. Otherwise
-/// `_CANCELLED` when the wait was cancelled (the arrays hold everything
-/// known by then), else the results' code that comes first in this order:
-/// `_INVALID_ARGUMENT`, `_AUTH`, `_NOT_FOUND`, `_REJECTED`, `_JOB_FAILED`,
-/// `_SERVICE`, `_TIMED_OUT` (the `ec3-gate` command's precedence for exit
-/// statuses: what a rerun cannot cure first, a timeout last). Before the
+/// the results' code that comes first in this order: `_CANCELLED` (the
+/// arrays hold everything known by then), `_INVALID_ARGUMENT`, `_AUTH`,
+/// `_NOT_FOUND`, `_REJECTED`, `_JOB_FAILED`, `_SERVICE`, `_TIMED_OUT` (the
+/// core's precedence, which the `ec3-gate` command's exit status follows
+/// too: what a rerun cannot cure first, a timeout last). Before the
 /// wait: `_INVALID_ARGUMENT` (`n` is 0, an id is malformed, a timeout or
 /// interval is out of range), `_NULL_ARGUMENT` (`client`, `job_ids`, one of
 /// its elements, `jobs_out` or `results_out` NULL) or `_INVALID_UTF8`.
@@ -96,8 +96,7 @@ pub extern "C" fn ec3_gate_client_wait_all(
             let cancel = unsafe { cancel_flag(cancel) };
             let mut observer = Progress::for_group(progress, user_data);
             let outcomes = client.core.wait_all(&ids, &options, &cancel, &mut observer)?;
-            let codes: Vec<ec3_gate_result> = outcomes.iter().map(code).collect();
-            for (i, (outcome, code)) in outcomes.iter().zip(&codes).enumerate() {
+            for (i, outcome) in outcomes.iter().enumerate() {
                 let job = outcome
                     .last_seen
                     .as_ref()
@@ -106,23 +105,16 @@ pub extern "C" fn ec3_gate_client_wait_all(
                 // writable elements (documented); `i < n`.
                 unsafe {
                     jobs_out.add(i).write(job);
-                    results_out.add(i).write(*code);
+                    results_out.add(i).write(code(outcome));
                 }
             }
-            let combined = if cancel.is_cancelled() {
-                ec3_gate_result::Cancelled
-            } else {
-                combined(&codes)
-            };
-            match codes.iter().position(|c| *c == combined) {
-                Some(i) if combined != ec3_gate_result::Ok => Err(Failure::new(
-                    combined,
+            // The core decides which job's result is the group's.
+            match ec3::deciding_outcome(&outcomes) {
+                None => Ok(()),
+                Some(i) => Err(Failure::new(
+                    code(&outcomes[i]),
                     format!("job_ids[{i}] ({}): {}", outcomes[i].id, message(&outcomes[i])),
                 )),
-                _ if combined != ec3_gate_result::Ok => {
-                    Err(Failure::new(combined, "cancelled"))
-                }
-                _ => Ok(()),
             }
         })();
         client.errors.record(result)
@@ -170,32 +162,5 @@ fn message(outcome: &JobOutcome) -> String {
     match &outcome.result {
         Ok(job) => failed_message(job),
         Err(error) => error.to_string(),
-    }
-}
-
-/// The group's code, by the core's precedence (result codes 0-7 are the
-/// command's exit statuses).
-fn combined(codes: &[ec3_gate_result]) -> ec3_gate_result {
-    let code = ec3::combined_exit_code(codes.iter().map(|c| *c as u32 as u8));
-    ec3_gate_result::from_u32(code.into()).unwrap_or(ec3_gate_result::Service)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_combined_code_follows_the_cores_precedence() {
-        use ec3_gate_result as R;
-        assert_eq!(combined(&[R::Ok, R::Ok]), R::Ok);
-        assert_eq!(combined(&[R::TimedOut, R::JobFailed, R::Ok]), R::JobFailed);
-        assert_eq!(combined(&[R::TimedOut, R::Service]), R::Service);
-        assert_eq!(combined(&[R::JobFailed, R::NotFound]), R::NotFound);
-        assert_eq!(combined(&[R::Rejected, R::Auth]), R::Auth);
-        assert_eq!(combined(&[R::Ok, R::Cancelled, R::NotFound]), R::Cancelled);
-        // Every code fits the core's u8 statuses.
-        for c in R::ALL {
-            assert_eq!(u32::from(c as u32 as u8), c as u32);
-        }
     }
 }

@@ -35,7 +35,8 @@ impl ec3_gate_status {
             JobStatus::Running => Self::Running,
             JobStatus::Succeeded => Self::Succeeded,
             JobStatus::Failed => Self::Failed,
-            JobStatus::Other(_) => Self::Unknown,
+            // `Other`, and any status a later core knows.
+            _ => Self::Unknown,
         }
     }
 }

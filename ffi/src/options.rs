@@ -143,14 +143,6 @@ pub extern "C" fn ec3_gate_client_options_set_scope(
     }
 }
 
-/// The default request budget of a client: 60 requests a minute, a modest
-/// share of the iTwin Platform's community tier (500 a minute, 5,000 an
-/// hour).
-pub const EC3_GATE_DEFAULT_MAX_REQUESTS_PER_MINUTE: u32 = 60;
-/// The largest request budget accepted (the paid tiers' 5,000 a minute); the
-/// smallest is 1.
-pub const EC3_GATE_MAX_REQUESTS_PER_MINUTE: u32 = 5000;
-
 /// Sets the client's request budget: at most `n` requests in any 60
 /// seconds, all calls on the client together (polls, job creations, token
 /// requests, from every thread); a request that would exceed it waits
@@ -249,22 +241,5 @@ pub extern "C" fn ec3_gate_client_options_free(options: *mut ec3_gate_client_opt
     ffi_panic_boundary! {
         // SAFETY: `options` is NULL or was made by this library, not yet freed.
         unsafe { free_box(options) }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn budget_bounds_are_the_cores() {
-        assert_eq!(
-            EC3_GATE_DEFAULT_MAX_REQUESTS_PER_MINUTE,
-            ec3::DEFAULT_MAX_REQUESTS_PER_MINUTE
-        );
-        assert_eq!(
-            EC3_GATE_MAX_REQUESTS_PER_MINUTE,
-            ec3::MAX_REQUESTS_PER_MINUTE
-        );
     }
 }

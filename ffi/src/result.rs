@@ -96,19 +96,10 @@ impl ec3_gate_result {
 }
 
 impl From<&ec3::Error> for ec3_gate_result {
+    /// The core's classification carries the number (`ec3::ErrorKind`); a
+    /// kind this version does not know is a service error, the command's 6.
     fn from(error: &ec3::Error) -> Self {
-        use ec3::Error as E;
-        match error {
-            e if e.is_usage() => Self::InvalidArgument,
-            E::TimedOut => Self::TimedOut,
-            E::AuthRefused { .. } => Self::Auth,
-            E::JobNotFound(_) => Self::NotFound,
-            E::Rejected { .. } => Self::Rejected,
-            E::Cancelled => Self::Cancelled,
-            // Service, Network, InvalidResponse, and any later variant: the
-            // command's exit status 6.
-            _ => Self::Service,
-        }
+        Self::from_u32(u32::from(error.kind().code())).unwrap_or(Self::Service)
     }
 }
 
@@ -151,80 +142,10 @@ impl Failure {
 
 impl From<ec3::Error> for Failure {
     fn from(error: ec3::Error) -> Self {
-        // The core's `Display` never holds a token or secret.
+        // The core's `Display` never holds a token or secret: the core cut
+        // them out of the answers its text comes from.
         Self::new((&error).into(), error.to_string())
     }
-}
-
-impl Failure {
-    /// A core error from a request that carried `secret` in its body (the EC3
-    /// token of a job creation): the core never prints it, but a service that
-    /// quotes the request back in its error text would. Every occurrence in
-    /// the server's text becomes `***` before that text is escaped and
-    /// capped, and so does a start of it left at the end of text the core
-    /// truncated.
-    ///
-    /// Like the core's redaction of bearer tokens, a secret shorter than 8
-    /// characters is left alone: it is no real token, and replacing it
-    /// everywhere would garble the text (`e` in `InvalidEC3JobRequest`).
-    pub(crate) fn hiding(error: ec3::Error, secret: &str) -> Self {
-        use ec3::Error as E;
-        // Usage errors come before anything is sent: no server text in them.
-        if secret.chars().count() < 8 || error.is_usage() {
-            return error.into();
-        }
-        let hide = |text: String| hide(text, secret);
-        let detail = |d: ec3::ServiceError| ec3::ServiceError {
-            code: d.code.map(hide),
-            message: d.message.map(hide),
-        };
-        let error = match error {
-            E::AuthRefused { status, detail: d } => E::AuthRefused {
-                status,
-                detail: detail(d),
-            },
-            E::JobNotFound(d) => E::JobNotFound(detail(d)),
-            E::Rejected { status, detail: d } => E::Rejected {
-                status,
-                detail: detail(d),
-            },
-            E::Service { status, detail: d } => E::Service {
-                status,
-                detail: detail(d),
-            },
-            // Network and InvalidResponse reasons are the core's and the
-            // HTTP stack's own words, never the answer's text.
-            other => other,
-        };
-        let mut failure = Self::from(error);
-        // Belt and braces, for variants added to the core later.
-        if failure.message.contains(secret) {
-            failure.message = failure.message.replace(secret, "***");
-        }
-        failure
-    }
-}
-
-/// `text` with every occurrence of `secret` replaced by `***`;
-/// when the core cut `text` short, a start of `secret` just before the cut
-/// goes too.
-fn hide(text: String, secret: &str) -> String {
-    let mut text = if text.contains(secret) {
-        text.replace(secret, "***")
-    } else {
-        text
-    };
-    let marker = ec3::text::TRUNCATED_MARKER;
-    if let Some(kept) = text.strip_suffix(marker) {
-        let partial = (1..secret.len())
-            .rev()
-            .filter(|&n| secret.is_char_boundary(n))
-            .find(|&n| kept.ends_with(&secret[..n]));
-        if let Some(n) = partial {
-            text = format!("{}***{marker}", &kept[..kept.len() - n]);
-        }
-    }
-    text
 }
 
 /// A static, human-readable description of a result code, such as
@@ -281,108 +202,6 @@ mod tests {
         }
         for code in [11, 98, 100, 130, u32::MAX] {
             assert_eq!(text(code).unwrap(), "unknown result code");
-        }
-    }
-
-    #[test]
-    fn secrets_quoted_by_the_service_are_hidden() {
-        use ec3::{Error, ServiceError};
-        let secret = "ec3-s3cr3t-token";
-        let quoted = |text: &str| ServiceError {
-            code: Some("InvalidEC3JobRequest".into()),
-            message: Some(text.into()),
-        };
-        let failure = Failure::hiding(
-            Error::Rejected {
-                status: 422,
-                detail: quoted("token 'ec3-s3cr3t-token' is bad; ec3-s3cr3t-token\nagain"),
-            },
-            secret,
-        );
-        assert_eq!(failure.code, ec3_gate_result::Rejected);
-        assert_eq!(
-            failure.message,
-            "request rejected as invalid (HTTP 422 InvalidEC3JobRequest: \
-             token '***' is bad; ***\\nagain)"
-        );
-        // Cut by the core's cap in the middle of the secret.
-        let cut = format!(
-            "body: {{\"ec3BearerToken\":\"ec3-s3c{}",
-            ec3::text::TRUNCATED_MARKER
-        );
-        let failure = Failure::hiding(
-            Error::Service {
-                status: 500,
-                detail: quoted(&cut),
-            },
-            secret,
-        );
-        assert!(!failure.message.contains("s3c"), "{failure:?}");
-        assert!(
-            failure.message.contains("\"ec3BearerToken\":\"***…"),
-            "{failure:?}"
-        );
-        // Text without the secret, a secret too short to be a token, and
-        // errors found before sending are left alone.
-        let plain = || Error::Network("connection reset".into());
-        assert_eq!(
-            Failure::hiding(plain(), secret).message,
-            plain().to_string()
-        );
-        assert_eq!(Failure::hiding(plain(), "").message, plain().to_string());
-        let short = || Error::Rejected {
-            status: 400,
-            detail: quoted("bad token e"),
-        };
-        assert_eq!(Failure::hiding(short(), "e").message, short().to_string());
-        let usage = || Error::config("EC3 token", "must be non-empty");
-        let blank = "        ";
-        assert_eq!(Failure::hiding(usage(), blank).message, usage().to_string());
-    }
-
-    #[test]
-    fn core_errors_map_like_the_command_exit_codes() {
-        use ec3::{Error, ServiceError};
-        let cases = [
-            (Error::InvalidJobId("a/b".into()), 2),
-            (Error::config("API URL", "bad"), 2),
-            (Error::NoCredentials, 2),
-            (Error::TimedOut, 3),
-            (
-                Error::AuthRefused {
-                    status: 403,
-                    detail: ServiceError::default(),
-                },
-                4,
-            ),
-            (Error::JobNotFound(ServiceError::default()), 5),
-            (
-                Error::Service {
-                    status: 500,
-                    detail: ServiceError::default(),
-                },
-                6,
-            ),
-            (
-                Error::Rejected {
-                    status: 422,
-                    detail: ServiceError::default(),
-                },
-                7,
-            ),
-            (
-                Error::Rejected {
-                    status: 400,
-                    detail: ServiceError::default(),
-                },
-                7,
-            ),
-            (Error::Network("reset".into()), 6),
-            (Error::InvalidResponse("html".into()), 6),
-            (Error::Cancelled, 8),
-        ];
-        for (error, code) in cases {
-            assert_eq!(ec3_gate_result::from(&error) as u32, code, "{error}");
         }
     }
 }

@@ -45,7 +45,7 @@ fn tag(name: &str) -> String {
 /// Runs a test program (through `wrapper`, such as valgrind) and checks
 /// that every scenario passed. Returns its stderr.
 fn run_scenarios(exe: &std::path::Path, wrapper: &[&str], slowness: &str) -> String {
-    let base = server::start();
+    let sim = server::start();
     let name = exe.file_name().unwrap().to_str().unwrap();
     let mut cmd = match wrapper.split_first() {
         Some((program, args)) => {
@@ -55,7 +55,7 @@ fn run_scenarios(exe: &std::path::Path, wrapper: &[&str], slowness: &str) -> Str
         }
         None => Command::new(exe),
     };
-    cmd.args([&base, &tag(name), env!("CARGO_PKG_VERSION"), slowness]);
+    cmd.args([sim.url(), &tag(name), env!("CARGO_PKG_VERSION"), slowness]);
     let output = run(&mut cmd, Duration::from_secs(600));
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
@@ -68,6 +68,7 @@ fn run_scenarios(exe: &std::path::Path, wrapper: &[&str], slowness: &str) -> Str
         "{name} failed ({}), scenarios not passed: {missing:?}\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
         output.status
     );
+    server::check_created(&sim);
     stderr
 }
 

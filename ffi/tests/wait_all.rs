@@ -25,7 +25,7 @@ const SCENARIOS: &[&str] = &[
 /// every scenario passed. Returns its stderr.
 fn run_scenarios(exe: &std::path::Path, wrapper: &[&str], slowness: &str) -> String {
     static RUNS: AtomicUsize = AtomicUsize::new(0);
-    let base = server::start();
+    let sim = server::start();
     let tag = format!("wa{}", RUNS.fetch_add(1, Ordering::Relaxed));
     let mut cmd = match wrapper.split_first() {
         Some((program, args)) => {
@@ -35,7 +35,7 @@ fn run_scenarios(exe: &std::path::Path, wrapper: &[&str], slowness: &str) -> Str
         }
         None => Command::new(exe),
     };
-    cmd.args([base.as_str(), tag.as_str(), slowness]);
+    cmd.args([sim.url(), tag.as_str(), slowness]);
     let output = run(&mut cmd, Duration::from_secs(600));
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();

@@ -56,11 +56,11 @@ build_from_source() {
   # A workflow that sets these variables itself keeps its values.
   export CARGO_PROFILE_RELEASE_LTO=${CARGO_PROFILE_RELEASE_LTO:-false}
   export CARGO_PROFILE_RELEASE_CODEGEN_UNITS=${CARGO_PROFILE_RELEASE_CODEGEN_UNITS:-16}
-  info "::group::cargo build --release --locked ($1; LTO $CARGO_PROFILE_RELEASE_LTO, codegen units $CARGO_PROFILE_RELEASE_CODEGEN_UNITS)"
+  info "::group::cargo build --profile dist --locked ($1; LTO $CARGO_PROFILE_RELEASE_LTO, codegen units $CARGO_PROFILE_RELEASE_CODEGEN_UNITS)"
   local start=$SECONDS
   # The target dir is passed explicitly so the binary's location is known; by
   # default it is the checkout's own target/, which a workflow may have warmed.
-  if ! cargo build --release --locked --manifest-path "$root/Cargo.toml" \
+  if ! cargo build --profile dist --locked --manifest-path "$root/Cargo.toml" \
         --target-dir "$target_dir" -p ec3-gate --bin ec3-gate; then
     info "::endgroup::"
     die "building ec3-gate from source failed (see the cargo output above)"
@@ -71,7 +71,7 @@ build_from_source() {
   # different source (a branch), and a later job must not reuse it as a release.
   local dir=$temp_root/ec3-gate-source/$arch
   mkdir -p "$dir"
-  cp "$(unix_path "$target_dir")/release/$exe" "$dir/$exe.tmp"
+  cp "$(unix_path "$target_dir")/dist/$exe" "$dir/$exe.tmp"
   mv -f "$dir/$exe.tmp" "$dir/$exe"
   finish "$dir"
 }
@@ -96,7 +96,7 @@ fi
 # version; an explicit other version must come from its release or not at all.
 fallback() {
   if [[ $version == "$source_version" ]]; then
-    info "::notice title=ec3-gate install::$(escape_data "$1"): building ec3-gate $version from the action's source with cargo build --release --locked (a minute or more, not seconds)"
+    info "::notice title=ec3-gate install::$(escape_data "$1"): building ec3-gate $version from the action's source with cargo build --profile dist --locked (a minute or more, not seconds)"
     build_from_source "$1"
   fi
   die "$1, and the action's source is version ${source_version:-unknown}, not $version: pick a released 'version' or 'source'"

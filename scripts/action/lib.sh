@@ -4,7 +4,10 @@
 #
 # Inputs arrive as INPUT_* environment variables that action.yml maps from
 # `inputs.*` (a composite action gets no INPUT_* of its own: actions/runner#665).
-# The runner does not enforce `required: true`, so every input is checked here.
+# The runner does not enforce `required: true`, so the scripts check which
+# inputs are required and which go together. Values (id shapes, URLs,
+# durations, lengths, secrets) are `ec3-gate`'s to check: it refuses a bad one
+# before it sends anything (exit 2, an ::error naming the input).
 
 # Workflow-command data escaping: percent first, then CR and LF. Anything that
 # came from a user goes through this before it is printed after `::`.
@@ -33,68 +36,14 @@ info() {
   printf '%s\n' "$*"
 }
 
-# Loose duration check; `ec3-gate` parses the value exactly (humantime), this
-# only catches typos before anything is downloaded. One or more groups of
-# digits followed by a unit: 500ms, 30s, 15m, 1h 30m, 2min.
-is_duration() {
-  [[ $1 =~ ^[0-9]+[[:space:]]?[a-zA-Z]+([[:space:]]?[0-9]+[[:space:]]?[a-zA-Z]+)*$ ]]
-}
-
-# An http(s) URL: https anywhere, plain http only to loopback (the binary
-# refuses anything else too; this gives the same answer before a download).
-check_url() {
-  local name=$1 value=$2
-  case $value in
-    '') ;;
-    *[[:space:]]*) bail "input '$name' must not contain whitespace" ;;
-    https://?*) ;;
-    http://127.*|http://localhost|http://localhost[:/]*|'http://[::1]'|'http://[::1]'[:/]*) ;;
-    http://*) bail "input '$name' must use https:// (plain http is allowed only to 127.0.0.1, localhost or [::1]), got '$value'" ;;
-    *) bail "input '$name' must be an https:// URL such as https://api.bentley.com, got '$value'" ;;
-  esac
-}
-
-# A secret: never echoed back, only described.
-check_secret() {
-  local name=$1 value=$2
-  case $value in
-    *[[:space:]]*) bail "input '$name' must not contain whitespace or newlines (value not shown)" ;;
-  esac
-}
-
-# Characters of UTF-8 text whatever the locale: the bytes that do not continue
-# a character. (`${#s}` counts bytes under the C locale.)
-char_count() {
-  local n
-  n=$(printf '%s' "$1" | LC_ALL=C tr -d '\200-\277' | wc -c)
-  printf '%s\n' "$((n))"
-}
-
-# An id that goes into the create request. The service's ids are GUIDs (a
-# configuration id is also a URL path segment), so job-id's character set fits
-# them; 256 is ec3-gate's own limit. A typo fails here, not after the download.
-check_id() {
-  local name=$1 value=$2
-  case $value in
-    *[!A-Za-z0-9._-]*) bail "input '$name' may contain only letters, digits, '.', '_' and '-', got '$value'" ;;
-  esac
-  if [[ ${#value} -gt 256 ]]; then
-    bail "input '$name' must be at most 256 characters, got ${#value}"
-  fi
-}
-
 # Which job: `job-id` waits for an existing one, `configuration-id` creates one
 # (with project-name, ec3-token and optionally extraction-id) and then waits.
 validate_job() {
   local job=${INPUT_JOB_ID:-} config=${INPUT_CONFIGURATION_ID:-}
   local project=${INPUT_PROJECT_NAME:-} extraction=${INPUT_EXTRACTION_ID:-} ec3=${INPUT_EC3_TOKEN:-}
-  check_secret ec3-token "$ec3"
 
   case "${job:+J}${config:+C}" in
     J)
-      case $job in
-        *[!A-Za-z0-9._-]*) bail "input 'job-id' may contain only letters, digits, '.', '_' and '-', got '$job'" ;;
-      esac
       local name value
       for name in project-name extraction-id ec3-token; do
         case $name in
@@ -108,20 +57,9 @@ validate_job() {
       done
       ;;
     C)
-      check_id configuration-id "$config"
-      case $project in
-        '') bail "input 'project-name' is required with 'configuration-id': the name of the EC3 project to create, e.g. project-name: Tower A build \${{ github.run_number }}" ;;
-        *[[:cntrl:]]*) bail "input 'project-name' must be one line without control characters, e.g. project-name: Tower A" ;;
-      esac
-      if [[ -z ${project//[[:space:]]/} ]]; then
-        bail "input 'project-name' must not be only whitespace, e.g. project-name: Tower A"
+      if [[ -z $project ]]; then
+        bail "input 'project-name' is required with 'configuration-id': the name of the EC3 project to create, e.g. project-name: Tower A build \${{ github.run_number }}"
       fi
-      local chars
-      chars=$(char_count "$project")
-      if [[ $chars -gt 256 ]]; then
-        bail "input 'project-name' must be at most 256 characters, got $chars"
-      fi
-      if [[ -n $extraction ]]; then check_id extraction-id "$extraction"; fi
       if [[ -z $ec3 ]]; then
         bail "input 'ec3-token' is required with 'configuration-id': the EC3 (Building Transparency) token the job uploads with, e.g. ec3-token: \${{ secrets.EC3_TOKEN }} (is the secret defined for this repository and event?)"
       fi
@@ -131,17 +69,13 @@ validate_job() {
   esac
 }
 
-# Checks every input the action declares. Called first by both scripts, so a
-# missing job id, missing create inputs or missing credentials fail before any
+# Checks which inputs are given together, and the inputs only the scripts
+# use (fail-on-failed, version). Called first by both scripts, so a missing
+# job id, missing create inputs or missing credentials fail before any
 # download.
 validate_inputs() {
   validate_job
 
-  check_secret access-token "${INPUT_ACCESS_TOKEN:-}"
-  check_secret client-secret "${INPUT_CLIENT_SECRET:-}"
-  case ${INPUT_CLIENT_ID:-} in
-    *[[:space:]]*) bail "input 'client-id' must not contain whitespace, got '${INPUT_CLIENT_ID}'" ;;
-  esac
   local token=${INPUT_ACCESS_TOKEN:-} id=${INPUT_CLIENT_ID:-} secret=${INPUT_CLIENT_SECRET:-}
   case "${token:+T}${id:+I}${secret:+S}" in
     T) ;;
@@ -151,21 +85,6 @@ validate_inputs() {
     S) bail "input 'client-secret' is set but 'client-id' is empty: give both" ;;
     *) bail "give either 'access-token' or 'client-id'/'client-secret', not both" ;;
   esac
-
-  check_url api-url "${INPUT_API_URL:-}"
-  check_url authority "${INPUT_AUTHORITY:-}"
-
-  case ${INPUT_SCOPE:-} in
-    *[$'\n\r\t']*) bail "input 'scope' must be one line of space-separated scopes, e.g. itwin-platform" ;;
-  esac
-
-  local name value
-  for name in timeout interval; do
-    if [[ $name == timeout ]]; then value=${INPUT_TIMEOUT:-}; else value=${INPUT_INTERVAL:-}; fi
-    if [[ -n $value ]] && ! is_duration "$value"; then
-      bail "input '$name' must be a duration with a unit, e.g. 500ms, 30s, 15m or 1h 30m, got '$value'"
-    fi
-  done
 
   case ${INPUT_FAIL_ON_FAILED:-true} in
     true|false) ;;

@@ -5,7 +5,7 @@
 # ec3-gate itself writes the step outputs (status, message, ec3-project-url,
 # job-id), the step summary, annotations and masks when GITHUB_ACTIONS=true;
 # `upload` writes job-id as soon as the job exists, so a cancelled wait still
-# names it. This script only checks the inputs, turns them into the
+# names it. This script only checks which inputs are given, turns them into the
 # environment ec3-gate reads, runs it, and applies `fail-on-failed`.
 set -euo pipefail
 
@@ -31,12 +31,8 @@ set_env() {
   if [[ -n $2 ]]; then export "$1=$2"; fi
 }
 
-# Secrets passed as literals (not `secrets.*`) are unknown to the runner: mask
-# them before anything could print them. Whitespace was refused above, so each
-# value is one line.
-if [[ -n ${INPUT_ACCESS_TOKEN:-} ]]; then printf '::add-mask::%s\n' "$INPUT_ACCESS_TOKEN"; fi
-if [[ -n ${INPUT_CLIENT_SECRET:-} ]]; then printf '::add-mask::%s\n' "$INPUT_CLIENT_SECRET"; fi
-if [[ -n ${INPUT_EC3_TOKEN:-} ]]; then printf '::add-mask::%s\n' "$INPUT_EC3_TOKEN"; fi
+# Secrets passed as literals (not `secrets.*`) are unknown to the runner:
+# ec3-gate masks every secret it reads before it prints anything.
 
 # validate_inputs made sure exactly one of job-id and configuration-id is set,
 # and that creating has its project name and EC3 token.

@@ -3,49 +3,35 @@
 
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{Args as ClapArgs, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
-/// Shown after `--help`: the contract a CI script relies on.
-const AFTER_HELP: &str = "\
-Exit status:
-  0    job Succeeded (for `status`: the service answered with the job)
-  1    job Failed
-  2    usage or configuration error; nothing was sent
-  3    timed out: the job was still Queued/Running at the deadline
-  4    authentication or authorization refused (401, 403, token endpoint)
-  5    job not found (404)
-  6    service or network error that outlasted the retries
-  7    the service rejected the request as invalid (400/422)
-  130  interrupted by SIGINT;  143  terminated by SIGTERM
+use ec3_gate::{
+    DEFAULT_API_URL, DEFAULT_AUTHORITY, DEFAULT_CALL_TIMEOUT_MS, DEFAULT_INTERVAL_MS,
+    DEFAULT_SCOPE, DEFAULT_TIMEOUT_MS,
+};
 
-Environment (flags win; empty values count as unset):
-  ITWIN_ACCESS_TOKEN     bearer token (with or without a leading `Bearer `)
-  ITWIN_CLIENT_ID        service-app client id (used when no token)
-  ITWIN_CLIENT_SECRET    service-app client secret
-  ITWIN_SCOPE            scope for client credentials [default: itwin-platform]
-  ITWIN_AUTHORITY        IMS authority [default: https://ims.bentley.com]
-  ITWIN_API_URL          API root [default: https://api.bentley.com]
-  EC3_JOB_ID             job id, when JOB_ID is not given
-  EC3_TIMEOUT            wait deadline [default: 30m]
-  EC3_INTERVAL           poll interval while Queued/Running [default: 5s]
-  EC3_BEARER_TOKEN       EC3 (Building Transparency) token, for `upload`
-  EC3_CONFIGURATION_ID   `upload --configuration-id`
-  EC3_PROJECT_NAME       `upload --project-name`
-  EC3_EXTRACTION_ID      `upload --extraction-id`
-  GITHUB_ACTIONS=true    write step outputs, summary and annotations
-  HTTPS_PROXY, NO_PROXY  proxies, with curl's rules (loopback is never proxied)
-Secrets are read only from the environment, never from flags.";
+use super::settings::VARIABLES;
 
 /// Gate CI on an EC3 upload job of Bentley's iTwin Carbon Calculation API.
 #[derive(Debug, Parser)]
-#[command(name = "ec3-gate", version, about, after_help = AFTER_HELP, propagate_version = true)]
+#[command(name = "ec3-gate", version, about, propagate_version = true)]
 pub struct Args {
     /// API root (`/insights/carbon-calculation/...` is appended) [env: ITWIN_API_URL]
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        help_heading = "Global options"
+    )]
     pub api_url: Option<String>,
 
     /// IMS authority that issues client-credential tokens [env: ITWIN_AUTHORITY]
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        help_heading = "Global options"
+    )]
     pub authority: Option<String>,
 
     /// What to do.
@@ -53,38 +39,42 @@ pub struct Args {
     pub command: Command,
 }
 
+/// The flags `wait` and `upload` share: how long to wait, and how often to ask.
+#[derive(Debug, ClapArgs)]
+pub struct WaitFlags {
+    /// Deadline of the wait (`500ms`, `30s`, `15m`) [env: EC3_TIMEOUT]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    /// Time between polls while Queued/Running [env: EC3_INTERVAL]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub interval: Option<Duration>,
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Query a job's status once and print it (exit 0 whatever the state).
-    #[command(after_help = AFTER_HELP)]
     Status {
         /// The EC3 upload job id [env: EC3_JOB_ID]
         job_id: Option<String>,
         /// Retry transient failures for at most this long (`30s`, `2m`)
-        #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "1m")]
-        timeout: Duration,
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        timeout: Option<Duration>,
         /// Print `{"jobId","status","message","ec3ProjectUrl"}` instead of the status word
         #[arg(long)]
         json: bool,
     },
     /// Wait until the job Succeeded (exit 0) or Failed (exit 1), or time out (exit 3).
-    #[command(after_help = AFTER_HELP)]
     Wait {
         /// The EC3 upload job id [env: EC3_JOB_ID]
         job_id: Option<String>,
-        /// Overall deadline (`500ms`, `30s`, `15m`) [env: EC3_TIMEOUT] [default: 30m]
-        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-        timeout: Option<Duration>,
-        /// Time between polls while Queued/Running [env: EC3_INTERVAL] [default: 5s]
-        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-        interval: Option<Duration>,
+        #[command(flatten)]
+        wait: WaitFlags,
         /// Print `{"jobId","status","message","ec3ProjectUrl"}` at the end
         #[arg(long)]
         json: bool,
     },
     /// Create an EC3 upload job (POST), print its id, and with --wait gate on it like `wait`.
-    #[command(after_help = AFTER_HELP)]
     Upload {
         /// EC3 configuration id (see `configurations`) [env: EC3_CONFIGURATION_ID]
         #[arg(long, value_name = "ID")]
@@ -98,30 +88,116 @@ pub enum Command {
         /// Then wait for the job, exactly like `ec3-gate wait`
         #[arg(long)]
         wait: bool,
-        /// Deadline: with --wait for creating and waiting [env: EC3_TIMEOUT] [default: 30m],
-        /// else for creating [default: 1m]
-        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-        timeout: Option<Duration>,
-        /// Time between polls with --wait [env: EC3_INTERVAL] [default: 5s]
-        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-        interval: Option<Duration>,
+        #[command(flatten)]
+        wait_flags: WaitFlags,
         /// Print `{"jobId","status","message","ec3ProjectUrl"}` instead of the bare job id
         #[arg(long)]
         json: bool,
     },
     /// List the EC3 configurations of an iTwin (id, display name, modified).
-    #[command(after_help = AFTER_HELP)]
     Configurations {
         /// The iTwin (project) id
         #[arg(long, value_name = "ID")]
         itwin_id: String,
         /// Retry transient failures for at most this long
-        #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "1m")]
-        timeout: Duration,
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        timeout: Option<Duration>,
         /// Print a JSON array of `{"id","displayName","description","modifiedOn"}`
         #[arg(long)]
         json: bool,
     },
+}
+
+impl Command {
+    /// `--json` was asked for.
+    pub fn json(&self) -> bool {
+        match self {
+            Self::Status { json, .. }
+            | Self::Wait { json, .. }
+            | Self::Upload { json, .. }
+            | Self::Configurations { json, .. } => *json,
+        }
+    }
+}
+
+/// Parses the command line; the top-level help ends with the exit codes and
+/// the environment, generated from [`VARIABLES`] (and only there: subcommand
+/// help stays short).
+pub fn parse() -> Result<Args, clap::Error> {
+    let mut command = Args::command().after_help(contract_help());
+    // The defaults are the core's: shown from its constants, never typed here.
+    let (wait, poll, call) = (
+        show(DEFAULT_TIMEOUT_MS),
+        show(DEFAULT_INTERVAL_MS),
+        show(DEFAULT_CALL_TIMEOUT_MS),
+    );
+    let defaults = [
+        ("status", "timeout", call.clone()),
+        ("configurations", "timeout", call.clone()),
+        ("wait", "timeout", wait.clone()),
+        ("wait", "interval", poll.clone()),
+        (
+            "upload",
+            "timeout",
+            format!("{wait}; without --wait: {call}"),
+        ),
+        ("upload", "interval", poll),
+    ];
+    for (sub, arg, default) in defaults {
+        command = command.mut_subcommand(sub, |c| {
+            c.mut_arg(arg, |a| {
+                let help = a.get_help().map(ToString::to_string).unwrap_or_default();
+                a.help(format!("{help} [default: {default}]"))
+            })
+        });
+    }
+    let matches = command.try_get_matches()?;
+    Args::from_arg_matches(&matches)
+}
+
+/// A duration in milliseconds as people write it (`30m`, `5s`).
+fn show(ms: u64) -> String {
+    humantime::format_duration(Duration::from_millis(ms)).to_string()
+}
+
+/// The contract a CI script relies on: exit codes, then the variables.
+fn contract_help() -> String {
+    let mut text = String::from(
+        "Exit status:
+  0    job Succeeded (for `status`: the service answered with the job)
+  1    job Failed
+  2    usage or configuration error; nothing was sent
+  3    timed out: the job was still Queued/Running at the deadline
+  4    authentication or authorization refused (401, 403, token endpoint)
+  5    job not found (404)
+  6    service or network error that outlasted the retries
+  7    the service rejected the request as invalid (400/422)
+  130  interrupted by SIGINT;  143  terminated by SIGTERM
+
+Environment (flags win; empty values count as unset):
+",
+    );
+    for v in VARIABLES {
+        let default = match v.name {
+            "EC3_TIMEOUT" => show(DEFAULT_TIMEOUT_MS),
+            "EC3_INTERVAL" => show(DEFAULT_INTERVAL_MS),
+            "ITWIN_SCOPE" => DEFAULT_SCOPE.to_owned(),
+            "ITWIN_AUTHORITY" => DEFAULT_AUTHORITY.to_owned(),
+            "ITWIN_API_URL" => DEFAULT_API_URL.to_owned(),
+            _ => String::new(),
+        };
+        let default = if default.is_empty() {
+            default
+        } else {
+            format!(" [default: {default}]")
+        };
+        text.push_str(&format!("  {:<22} {}{default}\n", v.name, v.help));
+    }
+    text.push_str(
+        "  HTTPS_PROXY, NO_PROXY  proxies, with curl's rules (loopback is never proxied)
+Secrets are read only from the environment, never from flags.",
+    );
+    text
 }
 
 /// A humantime duration; the error names the value.
@@ -129,7 +205,7 @@ pub fn parse_duration(value: &str) -> Result<Duration, String> {
     humantime::parse_duration(value.trim()).map_err(|e| {
         format!(
             "invalid duration '{}': {e} (examples: 500ms, 30s, 15m)",
-            ec3_gate::text::one_line(value, 40)
+            super::text::one_line(value, 40)
         )
     })
 }

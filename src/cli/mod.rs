@@ -1,19 +1,25 @@
-//! The `ec3-gate` command line: parse, validate, run on a worker thread
-//! (so a signal is answered at once), then report.
+//! The `ec3-gate` command line: read the environment (and mask its secrets)
+//! first, then validate, call the service on a worker thread (so a signal is
+//! answered at once), and report.
 
 pub mod args;
+mod github;
 mod progress;
+#[cfg(test)]
+mod properties;
 mod report;
+mod reporter;
 pub mod settings;
+mod text;
 
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
-use ec3_gate::github::command;
 use ec3_gate::{Cancel, Client, Configuration, Error, Job, JobId, WaitOptions};
 
-use progress::{Known, Progress};
-use settings::{Early, Settings, Task};
+use progress::Progress;
+use reporter::{LastSeen, Reporter};
+use settings::{Env, Settings, Task};
 
 /// How a run ended; `main` turns it into an exit code.
 #[derive(Debug)]
@@ -60,49 +66,77 @@ enum Message {
     Signal(i32),
 }
 
-/// Runs `args`, with the environment from `vars`, and reports the outcome on
-/// stdout/stderr and, in GitHub mode, to the runner's files.
-pub fn run(
-    args: args::Args,
+/// Reads the environment from `vars` and, in GitHub mode, masks every
+/// secret in it: the first thing the command does, before anything (even a
+/// usage error) could print one.
+pub fn read_env(
     vars: impl Iterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
-) -> Outcome {
-    let (early, settings) = settings::resolve(args, vars);
-    if early.github {
-        // Before anything else is printed, so nothing can show a secret.
-        for secret in &early.secrets {
-            err!("{}", command("add-mask", &[], secret));
+) -> (Env, Option<Error>) {
+    let (env, error) = Env::read(vars);
+    if env.github() {
+        let reporter = reporter::for_mode(true, false);
+        for secret in env.secrets() {
+            reporter.mask(&secret);
         }
     }
-    let known = Known::default();
-    let started = Instant::now();
-    let (outcome, gates) = match settings {
-        Ok(settings) => {
-            let gates = !matches!(settings.task, Task::Configurations { .. });
-            (execute(&early, settings, &known), gates)
-        }
-        Err(e) => (Outcome::Failed(e), true),
-    };
-    report::finish(&early, &known, outcome, started.elapsed(), gates)
+    (env, error)
 }
 
-fn execute(early: &Early, settings: Settings, known: &Known) -> Outcome {
-    let Settings { config, task } = settings;
-    if let Task::Status { job_id, .. } | Task::Wait { job_id, .. } = &task {
-        known.set_job_id(job_id.clone(), false);
+/// A command line clap refused: printed in the tool's one error style (and
+/// as an annotation in GitHub mode); exit 2.
+pub fn refuse_args(error: &clap::Error, env: &Env) -> Outcome {
+    let text = error.render().to_string();
+    err!("ec3-gate: {}", text.trim_end());
+    let first = text.lines().next().unwrap_or_default();
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    let e = Error::config("command line", first);
+    if env.github() {
+        reporter::for_mode(true, false).verdict(&reporter::Verdict {
+            title: "ec3-gate usage error",
+            text: format!("error: {e}"),
+            level: "error",
+            usage: true,
+            gates: false,
+            elapsed: Duration::ZERO,
+        });
     }
-    let client = match Client::new(config) {
-        Ok(c) => c,
-        Err(e) => return Outcome::Failed(e),
+    Outcome::Failed(e)
+}
+
+/// Gates on what `args` and `env` ask for, and reports the outcome on
+/// stdout/stderr and, in GitHub mode, to the runner's files.
+pub fn gate(args: args::Args, env: &Env, env_error: Option<Error>) -> Outcome {
+    let reporter = reporter::for_mode(env.github(), args.command.json());
+    let seen = LastSeen::default();
+    let started = Instant::now();
+    let gates = !matches!(args.command, args::Command::Configurations { .. });
+    let settings = match env_error {
+        Some(e) => Err(e),
+        None => settings::validate(args, env),
     };
+    let outcome = match settings {
+        Ok(settings) => supervise(settings, &reporter, &seen),
+        Err(e) => Outcome::Failed(e),
+    };
+    reporter::finish(&*reporter, &seen, outcome, started.elapsed(), gates)
+}
+
+/// Calls the service on a worker thread, and answers a signal at once.
+fn supervise(settings: Settings, reporter: &Arc<dyn Reporter>, seen: &LastSeen) -> Outcome {
+    let Settings { client, task } = settings;
+    if let Task::Status { job_id, .. } | Task::Wait { job_id, .. } = &task {
+        seen.job_id(job_id.clone());
+    }
     let cancel = Cancel::new();
     let (tx, rx) = mpsc::channel();
     watch_signals(&cancel, tx.clone());
     let worker = {
-        let (cancel, known, github) = (cancel.clone(), known.clone(), early.github);
+        let (cancel, seen, reporter) = (cancel.clone(), seen.clone(), reporter.clone());
         std::thread::spawn(move || {
-            // A bug must end the run with an error, never leave main waiting.
+            // A bug must end the run with an error, never leave main waiting:
+            // unwinding is the panic policy of every build (Cargo.toml).
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                perform(&client, task, &cancel, &known, github)
+                call_service(&client, task, &cancel, &seen, reporter)
             }))
             .unwrap_or_else(|_| {
                 Outcome::Failed(Error::Internal("the worker thread panicked".into()))
@@ -126,45 +160,57 @@ fn execute(early: &Early, settings: Settings, known: &Known) -> Outcome {
     outcome
 }
 
-/// The task itself, on the worker thread.
-fn perform(client: &Client, task: Task, cancel: &Cancel, known: &Known, github: bool) -> Outcome {
+/// The task's calls to the service, on the worker thread.
+fn call_service(
+    client: &Client,
+    task: Task,
+    cancel: &Cancel,
+    seen: &LastSeen,
+    reporter: Arc<dyn Reporter>,
+) -> Outcome {
+    let progress = |job_id: Option<JobId>, live: bool| {
+        Progress::new(reporter.clone(), job_id, seen.clone(), live)
+    };
     match task {
         Task::Status { job_id, timeout } => {
-            let mut progress = Progress::new(github, Some(job_id.clone()), known.clone(), false);
+            let mut progress = progress(Some(job_id.clone()), false);
             let result = client.job_status(&job_id, timeout, cancel, &mut progress);
             result.map_or_else(Outcome::Failed, Outcome::Answered)
         }
-        Task::Wait { job_id, options } => wait(client, &job_id, &options, cancel, known, github),
+        Task::Wait { job_id, options } => {
+            let mut progress = progress(Some(job_id.clone()), true);
+            wait(client, &job_id, &options, cancel, &mut progress)
+        }
         Task::Upload {
             job,
             timeout,
             wait: then_wait,
         } => {
             let started = Instant::now();
-            let mut progress = Progress::new(github, None, known.clone(), false);
-            let job_id = match client.create_job(&job, timeout, cancel, &mut progress) {
+            let mut creating = progress(None, false);
+            let job_id = match client.create_job(&job, timeout, cancel, &mut creating) {
                 Ok(id) => id,
                 Err(e) => return Outcome::Failed(e),
             };
-            // At once, so a later step can pick the job up even if the wait is cancelled.
-            known.set_job_id(job_id.clone(), github);
+            seen.job_id(job_id.clone());
+            reporter.job_created(&job_id, seen);
             match then_wait {
                 None => Outcome::Created(job_id),
                 Some(options) => {
-                    progress.line(&format!("ec3-gate: created job {job_id}"));
-                    let left = WaitOptions {
-                        timeout: options
-                            .timeout
-                            .saturating_sub(started.elapsed())
-                            .max(Duration::from_millis(1)),
-                        ..options
-                    };
-                    wait(client, &job_id, &left, cancel, known, github)
+                    creating.line(&format!("ec3-gate: created job {job_id}"));
+                    let left = options
+                        .timeout()
+                        .saturating_sub(started.elapsed())
+                        .max(Duration::from_millis(1));
+                    // Within bounds: at least 1 ms, at most the checked timeout.
+                    let left = WaitOptions::new(left, options.interval()).unwrap_or(options);
+                    let mut progress = progress(Some(job_id.clone()), true);
+                    wait(client, &job_id, &left, cancel, &mut progress)
                 }
             }
         }
         Task::Configurations { itwin_id, timeout } => {
-            let mut progress = Progress::new(github, None, known.clone(), false);
+            let mut progress = progress(None, false);
             client
                 .configurations(&itwin_id, timeout, cancel, &mut progress)
                 .map_or_else(Outcome::Failed, Outcome::Listed)
@@ -177,11 +223,9 @@ fn wait(
     job_id: &JobId,
     options: &WaitOptions,
     cancel: &Cancel,
-    known: &Known,
-    github: bool,
+    progress: &mut Progress,
 ) -> Outcome {
-    let mut progress = Progress::new(github, Some(job_id.clone()), known.clone(), true);
-    let result = client.wait(job_id, options, cancel, &mut progress);
+    let result = client.wait(job_id, options, cancel, progress);
     progress.finish();
     result.map_or_else(Outcome::Failed, Outcome::Finished)
 }

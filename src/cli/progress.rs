@@ -1,72 +1,37 @@
 //! What a run shows while it works: masks, one line per status change (or a
-//! live spinner in a terminal), retries and warnings. Also keeps the last
+//! live spinner in a terminal), retries and warnings. Also records the last
 //! answer, so outputs can be written even when the run is interrupted.
 
 use std::io::IsTerminal as _;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
-use ec3_gate::github::{command, escape_data};
-use ec3_gate::text::one_line;
-use ec3_gate::{Event, Job, JobId, Observer};
+use ec3_gate::{Event, JobId, Observer};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::err;
-
-/// What is known so far (the job id, the last answer), shared with the
-/// thread that reports the outcome, so even an interrupted run reports it.
-#[derive(Clone, Default)]
-pub struct Known(Arc<Mutex<KnownState>>);
-
-/// The contents of [`Known`].
-#[derive(Clone, Default)]
-pub struct KnownState {
-    /// The job's id, once known.
-    pub job_id: Option<JobId>,
-    /// The last answer.
-    pub job: Option<Job>,
-    /// The `job-id` step output was written already.
-    pub job_id_written: bool,
-}
-
-impl Known {
-    /// A copy of the state.
-    pub fn get(&self) -> KnownState {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    /// Records the job id; in GitHub mode (`write`) also writes the `job-id`
-    /// output at once.
-    pub fn set_job_id(&self, id: JobId, write: bool) {
-        let mut state = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if write {
-            state.job_id_written = super::report::write_outputs(&[("job-id", id.as_str())]);
-        }
-        state.job_id = Some(id);
-    }
-
-    fn set_job(&self, job: &Job) {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).job = Some(job.clone());
-    }
-}
+use super::reporter::{LastSeen, Reporter};
+use super::text::one_line;
 
 /// Prints progress to stderr (stdout carries only the result).
 pub struct Progress {
-    github: bool,
+    reporter: Arc<dyn Reporter>,
     job_id: Option<JobId>,
     spinner: Option<ProgressBar>,
-    known: Known,
+    seen: LastSeen,
 }
 
 impl Progress {
-    /// A progress display for `job_id`; a spinner only in an interactive
-    /// terminal outside CI and without `NO_COLOR`.
-    pub fn new(github: bool, job_id: Option<JobId>, known: Known, live: bool) -> Self {
+    /// A progress display for `job_id`; a spinner (`live`) only in an
+    /// interactive terminal outside CI and without `NO_COLOR`.
+    pub fn new(
+        reporter: Arc<dyn Reporter>,
+        job_id: Option<JobId>,
+        seen: LastSeen,
+        live: bool,
+    ) -> Self {
         let interactive = live
-            && !github
+            && reporter.live()
             && std::io::stderr().is_terminal()
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             && std::env::var_os("CI").is_none();
@@ -81,10 +46,10 @@ impl Progress {
             bar
         });
         Self {
-            github,
+            reporter,
             job_id,
             spinner,
-            known,
+            seen,
         }
     }
 
@@ -107,10 +72,8 @@ impl Progress {
 impl Observer for Progress {
     fn on_event(&mut self, event: Event<'_>) {
         match event {
-            Event::TokenIssued(token) if self.github => {
-                self.line(&command("add-mask", &[], token.expose()));
-            }
-            Event::TokenIssued(_) => {}
+            // Before anything else could print it.
+            Event::TokenIssued(token) => self.reporter.mask(token.expose()),
             Event::Retrying { error, delay } => self.line(&format!(
                 "ec3-gate: {error}; retrying in {}",
                 humantime::format_duration(Duration::from_millis(delay.as_millis() as u64))
@@ -124,17 +87,13 @@ impl Observer for Progress {
                     self.line(&format!("ec3-gate: job {id} is {} ({elapsed})", job.status));
                 }
             }
-            Event::Polled { job, .. } => self.known.set_job(job),
+            Event::Polled { job, .. } => self.seen.job(job),
             Event::UnknownStatus(value) => {
                 let text = format!(
                     "unknown job status '{}'; still waiting",
                     one_line(value, 64)
                 );
-                if self.github {
-                    self.line(&format!("::warning::{}", escape_data(&text)));
-                } else {
-                    self.line(&format!("ec3-gate: warning: {text}"));
-                }
+                self.line(&self.reporter.warning(&text));
             }
             _ => {}
         }

@@ -1,174 +1,108 @@
-//! The end of a run: the result on stdout, a verdict on stderr, and in
-//! GitHub mode the step outputs, summary and an annotation.
+//! The result of a query or wait, in the forms users read: the JSON object,
+//! the step outputs, and the step summary.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use ec3_gate::github::{self, command};
-use ec3_gate::report::Report;
-use ec3_gate::text::one_line;
-use ec3_gate::{Error, Job, JobStatus};
+use serde::Serialize;
 
-use super::progress::Known;
-use super::settings::Early;
-use super::{Outcome, err, out};
+use ec3_gate::{Job, JobId};
 
-/// Reports `outcome` and hands it back for the exit code. `gates` is false
-/// for commands that look nothing up about a job (`configurations`): they
-/// write no step outputs or summary.
-pub fn finish(
-    early: &Early,
-    known: &Known,
-    outcome: Outcome,
-    elapsed: Duration,
-    gates: bool,
-) -> Outcome {
-    let state = known.get();
-    let job = match &outcome {
-        Outcome::Answered(j) | Outcome::Finished(j) => Some(j.clone()),
-        _ => state.job.clone(),
-    };
-    let report = Report::new(state.job_id.as_ref(), job.as_ref());
-    let usage = matches!(&outcome, Outcome::Failed(e) if e.is_usage());
+use super::github::{markdown_cell, markdown_link};
 
-    match &outcome {
-        Outcome::Listed(list) if early.json => {
-            out!(
-                "{}",
-                serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
-            );
-        }
-        Outcome::Listed(list) => {
-            for c in list {
-                let field = |v: &Option<String>| one_line(v.as_deref().unwrap_or(""), 200);
-                out!(
-                    "{}\t{}\t{}",
-                    one_line(&c.id, 256),
-                    field(&c.display_name),
-                    field(&c.modified_on)
-                );
-            }
-        }
-        _ if early.json && !usage => out!("{}", report.to_json()),
-        Outcome::Created(id) => out!("{id}"),
-        _ => {
-            if let Some(job) = &job {
-                out!("{}", job.status);
-            }
+/// What is known about a job at the end of a run (or when it was cut short):
+/// the `--json` object `{"jobId","status","message","ec3ProjectUrl"}`, with
+/// `null` where absent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    /// The job id, when valid.
+    pub job_id: Option<String>,
+    /// The last status the service answered.
+    pub status: Option<String>,
+    /// The job's failure message.
+    pub message: Option<String>,
+    /// Link to the EC3 project.
+    pub ec3_project_url: Option<String>,
+}
+
+impl Report {
+    /// A report of `job` (the last answer, if any) for `id`.
+    pub fn new(id: Option<&JobId>, job: Option<&Job>) -> Self {
+        Self {
+            job_id: id.map(|i| i.as_str().to_owned()),
+            status: job.map(|j| j.status.as_str().to_owned()),
+            message: job.and_then(|j| j.message.clone()),
+            ec3_project_url: job.and_then(|j| j.ec3_project_url.clone()),
         }
     }
 
-    let id = report.job_id.clone().unwrap_or_default();
-    let took = humantime::format_duration(Duration::from_secs(elapsed.as_secs())).to_string();
-    let (title, verdict) = verdict(&outcome, job.as_ref(), &id, &took);
-    if early.github {
-        let kind = match &outcome {
-            Outcome::Finished(j) | Outcome::Answered(j) if j.status != JobStatus::Failed => {
-                "notice"
-            }
-            Outcome::Created(_) | Outcome::Listed(_) => "notice",
-            Outcome::Answered(_) => "warning",
-            _ => "error",
-        };
-        err!("{}", command(kind, &[("title", title)], &verdict));
-        if gates {
-            let outputs = report.outputs();
-            let pending: Vec<_> = outputs
-                .iter()
-                .filter(|(name, _)| !(state.job_id_written && *name == "job-id"))
-                .copied()
-                .collect();
-            write_outputs(&pending);
-            if !usage {
-                write_summary(&report.summary(title, elapsed));
-            }
-        }
-    } else {
-        err!("ec3-gate: {}", one_line(&verdict, 2000));
+    /// The one-line JSON object.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".to_owned())
     }
-    outcome
-}
 
-/// A title and a one-paragraph verdict for people.
-fn verdict(outcome: &Outcome, job: Option<&Job>, id: &str, took: &str) -> (&'static str, String) {
-    let link = job.and_then(|j| j.ec3_project_url.as_deref());
-    let message = job
-        .and_then(|j| j.message.as_deref())
-        .unwrap_or("(no message)");
-    match outcome {
-        Outcome::Finished(j) if j.status == JobStatus::Succeeded => (
-            "EC3 job succeeded",
-            format!(
-                "job {id} succeeded after {took}; EC3 project: {}",
-                link.unwrap_or("(no link)")
-            ),
-        ),
-        Outcome::Finished(_) => (
-            "EC3 job failed",
-            format!("job {id} failed after {took}: {message}"),
-        ),
-        Outcome::Answered(j) => ("EC3 job status", format!("job {id} is {}", j.status)),
-        Outcome::Created(new) => ("EC3 job created", format!("created job {new}")),
-        Outcome::Listed(list) => (
-            "EC3 configurations",
-            format!("{} configuration(s)", list.len()),
-        ),
-        Outcome::Failed(Error::TimedOut) => (
-            "EC3 job timed out",
-            format!(
-                "job {id} was still {} after {took}",
-                job.map_or("unanswered".into(), |j| j.status.to_string())
-            ),
-        ),
-        Outcome::Failed(e) if e.is_usage() => ("ec3-gate usage error", format!("error: {e}")),
-        Outcome::Failed(e) => ("ec3-gate error", format!("error: {e}")),
-        Outcome::Interrupted(sig) => (
-            "ec3-gate interrupted",
-            format!("interrupted by signal {sig} after {took}"),
-        ),
+    /// The step outputs `status`, `message`, `ec3-project-url`, `job-id`
+    /// (empty strings where absent).
+    pub fn outputs(&self) -> [(&'static str, &str); 4] {
+        fn s(v: &Option<String>) -> &str {
+            v.as_deref().unwrap_or("")
+        }
+        [
+            ("status", s(&self.status)),
+            ("message", s(&self.message)),
+            ("ec3-project-url", s(&self.ec3_project_url)),
+            ("job-id", s(&self.job_id)),
+        ]
+    }
+
+    /// A short Markdown report for `$GITHUB_STEP_SUMMARY`; `outcome` is the
+    /// one-line verdict ("succeeded", "timed out", …). Every value is escaped
+    /// for its table cell.
+    pub fn summary(&self, outcome: &str, elapsed: Duration) -> String {
+        let cell = |v: &Option<String>| v.as_deref().map_or_else(|| "–".to_owned(), markdown_cell);
+        let elapsed = humantime::format_duration(Duration::from_secs(elapsed.as_secs()));
+        let link = self
+            .ec3_project_url
+            .as_deref()
+            .map_or_else(|| "–".to_owned(), markdown_link);
+        format!(
+            "### EC3 upload job: {}\n\n| | |\n|---|---|\n| Job | {} |\n| Status | {} |\n| Elapsed | {elapsed} |\n| EC3 project | {link} |\n| Message | {} |\n\n",
+            markdown_cell(outcome),
+            cell(&self.job_id),
+            cell(&self.status),
+            cell(&self.message),
+        )
     }
 }
 
-fn runner_file(name: &str) -> Option<PathBuf> {
-    std::env::var_os(name)
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Appends `outputs` to `$GITHUB_OUTPUT`; true when written. A failure is
-/// reported as a warning, never silent, and does not change the verdict.
-pub fn write_outputs(outputs: &[(&str, &str)]) -> bool {
-    let Some(path) = runner_file("GITHUB_OUTPUT") else {
-        err!("::warning::GITHUB_OUTPUT is not set; step outputs were not written");
-        return false;
-    };
-    match github::append_outputs(&path, outputs) {
-        Ok(()) => true,
-        Err(e) => {
-            err!(
-                "{}",
-                command(
-                    "warning",
-                    &[],
-                    &format!("could not write step outputs: {e}")
-                )
-            );
-            false
-        }
+    #[test]
+    fn json_has_nulls_where_absent() {
+        assert_eq!(
+            Report::default().to_json(),
+            r#"{"jobId":null,"status":null,"message":null,"ec3ProjectUrl":null}"#
+        );
+        let job = Job::from_json(br#"{"job":{"status":"Failed","message":"a\nb"}}"#).unwrap();
+        let r = Report::new(Some(&JobId::new("j1").unwrap()), Some(&job));
+        assert_eq!(
+            r.to_json(),
+            r#"{"jobId":"j1","status":"Failed","message":"a\nb","ec3ProjectUrl":null}"#
+        );
+        assert_eq!(r.outputs()[1], ("message", "a\nb"));
+        assert_eq!(r.outputs()[2], ("ec3-project-url", ""));
     }
-}
 
-fn write_summary(text: &str) {
-    if let Some(path) = runner_file("GITHUB_STEP_SUMMARY") {
-        if let Err(e) = github::append(&path, text) {
-            err!(
-                "{}",
-                command(
-                    "warning",
-                    &[],
-                    &format!("could not write the step summary: {e}")
-                )
-            );
-        }
+    #[test]
+    fn summary_rows_stay_one_line_each() {
+        let job = Job::from_json(br#"{"job":{"status":"Failed","message":"x | y\n| z"}}"#).unwrap();
+        let s = Report::new(Some(&JobId::new("j1").unwrap()), Some(&job))
+            .summary("failed", Duration::from_millis(62_500));
+        let rows: Vec<&str> = s.lines().filter(|l| l.starts_with('|')).collect();
+        assert_eq!(rows.len(), 7, "{s}");
+        assert!(s.contains("| Elapsed | 1m 2s |"), "{s}");
+        assert!(s.contains("| Message | x &#124; y<br>&#124; z |"), "{s}");
     }
 }

@@ -1,21 +1,95 @@
-//! Validated settings: flags over environment over defaults. `main` sees
-//! only these, or a usage error.
+//! Validated settings: flags over environment over the core's defaults.
+//! The rest of the command sees only these, or a usage error.
 
 use std::ffi::OsString;
 use std::time::Duration;
 
 use ec3_gate::{
-    Config, Credentials, Error, JobId, MAX_INTERVAL, MAX_TIMEOUT, MIN_INTERVAL, NewJob, Secret,
-    WaitOptions,
+    Client, Config, Credentials, DEFAULT_INTERVAL_MS, DEFAULT_TIMEOUT_MS, Error, JobId, NewJob,
+    Secret, Timeout, WaitOptions,
 };
 use serde::Deserialize;
 
-use super::args::{Args, Command, parse_duration};
+use super::args::{Args, Command, WaitFlags, parse_duration};
 
-/// The environment variables ec3-gate reads (through envy). Deliberately not
-/// `Debug`: it holds secrets.
+/// One environment variable `ec3-gate` reads.
+pub struct Variable {
+    /// Its name.
+    pub name: &'static str,
+    /// The Action input that sets it, named in errors in GitHub mode.
+    pub input: Option<&'static str>,
+    /// One line for `--help`.
+    pub help: &'static str,
+}
+
+/// Every variable `ec3-gate` reads: the help text is made from this list,
+/// and nothing else is read into [`Env`].
+pub const VARIABLES: &[Variable] = &[
+    var(
+        "ITWIN_ACCESS_TOKEN",
+        Some("access-token"),
+        "bearer token (with or without a leading `Bearer `)",
+    ),
+    var(
+        "ITWIN_CLIENT_ID",
+        Some("client-id"),
+        "service-app client id (used when no token)",
+    ),
+    var(
+        "ITWIN_CLIENT_SECRET",
+        Some("client-secret"),
+        "service-app client secret",
+    ),
+    var("ITWIN_SCOPE", Some("scope"), "scope for client credentials"),
+    var("ITWIN_AUTHORITY", Some("authority"), "IMS authority"),
+    var("ITWIN_API_URL", Some("api-url"), "API root"),
+    var(
+        "EC3_JOB_ID",
+        Some("job-id"),
+        "job id, when JOB_ID is not given",
+    ),
+    var("EC3_TIMEOUT", Some("timeout"), "wait deadline"),
+    var(
+        "EC3_INTERVAL",
+        Some("interval"),
+        "poll interval while Queued/Running",
+    ),
+    var(
+        "EC3_BEARER_TOKEN",
+        Some("ec3-token"),
+        "EC3 (Building Transparency) token, for `upload`",
+    ),
+    var(
+        "EC3_CONFIGURATION_ID",
+        Some("configuration-id"),
+        "`upload --configuration-id`",
+    ),
+    var(
+        "EC3_PROJECT_NAME",
+        Some("project-name"),
+        "`upload --project-name`",
+    ),
+    var(
+        "EC3_EXTRACTION_ID",
+        Some("extraction-id"),
+        "`upload --extraction-id`",
+    ),
+    var(
+        "GITHUB_ACTIONS",
+        None,
+        "`true`: write step outputs, summary and annotations",
+    ),
+];
+
+const fn var(name: &'static str, input: Option<&'static str>, help: &'static str) -> Variable {
+    Variable { name, input, help }
+}
+
+/// The variables of [`VARIABLES`], as envy reads them (a test keeps the two
+/// in step). Deliberately not `Debug`: it holds secrets.
 #[derive(Default, Deserialize)]
-struct Env {
+#[serde(deny_unknown_fields)]
+pub struct Env {
     itwin_access_token: Option<String>,
     itwin_client_id: Option<String>,
     itwin_client_secret: Option<String>,
@@ -32,154 +106,200 @@ struct Env {
     github_actions: Option<String>,
 }
 
-const KNOWN: &[&str] = &[
-    "ITWIN_ACCESS_TOKEN",
-    "ITWIN_CLIENT_ID",
-    "ITWIN_CLIENT_SECRET",
-    "ITWIN_SCOPE",
-    "ITWIN_AUTHORITY",
-    "ITWIN_API_URL",
-    "EC3_JOB_ID",
-    "EC3_TIMEOUT",
-    "EC3_INTERVAL",
-    "EC3_BEARER_TOKEN",
-    "EC3_CONFIGURATION_ID",
-    "EC3_PROJECT_NAME",
-    "EC3_EXTRACTION_ID",
-    "GITHUB_ACTIONS",
-];
+impl Env {
+    /// Reads the variables of [`VARIABLES`] from `vars`; empty ones count as
+    /// unset. A variable that is not UTF-8 is left out and reported (the
+    /// error names it, never its value), so GitHub mode and the masks still
+    /// work.
+    pub fn read(vars: impl Iterator<Item = (OsString, OsString)>) -> (Self, Option<Error>) {
+        let mut pairs = Vec::new();
+        let mut error = None;
+        for (key, value) in vars {
+            let Some(known) = key
+                .to_str()
+                .and_then(|k| VARIABLES.iter().find(|v| v.name == k))
+            else {
+                continue;
+            };
+            match value.into_string() {
+                Ok(value) if !value.is_empty() => pairs.push((known.name.to_owned(), value)),
+                Ok(_) => {}
+                Err(_) => {
+                    error.get_or_insert_with(|| {
+                        Error::config(known.name, "is not valid UTF-8 (value not shown)")
+                    });
+                }
+            }
+        }
+        match envy::from_iter(pairs) {
+            Ok(env) => (env, error),
+            Err(e) => (
+                Self::default(),
+                Some(Error::config("environment", e.to_string())),
+            ),
+        }
+    }
+
+    /// `GITHUB_ACTIONS=true`: report to the runner.
+    pub fn github(&self) -> bool {
+        self.github_actions.as_deref() == Some("true")
+    }
+
+    /// The secrets found, as they will be sent (a token without any `Bearer `
+    /// prefix), to mask before anything is printed.
+    pub fn secrets(&self) -> Vec<String> {
+        [
+            &self.itwin_access_token,
+            &self.itwin_client_secret,
+            &self.ec3_bearer_token,
+        ]
+        .into_iter()
+        .flatten()
+        .map(|s| match Credentials::access_token(s) {
+            Ok(Credentials::AccessToken(token)) => token.expose().to_owned(),
+            _ => s.trim().to_owned(),
+        })
+        .collect()
+    }
+
+    /// How an error names the variable `name`: in GitHub mode with the
+    /// Action input that sets it.
+    fn name(&self, name: &'static str) -> String {
+        let input = VARIABLES
+            .iter()
+            .find(|v| v.name == name)
+            .and_then(|v| v.input);
+        match input {
+            Some(input) if self.github() => format!("input '{input}' ({name})"),
+            _ => name.to_owned(),
+        }
+    }
+
+    /// The name of a setting given by `flag` or else by the variable `var`.
+    fn source(&self, flag: Option<&str>, flag_name: &str, var: &'static str) -> String {
+        if flag.is_some() {
+            flag_name.to_owned()
+        } else {
+            self.name(var)
+        }
+    }
+}
 
 /// What to run.
 pub enum Task {
     /// One status query.
-    Status { job_id: JobId, timeout: Duration },
+    Status { job_id: JobId, timeout: Timeout },
     /// Wait for a terminal status.
     Wait { job_id: JobId, options: WaitOptions },
     /// Create a job; then wait for it when `wait` is set.
     Upload {
         job: NewJob,
-        timeout: Duration,
+        timeout: Timeout,
         wait: Option<WaitOptions>,
     },
     /// List an iTwin's EC3 configurations.
-    Configurations { itwin_id: String, timeout: Duration },
+    Configurations { itwin_id: String, timeout: Timeout },
 }
 
-/// Everything a run needs, validated.
+/// Everything a run needs, validated: nothing has been sent yet.
 pub struct Settings {
-    /// The client configuration (credentials inside).
-    pub config: Config,
+    /// The client, its configuration checked.
+    pub client: Client,
     /// What to run.
     pub task: Task,
 }
 
-/// What is known before validation: needed to report even a usage error.
-pub struct Early {
-    /// `GITHUB_ACTIONS=true`.
-    pub github: bool,
-    /// Secrets found in the environment, to mask before anything is printed.
-    pub secrets: Vec<String>,
-    /// `--json` was asked for.
-    pub json: bool,
-}
-
-/// Reads the process environment, keeping only the variables ec3-gate knows.
-/// A known variable that is not UTF-8 is an error naming it; empty ones count
-/// as unset.
-fn read_env(vars: impl Iterator<Item = (OsString, OsString)>) -> Result<Env, Error> {
-    let mut pairs = Vec::new();
-    for (key, value) in vars {
-        let Some(key) = key.to_str().filter(|k| KNOWN.contains(k)) else {
-            continue;
-        };
-        let value = value
-            .into_string()
-            .map_err(|_| Error::config(key, "is not valid UTF-8 (value not shown)"))?;
-        if !value.is_empty() {
-            pairs.push((key.to_owned(), value));
+/// Validates the flags and the environment into settings.
+pub fn validate(args: Args, env: &Env) -> Result<Settings, Error> {
+    let task = task(args.command, env)?;
+    let credentials = match (
+        &env.itwin_access_token,
+        &env.itwin_client_id,
+        &env.itwin_client_secret,
+    ) {
+        (Some(token), _, _) => Credentials::access_token(token).map_err(|_| {
+            Error::config(
+                env.name("ITWIN_ACCESS_TOKEN"),
+                "must be a token of visible ASCII characters (value not shown)",
+            )
+        })?,
+        (None, Some(id), Some(secret)) => {
+            Credentials::client_credentials(id, secret).map_err(|e| {
+                e.rename_setting("client id", &env.name("ITWIN_CLIENT_ID"))
+                    .rename_setting("client secret", &env.name("ITWIN_CLIENT_SECRET"))
+            })?
         }
+        (None, Some(_), None) => {
+            return Err(Error::config(
+                env.name("ITWIN_CLIENT_SECRET"),
+                format!("missing ({} is set)", env.name("ITWIN_CLIENT_ID")),
+            ));
+        }
+        (None, None, Some(_)) => {
+            return Err(Error::config(
+                env.name("ITWIN_CLIENT_ID"),
+                format!("missing ({} is set)", env.name("ITWIN_CLIENT_SECRET")),
+            ));
+        }
+        (None, None, None) => return Err(Error::NoCredentials),
+    };
+    let mut config = Config::new(credentials);
+    let api_url_name = env.source(args.api_url.as_deref(), "--api-url", "ITWIN_API_URL");
+    let authority_name = env.source(args.authority.as_deref(), "--authority", "ITWIN_AUTHORITY");
+    if let Some(url) = args.api_url.or_else(|| env.itwin_api_url.clone()) {
+        config = config.api_url(url);
     }
-    envy::from_iter(pairs).map_err(|e| Error::config("environment", e.to_string()))
+    if let Some(url) = args.authority.or_else(|| env.itwin_authority.clone()) {
+        config = config.authority(url);
+    }
+    if let Some(scope) = &env.itwin_scope {
+        config = config.scope(scope);
+    }
+    // An EC3 token in the environment is cut out of every answer, even of
+    // a `wait` for a job an earlier step created with it.
+    if let Some(token) = &env.ec3_bearer_token {
+        config = config.redact(Secret::new(token.trim()));
+    }
+    let client = Client::new(config).map_err(|e| {
+        e.rename_setting("API URL", &api_url_name)
+            .rename_setting("authority", &authority_name)
+            .rename_setting("scope", &env.name("ITWIN_SCOPE"))
+    })?;
+    Ok(Settings { client, task })
 }
 
-/// Reads the environment and the parsed flags into settings.
-pub fn resolve(
-    args: Args,
-    vars: impl Iterator<Item = (OsString, OsString)>,
-) -> (Early, Result<Settings, Error>) {
-    let json = match &args.command {
-        Command::Status { json, .. }
-        | Command::Wait { json, .. }
-        | Command::Upload { json, .. }
-        | Command::Configurations { json, .. } => *json,
-    };
-    let env = match read_env(vars) {
-        Ok(env) => env,
-        Err(e) => {
-            return (
-                Early {
-                    github: false,
-                    secrets: Vec::new(),
-                    json,
-                },
-                Err(e),
-            );
+fn task(command: Command, env: &Env) -> Result<Task, Error> {
+    let job_id = |arg: Option<String>| match (arg, &env.ec3_job_id) {
+        (Some(id), _) => JobId::new(&id),
+        (None, Some(id)) => {
+            JobId::new(id).map_err(|e| Error::config(env.name("EC3_JOB_ID"), e.to_string()))
         }
-    };
-    let early = Early {
-        github: env.github_actions.as_deref() == Some("true"),
-        secrets: [
-            &env.itwin_access_token,
-            &env.itwin_client_secret,
-            &env.ec3_bearer_token,
-        ]
-        .into_iter()
-        .flatten()
-        .map(|s| match Credentials::access_token(s) {
-            // What will be sent: without any `Bearer ` prefix, in any case.
-            Ok(Credentials::AccessToken(token)) => token.expose().to_owned(),
-            _ => s.trim().to_owned(),
-        })
-        .collect(),
-        json,
-    };
-    let settings = validate(args, env);
-    (early, settings)
-}
-
-fn validate(args: Args, env: Env) -> Result<Settings, Error> {
-    let job_id = |arg: Option<String>, env: &Env| match arg.or_else(|| env.ec3_job_id.clone()) {
-        Some(id) => JobId::new(&id),
-        None => Err(Error::config(
+        (None, None) => Err(Error::config(
             "job id",
             "missing: pass JOB_ID or set EC3_JOB_ID",
         )),
     };
-    let task = match args.command {
+    Ok(match command {
         Command::Status {
             job_id: id,
             timeout,
             ..
         } => Task::Status {
-            job_id: job_id(id, &env)?,
-            timeout: check_timeout("--timeout", timeout)?,
+            job_id: job_id(id)?,
+            timeout: call_timeout(timeout)?,
         },
         Command::Wait {
-            job_id: id,
-            timeout,
-            interval,
-            ..
+            job_id: id, wait, ..
         } => Task::Wait {
-            options: wait_options(timeout, interval, &env)?,
-            job_id: job_id(id, &env)?,
+            options: wait_options(&wait, env)?,
+            job_id: job_id(id)?,
         },
         Command::Upload {
             configuration_id,
             project_name,
             extraction_id,
             wait,
-            timeout,
-            interval,
+            wait_flags,
             ..
         } => {
             let required = |flag: Option<String>, var: &Option<String>, what: &str| {
@@ -187,30 +307,63 @@ fn validate(args: Args, env: Env) -> Result<Settings, Error> {
                     Error::config(what, "missing: pass the flag or set the variable")
                 })
             };
-            let job = NewJob {
-                configuration_id: required(
+            let names = [
+                (
+                    "configuration id",
+                    env.source(
+                        configuration_id.as_deref(),
+                        "--configuration-id",
+                        "EC3_CONFIGURATION_ID",
+                    ),
+                ),
+                (
+                    "project name",
+                    env.source(
+                        project_name.as_deref(),
+                        "--project-name",
+                        "EC3_PROJECT_NAME",
+                    ),
+                ),
+                (
+                    "extraction id",
+                    env.source(
+                        extraction_id.as_deref(),
+                        "--extraction-id",
+                        "EC3_EXTRACTION_ID",
+                    ),
+                ),
+                ("EC3 token", env.name("EC3_BEARER_TOKEN")),
+            ];
+            let mut job = NewJob::new(
+                required(
                     configuration_id,
                     &env.ec3_configuration_id,
                     "--configuration-id / EC3_CONFIGURATION_ID",
                 )?,
-                project_name: required(
+                required(
                     project_name,
                     &env.ec3_project_name,
                     "--project-name / EC3_PROJECT_NAME",
                 )?,
-                ec3_token: Secret::new(required(None, &env.ec3_bearer_token, "EC3_BEARER_TOKEN")?),
-                extraction_id: extraction_id.or_else(|| env.ec3_extraction_id.clone()),
-            };
-            job.validate()?;
+                Secret::new(required(None, &env.ec3_bearer_token, "EC3_BEARER_TOKEN")?),
+            );
+            if let Some(id) = extraction_id.or_else(|| env.ec3_extraction_id.clone()) {
+                job = job.extraction_id(id);
+            }
+            job.validate().map_err(|e| {
+                names
+                    .iter()
+                    .fold(e, |e, (from, to)| e.rename_setting(from, to))
+            })?;
             let wait = if wait {
-                Some(wait_options(timeout, interval, &env)?)
+                Some(wait_options(&wait_flags, env)?)
             } else {
                 None
             };
-            let timeout = match (wait, timeout) {
-                (Some(options), _) => options.timeout,
-                (None, Some(t)) => check_timeout("--timeout", t)?,
-                (None, None) => Duration::from_secs(60),
+            let timeout = match wait {
+                // Checked within the wait's bounds, which are a call's too.
+                Some(options) => Timeout::new(options.timeout())?,
+                None => call_timeout(wait_flags.timeout)?,
             };
             Task::Upload { job, timeout, wait }
         }
@@ -218,85 +371,75 @@ fn validate(args: Args, env: Env) -> Result<Settings, Error> {
             itwin_id, timeout, ..
         } => Task::Configurations {
             itwin_id,
-            timeout: check_timeout("--timeout", timeout)?,
+            timeout: call_timeout(timeout)?,
         },
-    };
-    let credentials = match (
-        env.itwin_access_token,
-        env.itwin_client_id,
-        env.itwin_client_secret,
-    ) {
-        (Some(token), _, _) => Credentials::access_token(&token).map_err(|_| {
-            Error::config(
-                "ITWIN_ACCESS_TOKEN",
-                "must be a token of visible ASCII characters (value not shown)",
-            )
-        })?,
-        (None, Some(id), Some(secret)) => Credentials::client_credentials(&id, &secret)?,
-        (None, Some(_), None) => {
-            return Err(Error::config(
-                "ITWIN_CLIENT_SECRET",
-                "missing (ITWIN_CLIENT_ID is set)",
-            ));
-        }
-        (None, None, Some(_)) => {
-            return Err(Error::config(
-                "ITWIN_CLIENT_ID",
-                "missing (ITWIN_CLIENT_SECRET is set)",
-            ));
-        }
-        (None, None, None) => return Err(Error::NoCredentials),
-    };
-    let mut config = Config::new(credentials);
-    if let Some(url) = args.api_url.or(env.itwin_api_url) {
-        config = config.api_url(url);
-    }
-    if let Some(url) = args.authority.or(env.itwin_authority) {
-        config = config.authority(url);
-    }
-    if let Some(scope) = env.itwin_scope {
-        config = config.scope(scope);
-    }
-    Ok(Settings { config, task })
+    })
 }
 
-/// `--timeout`/`EC3_TIMEOUT` and `--interval`/`EC3_INTERVAL`, flags first.
-fn wait_options(
-    timeout: Option<Duration>,
-    interval: Option<Duration>,
+/// `--timeout`/`EC3_TIMEOUT` and `--interval`/`EC3_INTERVAL`, flags first,
+/// else the core's defaults; the core checks them.
+fn wait_options(flags: &WaitFlags, env: &Env) -> Result<WaitOptions, Error> {
+    let (timeout, timeout_name) = setting(
+        flags.timeout,
+        "--timeout",
+        &env.ec3_timeout,
+        "EC3_TIMEOUT",
+        env,
+    )?;
+    let (interval, interval_name) = setting(
+        flags.interval,
+        "--interval",
+        &env.ec3_interval,
+        "EC3_INTERVAL",
+        env,
+    )?;
+    WaitOptions::new(
+        timeout.unwrap_or(Duration::from_millis(DEFAULT_TIMEOUT_MS)),
+        interval.unwrap_or(Duration::from_millis(DEFAULT_INTERVAL_MS)),
+    )
+    .map_err(|e| {
+        e.rename_setting("timeout", &timeout_name)
+            .rename_setting("interval", &interval_name)
+    })
+}
+
+/// A duration from its flag, else from its variable; and the name it came by.
+fn setting(
+    flag: Option<Duration>,
+    flag_name: &str,
+    value: &Option<String>,
+    var: &'static str,
     env: &Env,
-) -> Result<WaitOptions, Error> {
-    let defaults = WaitOptions::default();
-    let timeout = match (timeout, &env.ec3_timeout) {
-        (Some(t), _) => check_timeout("--timeout", t)?,
-        (None, Some(v)) => check_timeout("EC3_TIMEOUT", env_duration("EC3_TIMEOUT", v)?)?,
-        (None, None) => defaults.timeout,
-    };
-    let interval = match (interval, &env.ec3_interval) {
-        (Some(i), _) => check_interval("--interval", i)?,
-        (None, Some(v)) => check_interval("EC3_INTERVAL", env_duration("EC3_INTERVAL", v)?)?,
-        (None, None) => defaults.interval,
-    };
-    Ok(WaitOptions { timeout, interval })
-}
-
-fn env_duration(name: &str, value: &str) -> Result<Duration, Error> {
-    parse_duration(value).map_err(|reason| Error::config(name, reason))
-}
-
-fn check_timeout(name: &str, d: Duration) -> Result<Duration, Error> {
-    if d.is_zero() || d > MAX_TIMEOUT {
-        return Err(Error::config(
-            name,
-            "must be more than 0 and at most 7 days",
-        ));
+) -> Result<(Option<Duration>, String), Error> {
+    match (flag, value) {
+        (Some(d), _) => Ok((Some(d), flag_name.to_owned())),
+        (None, Some(v)) => parse_duration(v)
+            .map(|d| (Some(d), env.name(var)))
+            .map_err(|reason| Error::config(env.name(var), reason)),
+        (None, None) => Ok((None, flag_name.to_owned())),
     }
-    Ok(d)
 }
 
-fn check_interval(name: &str, d: Duration) -> Result<Duration, Error> {
-    if d < MIN_INTERVAL || d > MAX_INTERVAL {
-        return Err(Error::config(name, "must be between 10ms and 1h"));
+/// `--timeout` of a single call, else the core's default.
+fn call_timeout(timeout: Option<Duration>) -> Result<Timeout, Error> {
+    timeout.map_or(Ok(Timeout::default()), |t| {
+        Timeout::new(t).map_err(|e| e.rename_setting("timeout", "--timeout"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_listed_variable_is_read_and_only_those() {
+        let all = VARIABLES
+            .iter()
+            .map(|v| (OsString::from(v.name), OsString::from("x")));
+        let (env, error) = Env::read(all);
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(env.ec3_extraction_id.as_deref(), Some("x"));
+        let (env, error) = Env::read([("EC3_UNKNOWN".into(), "x".into())].into_iter());
+        assert!(error.is_none() && env.ec3_job_id.is_none());
     }
-    Ok(d)
 }

@@ -6,14 +6,21 @@
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use ec3_gate::github::parse_output_file;
-
-pub mod server;
+use ec3_sim::runner::parse_output_file;
 
 /// Where the tests' jobs live.
 pub const JOBS: &str = "/insights/carbon-calculation/ec3/jobs";
 /// A token the tests check never leaks.
 pub const TOKEN: &str = "s3cr3t-t0ken.abc";
+
+/// The simulated service, its jobs answering `Running` `running_polls` times.
+pub fn sim(running_polls: u64) -> ec3_sim::Sim {
+    let options = ec3_sim::Options {
+        running_polls,
+        ..ec3_sim::Options::default()
+    };
+    ec3_sim::Sim::start(options).expect("start the simulator")
+}
 
 /// `{"job": {...}}` with a status, optional message and link.
 pub fn job_json(status: &str, message: Option<&str>, link: Option<&str>) -> String {
@@ -22,6 +29,12 @@ pub fn job_json(status: &str, message: Option<&str>, link: Option<&str>) -> Stri
         |l| serde_json::json!({"ec3Project": {"href": l}}),
     );
     serde_json::json!({"job": {"status": status, "message": message, "_links": links}}).to_string()
+}
+
+/// A mock of `GET {path}` answering a job with `status` (for more, `create()` it).
+pub fn job_mock(server: &mut mockito::Server, path: &str, status: &str) -> mockito::Mock {
+    let body = job_json(status, None, None);
+    server.mock("GET", path).with_body(body)
 }
 
 /// Borrows owned environment pairs for [`run`] and [`run_github`].

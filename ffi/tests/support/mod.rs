@@ -7,8 +7,6 @@
 
 #![allow(dead_code)] // Each test file uses its own part of this module.
 
-pub mod server;
-
 use std::env;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -243,5 +241,52 @@ pub fn run(cmd: &mut Command, limit: Duration) -> Output {
         status,
         stdout: stdout.join().unwrap(),
         stderr: stderr.join().unwrap(),
+    }
+}
+
+/// The job service the C programs talk to: the project's simulator, accepting only the
+/// client the programs use (`c-app` / `good-secret`). Job ids and configuration ids pick
+/// the scenario (see `ec3_sim`); each program run uses ids of its own.
+pub mod server {
+    use ec3_sim::{Options, Sim};
+
+    /// The project name the test programs send: a quote and non-ASCII text
+    /// check the request's JSON encoding.
+    pub const PROJECT_NAME: &str = "Tower \"A\" \u{dc}ber";
+    /// The EC3 token the test programs send.
+    pub const EC3_TOKEN: &str = "ec3-s3cr3t-token";
+    /// The extraction id the test programs send for `…-ext` configurations.
+    pub const EXTRACTION_ID: &str = "extraction-1";
+
+    /// Starts a simulator; it stops when dropped.
+    pub fn start() -> Sim {
+        let only = ("c-app".to_owned(), "good-secret".to_owned());
+        let options = Options {
+            client: Some(only),
+            ..Options::default()
+        };
+        Sim::start(options).expect("start the simulator")
+    }
+
+    /// Checks every job the programs created against what they send: a field the library
+    /// dropped, renamed, mis-escaped or sent when not given fails here, naming it.
+    pub fn check_created(sim: &Sim) {
+        for body in sim.created_requests() {
+            let configuration = body["configurationId"].as_str().unwrap_or_default();
+            let extraction = configuration.ends_with("-ext").then_some(EXTRACTION_ID);
+            assert_eq!(
+                body["projectName"], PROJECT_NAME,
+                "{configuration}: projectName"
+            );
+            assert!(
+                body["ec3BearerToken"] == EC3_TOKEN,
+                "{configuration}: ec3BearerToken"
+            );
+            assert_eq!(
+                body["extractionId"].as_str(),
+                extraction,
+                "{configuration}: extractionId"
+            );
+        }
     }
 }

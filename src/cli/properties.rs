@@ -2,16 +2,20 @@
 //! formats, and of the parsers that read the service's answers: they hold
 //! for arbitrary input, not just the examples in the unit tests.
 //!
-//! `PROPTEST_CASES=10000 cargo test --test properties` explores further.
+//! `PROPTEST_CASES=10000 cargo test --bin ec3-gate properties` explores further.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use ec3_gate::github::{
-    append_outputs, command, escape_data, escape_property, output_entry, parse_output_file,
-};
-use ec3_gate::report::Report;
-use ec3_gate::text::{MAX_TEXT_CHARS, TRUNCATED_MARKER, one_line};
 use ec3_gate::{Job, JobStatus, parse_retry_after};
+use ec3_sim::runner::parse_output_file;
+
+use super::github::{append_outputs, command, escape_data, escape_property, output_entry};
+use super::report::Report;
+use super::text::one_line;
+
+/// The core's cap on one server text, and its marker (`src/text.rs`).
+const MAX_TEXT_CHARS: usize = 16 * 1024;
+const TRUNCATED_MARKER: &str = "… [truncated by ec3-gate]";
 use proptest::prelude::*;
 
 /// Text built from pieces that matter to the runner's formats (line ends,

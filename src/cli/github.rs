@@ -1,4 +1,5 @@
-//! The GitHub Actions runner's file and command formats.
+//! The GitHub Actions runner's file and command formats, as `ec3-gate`
+//! writes them.
 //!
 //! Rules from the runner and `@actions/toolkit` sources: outputs are appended
 //! to `$GITHUB_OUTPUT` as `name<<DELIM` / value / `DELIM` with a fresh random
@@ -97,69 +98,6 @@ pub fn append(path: &Path, text: &str) -> io::Result<()> {
         .write_all(text.as_bytes())
 }
 
-/// Reads an output file the way the runner does (`name=value` lines and
-/// `name<<DELIM` … `DELIM` blocks, LF or CRLF line ends; a value is the exact
-/// text between its header line and the delimiter line). For tests and tools.
-pub fn parse_output_file(text: &str) -> Result<Vec<(String, String)>, String> {
-    let mut pairs = Vec::new();
-    let mut index = 0;
-    while let Some((line, _)) = read_line(text, &mut index) {
-        if line.is_empty() {
-            continue;
-        }
-        let eq = line.find('=');
-        let heredoc = line.find("<<");
-        match (eq, heredoc) {
-            (Some(e), h) if h.is_none_or(|h| e < h) => {
-                if e == 0 {
-                    return Err(format!("invalid format '{line}'"));
-                }
-                pairs.push((line[..e].to_owned(), line[e + 1..].to_owned()));
-            }
-            (_, Some(h)) => {
-                let (key, delimiter) = (&line[..h], &line[h + 2..]);
-                if key.is_empty() || delimiter.is_empty() {
-                    return Err(format!("invalid format '{line}'"));
-                }
-                let start = index;
-                let mut end = index;
-                loop {
-                    match read_line(text, &mut index) {
-                        None => return Err(format!("matching delimiter not found '{delimiter}'")),
-                        Some((l, _)) if l == delimiter => break,
-                        Some((_, None)) => return Err("EOF marker missing new line".into()),
-                        Some((_, Some(newline))) => end = index - newline.len(),
-                    }
-                }
-                pairs.push((key.to_owned(), text[start..end.max(start)].to_owned()));
-            }
-            _ => return Err(format!("invalid format '{line}'")),
-        }
-    }
-    Ok(pairs)
-}
-
-/// The runner's `ReadLine`: the line at `index` without its line end, and
-/// that line end (`None` at the end of the text); advances `index`.
-fn read_line<'t>(text: &'t str, index: &mut usize) -> Option<(&'t str, Option<&'static str>)> {
-    let rest = text.get(*index..).filter(|r| !r.is_empty())?;
-    let start = *index;
-    Some(match rest.find('\n') {
-        None => {
-            *index = text.len();
-            (rest, None)
-        }
-        Some(lf) if lf > 0 && rest.as_bytes()[lf - 1] == b'\r' => {
-            *index = start + lf + 1;
-            (&rest[..lf - 1], Some("\r\n"))
-        }
-        Some(lf) => {
-            *index = start + lf + 1;
-            (&rest[..lf], Some("\n"))
-        }
-    })
-}
-
 /// Escapes text for one Markdown table cell: no line breaks (they become
 /// `<br>`), no raw `|`, HTML and Markdown syntax made literal.
 pub fn markdown_cell(s: &str) -> String {
@@ -216,6 +154,7 @@ pub fn markdown_link(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ec3_sim::runner::parse_output_file;
 
     #[test]
     fn escapes_like_the_toolkit() {
@@ -259,17 +198,6 @@ mod tests {
             .collect();
         assert_eq!(parsed, want);
         assert!(output_entry("bad name", "x").is_err());
-    }
-
-    #[test]
-    fn runner_parser_reads_simple_and_crlf_forms() {
-        let parsed = parse_output_file("a=1\r\nb<<E\r\nx\r\ny\r\nE\r\n").unwrap();
-        assert_eq!(
-            parsed,
-            vec![("a".into(), "1".into()), ("b".into(), "x\r\ny".into())]
-        );
-        assert!(parse_output_file("b<<E\nx\n").is_err());
-        assert!(parse_output_file("novalue\n").is_err());
     }
 
     #[test]

@@ -1,31 +1,27 @@
-//! Tests of the `ec3-sim` example server. Its source is compiled into this test as a module
-//! (Cargo gives tests no path to example binaries), started on a free loopback port in a
-//! thread, and spoken to over raw TCP, so the HTTP framing itself is checked: keep-alive,
-//! `Content-Length`, `Connection: close`, status lines. No proxy can get in the way.
-
-#[allow(dead_code)] // `main` and its helpers belong to the example binary.
-#[path = "../examples/ec3-sim.rs"]
-mod sim;
+//! Tests of the simulated service, started in-process on a free loopback port and spoken to
+//! over raw TCP, so the HTTP framing itself is checked: keep-alive, `Content-Length`,
+//! `Connection: close`, status lines. No proxy can get in the way.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::Arc;
-use std::thread;
+use std::net::TcpStream;
 use std::time::Duration;
 
+use ec3_sim::cli::{parse_args, write_atomically};
+use ec3_sim::{Options, RateLimit, Sim, base_url};
 use serde_json::{Value, json};
 
 const JOBS: &str = "/insights/carbon-calculation/ec3/jobs";
 const CONFIGS: &str = "/insights/carbon-calculation/ec3/configurations";
 const BEARER: &str = "Authorization: Bearer test-token";
+const JSON: &str = "Content-Type: application/json";
 
-/// Starts a simulator on a free port; returns its base URL.
-fn start(running_polls: u64) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = sim::base_url(listener.local_addr().unwrap());
-    let state = Arc::new(sim::Sim::new(base.clone(), running_polls, false));
-    thread::spawn(move || sim::serve(listener, state));
-    base
+/// Starts a simulator on a free port.
+fn start(running_polls: u64) -> Sim {
+    Sim::start(Options {
+        running_polls,
+        ..Options::default()
+    })
+    .unwrap()
 }
 
 /// One client connection.
@@ -115,8 +111,9 @@ fn poll_statuses(conn: &mut Conn, id: &str, polls: usize) -> Vec<String> {
 
 #[test]
 fn keep_alive_serves_many_requests_on_one_connection() {
-    let base = start(2);
-    let mut conn = Conn::open(&base);
+    let sim = start(2);
+    let base = sim.url();
+    let mut conn = Conn::open(base);
     for _ in 0..3 {
         assert_eq!(conn.get(&format!("{JOBS}/ok-1"), &[BEARER]).status, 200);
     }
@@ -132,8 +129,9 @@ fn keep_alive_serves_many_requests_on_one_connection() {
 
 #[test]
 fn ok_job_walks_to_succeeded_and_counts_requests_after_terminal() {
-    let base = start(2);
-    let mut conn = Conn::open(&base);
+    let sim = start(2);
+    let base = sim.url();
+    let mut conn = Conn::open(base);
     let walk = poll_statuses(&mut conn, "ok-walk", 5);
     assert_eq!(
         walk,
@@ -155,8 +153,9 @@ fn ok_job_walks_to_succeeded_and_counts_requests_after_terminal() {
 
 #[test]
 fn fail_job_fails_with_a_multiline_message_and_slow_job_never_ends() {
-    let base = start(0);
-    let mut conn = Conn::open(&base);
+    let sim = start(0);
+    let base = sim.url();
+    let mut conn = Conn::open(base);
     assert_eq!(poll_statuses(&mut conn, "fail-1", 2), ["Queued", "Failed"]);
     let reply = conn.get(&format!("{JOBS}/fail-1"), &[BEARER]);
     let message = "EC3 rejected the report:\nproject name already exists";
@@ -170,8 +169,9 @@ fn fail_job_fails_with_a_multiline_message_and_slow_job_never_ends() {
 
 #[test]
 fn auth_and_not_found_errors_have_the_itwin_shape() {
-    let base = start(2);
-    let mut conn = Conn::open(&base);
+    let sim = start(2);
+    let base = sim.url();
+    let mut conn = Conn::open(base);
     let path = format!("{JOBS}/ok-1");
     for headers in [
         &[][..],
@@ -198,16 +198,17 @@ fn auth_and_not_found_errors_have_the_itwin_shape() {
 
 #[test]
 fn created_jobs_walk_and_the_ec3_token_is_never_echoed() {
-    let base = start(1);
-    let mut conn = Conn::open(&base);
+    let sim = start(1);
+    let base = sim.url();
+    let mut conn = Conn::open(base);
     let secret = "EC3-SECRET-VALUE";
     let body = json!({ "configurationId": "cfg-1", "projectName": "P", "ec3BearerToken": secret });
-    let reply = conn.request("POST", JOBS, &[BEARER], &body.to_string());
-    let href = format!("{base}{JOBS}/sim-1");
-    let expected = json!({ "job": { "id": "sim-1", "_links": { "status": { "href": href } } } });
+    let reply = conn.request("POST", JOBS, &[BEARER, JSON], &body.to_string());
+    let href = format!("{base}{JOBS}/ok-cfg-1");
+    let expected = json!({ "job": { "id": "ok-cfg-1", "_links": { "status": { "href": href } } } });
     assert_eq!((reply.status, reply.json), (201, expected));
     assert_eq!(
-        poll_statuses(&mut conn, "sim-1", 3),
+        poll_statuses(&mut conn, "ok-cfg-1", 3),
         ["Queued", "Running", "Succeeded"]
     );
 
@@ -215,19 +216,24 @@ fn created_jobs_walk_and_the_ec3_token_is_never_echoed() {
         "configurationId": "fail-cfg", "projectName": "P", "ec3BearerToken": secret,
         "extractionId": "e-1"
     });
-    let reply = conn.request("POST", JOBS, &[BEARER], &body.to_string());
-    assert_eq!(reply.json["job"]["id"], "fail-sim-2");
+    let reply = conn.request("POST", JOBS, &[BEARER, JSON], &body.to_string());
+    assert_eq!(reply.json["job"]["id"], "fail-fail-cfg");
     assert_eq!(
-        poll_statuses(&mut conn, "fail-sim-2", 3),
+        poll_statuses(&mut conn, "fail-fail-cfg", 3),
         ["Queued", "Running", "Failed"]
     );
     assert!(!conn.get("/__stats", &[]).text.contains(secret));
+    let created = sim.created_requests();
+    assert_eq!(created.len(), 2);
+    assert_eq!(created[1]["extractionId"], "e-1");
+    assert_eq!(sim.stats().created, ["ok-cfg-1", "fail-fail-cfg"]);
 }
 
 #[test]
 fn bad_job_requests_are_refused_with_422() {
-    let base = start(2);
-    let mut conn = Conn::open(&base);
+    let sim = start(2);
+    let base = sim.url();
+    let mut conn = Conn::open(base);
     let cases = [
         ("not json", None),
         ("[1]", None),
@@ -247,20 +253,29 @@ fn bad_job_requests_are_refused_with_422() {
             r#"{"configurationId":"c","projectName":"P","ec3BearerToken":"t","extractionId":null}"#,
             Some("extractionId"),
         ),
+        (
+            r#"{"configurationId":"c","projectName":"P","ec3BearerToken":"t","extra":"x"}"#,
+            None,
+        ),
     ];
     for (body, target) in cases {
-        let reply = conn.request("POST", JOBS, &[BEARER], body);
+        let reply = conn.request("POST", JOBS, &[BEARER, JSON], body);
         assert_eq!(reply.status, 422, "{body}");
         assert_eq!(reply.json["error"]["code"], "InvalidEC3JobRequest");
         assert_eq!(reply.json["error"]["target"].as_str(), target, "{body}");
     }
     assert_eq!(conn.request("POST", JOBS, &[], "{}").status, 401);
+    let form = r#"{"configurationId":"c","projectName":"P","ec3BearerToken":"t"}"#;
+    let reply = conn.request("POST", JOBS, &[BEARER, "Content-Type: text/plain"], form);
+    assert_eq!(reply.status, 415);
+    assert!(sim.stats().created.is_empty());
 }
 
 #[test]
 fn configurations_come_in_two_pages() {
-    let base = start(2);
-    let mut conn = Conn::open(&base);
+    let sim = start(2);
+    let base = sim.url();
+    let mut conn = Conn::open(base);
     let first = conn.get(&format!("{CONFIGS}?iTwinId=tw-1"), &[BEARER]).json;
     let ids: Vec<&Value> = first["configurations"]
         .as_array()
@@ -280,7 +295,7 @@ fn configurations_come_in_two_pages() {
         format!("{base}{CONFIGS}?iTwinId=tw-1&$continuationToken=p2")
     );
 
-    let second = conn.get(next.trim_start_matches(&base), &[BEARER]).json;
+    let second = conn.get(next.trim_start_matches(base), &[BEARER]).json;
     assert_eq!(second["configurations"].as_array().unwrap().len(), 1);
     assert_eq!(second["configurations"][0]["id"], "cfg-3");
     assert!(second["_links"].get("next").is_none());
@@ -295,8 +310,9 @@ fn configurations_come_in_two_pages() {
 
 #[test]
 fn token_endpoint_grants_client_credentials() {
-    let base = start(2);
-    let mut conn = Conn::open(&base);
+    let sim = start(2);
+    let base = sim.url();
+    let mut conn = Conn::open(base);
     let form = "grant_type=client_credentials&scope=itwin-platform";
     let good = "Authorization: Basic YXBwOnNlY3JldA=="; // app:secret
     for n in 1..=2 {
@@ -309,8 +325,8 @@ fn token_endpoint_grants_client_credentials() {
     for headers in [&[bad_client][..], &[], &["Authorization: Basic !!"]] {
         let reply = conn.request("POST", "/connect/token", headers, form);
         assert_eq!(
-            (reply.status, reply.json),
-            (400, json!({ "error": "invalid_client" }))
+            (reply.status, &reply.json["error"]),
+            (401, &json!("invalid_client"))
         );
     }
     let reply = conn.request("POST", "/connect/token", &[good], "grant_type=password");
@@ -322,8 +338,9 @@ fn token_endpoint_grants_client_credentials() {
 
 #[test]
 fn protocol_errors_are_answered_not_panicked_on() {
-    let base = start(2);
-    let mut conn = Conn::open(&base);
+    let sim = start(2);
+    let base = sim.url();
+    let mut conn = Conn::open(base);
     let reply = conn.request("DELETE", &format!("{JOBS}/ok-1"), &[BEARER], "");
     assert_eq!((reply.status, reply.header("allow")), (405, Some("GET")));
     assert_eq!(conn.get("/elsewhere", &[]).status, 404);
@@ -344,7 +361,7 @@ fn protocol_errors_are_answered_not_panicked_on() {
         b"POST /__reset HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
     ];
     for raw in garbage {
-        let mut conn = Conn::open(&base);
+        let mut conn = Conn::open(base);
         assert_eq!(
             conn.send(raw).status,
             400,
@@ -353,25 +370,34 @@ fn protocol_errors_are_answered_not_panicked_on() {
         );
         assert!(conn.closed());
     }
-    assert_eq!(Conn::open(&base).get("/__stats", &[]).status, 200);
+    assert_eq!(Conn::open(base).get("/__stats", &[]).status, 200);
 }
 
 #[test]
 fn reset_zeroes_counters_and_jobs() {
-    let base = start(2);
-    let mut conn = Conn::open(&base);
+    let sim = start(2);
+    let base = sim.url();
+    let mut conn = Conn::open(base);
     poll_statuses(&mut conn, "ok-1", 4);
     assert_eq!(conn.request("POST", "/__reset", &[], "").status, 200);
     let stats = conn.get("/__stats", &[]).json;
-    let expected =
-        json!({ "connections": 0, "requests": 1, "jobs": {}, "requestsAfterTerminal": 0 });
-    assert_eq!(stats, expected);
+    for zero in [
+        "connections",
+        "requestsAfterTerminal",
+        "tokensIssued",
+        "jobsCreated",
+    ] {
+        assert_eq!(stats[zero], 0, "{zero}");
+    }
+    assert_eq!(stats["requests"], 1);
+    assert_eq!(stats["jobs"], json!({}));
+    assert_eq!(stats["routes"], json!({ "GET /__stats": 1 }));
     assert_eq!(poll_statuses(&mut conn, "ok-1", 1), ["Queued"]);
 }
 
 #[test]
 fn arguments_are_parsed_and_checked() {
-    let parse = |args: &[&str]| sim::parse_args(args.iter().map(|arg| arg.to_string()));
+    let parse = |args: &[&str]| parse_args(args.iter().map(|arg| arg.to_string()));
     let defaults = parse(&[]).unwrap().unwrap();
     assert_eq!(defaults.addr.to_string(), "127.0.0.1:0");
     assert_eq!((defaults.running_polls, defaults.url_file), (2, None));
@@ -389,14 +415,19 @@ fn arguments_are_parsed_and_checked() {
         (args.running_polls, args.url_file.as_deref()),
         (5, Some("u"))
     );
-    assert_eq!(sim::base_url(args.addr), "http://127.0.0.1:8080");
+    assert_eq!(base_url(args.addr), "http://127.0.0.1:8080");
     assert_eq!(parse(&["--help"]), Ok(None));
+    let args = parse(&["--rate-limit", "500", "--quiet"]).unwrap().unwrap();
+    assert_eq!((args.rate_limit, args.log), (Some(500), false));
 
     for bad in [
         &["--nope"][..],
         &["--addr"],
         &["--addr", "localhost"],
         &["--running-polls", "-1"],
+        &["--rate-limit", "0"],
+        &["--rate-limit=many"],
+        &["--quiet=yes"],
     ] {
         assert!(parse(bad).is_err(), "{bad:?}");
     }
@@ -407,7 +438,7 @@ fn url_file_is_written_whole() {
     let dir = std::env::temp_dir().join(format!("ec3-sim-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("url");
-    sim::write_atomically(path.to_str().unwrap(), "http://127.0.0.1:1\n").unwrap();
+    write_atomically(path.to_str().unwrap(), "http://127.0.0.1:1\n").unwrap();
     assert_eq!(
         std::fs::read_to_string(&path).unwrap(),
         "http://127.0.0.1:1\n"
@@ -418,4 +449,218 @@ fn url_file_is_written_whole() {
         "no temporary file is left"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A connection that gives up reading after `secs` (for requests never answered).
+fn impatient(base: &str, secs: u64) -> Conn {
+    let conn = Conn::open(base);
+    let timeout = Some(Duration::from_secs(secs));
+    conn.0.get_ref().set_read_timeout(timeout).unwrap();
+    conn
+}
+
+/// Whether a request on `conn` goes unanswered.
+fn unanswered(conn: &mut Conn, method: &str, path: &str, headers: &[&str], body: &str) -> bool {
+    let mut raw = format!("{method} {path} HTTP/1.1\r\n");
+    for header in headers {
+        raw += &format!("{header}\r\n");
+    }
+    raw += &format!("Content-Length: {}\r\n\r\n{body}", body.len());
+    conn.0.get_mut().write_all(raw.as_bytes()).unwrap();
+    let mut byte = [0; 1];
+    conn.0.read(&mut byte).is_err()
+}
+
+#[test]
+fn odd_flaky_and_stall_jobs() {
+    let sim = start(1);
+    let base = sim.url();
+    let mut conn = Conn::open(base);
+    assert_eq!(
+        poll_statuses(&mut conn, "odd-1", 3),
+        ["Paused", "Paused", "Paused"]
+    );
+
+    let reply = conn.get(&format!("{JOBS}/flaky-1"), &[BEARER]);
+    assert_eq!(
+        (reply.status, reply.header("retry-after")),
+        (503, Some("0"))
+    );
+    assert_eq!(reply.json["error"]["code"], "ServiceUnavailable");
+    let walk = poll_statuses(&mut conn, "flaky-1", 3);
+    assert_eq!(walk, ["Queued", "Running", "Succeeded"]);
+
+    let mut stalled = impatient(base, 1);
+    assert!(unanswered(
+        &mut stalled,
+        "GET",
+        &format!("{JOBS}/stall-1"),
+        &[BEARER],
+        ""
+    ));
+    assert_eq!(sim.stats().polls["stall-1"], 1);
+}
+
+#[test]
+fn creates_are_rejected_retried_or_stalled_by_configuration_id() {
+    let sim = start(2);
+    let base = sim.url();
+    let mut conn = Conn::open(base);
+    let body = |configuration: &str| {
+        json!({ "configurationId": configuration, "projectName": "P", "ec3BearerToken": "ec3-t" })
+            .to_string()
+    };
+    let reply = conn.request("POST", JOBS, &[BEARER, JSON], &body("reject-1"));
+    assert_eq!(
+        (reply.status, &reply.json["error"]["code"]),
+        (422, &json!("InvalidEC3JobRequest"))
+    );
+    assert!(
+        reply.text.contains("ec3-t"),
+        "the service echoes the token: {}",
+        reply.text
+    );
+
+    let reply = conn.request("POST", JOBS, &[BEARER, JSON], &body("busy-1"));
+    assert_eq!(
+        (reply.status, reply.header("retry-after")),
+        (503, Some("0"))
+    );
+    let reply = conn.request("POST", JOBS, &[BEARER, JSON], &body("busy-1"));
+    assert_eq!(
+        (reply.status, &reply.json["job"]["id"]),
+        (201, &json!("ok-busy-1-try2"))
+    );
+    assert_eq!(poll_statuses(&mut conn, "ok-busy-1-try2", 1), ["Queued"]);
+
+    let mut stalled = impatient(base, 1);
+    assert!(unanswered(
+        &mut stalled,
+        "POST",
+        JOBS,
+        &[BEARER, JSON],
+        &body("stall-1")
+    ));
+    assert_eq!(sim.stats().created, ["ok-busy-1-try2"]);
+    assert_eq!(
+        sim.created_requests(),
+        [serde_json::from_str::<Value>(&body("busy-1")).unwrap()]
+    );
+}
+
+#[test]
+fn token_endpoint_can_accept_one_client_only() {
+    let only = Options {
+        client: Some(("c-app".into(), "good-secret".into())),
+        ..Options::default()
+    };
+    let sim = Sim::start(only).unwrap();
+    let mut conn = Conn::open(sim.url());
+    let form = "grant_type=client_credentials";
+    let token = |conn: &mut Conn, basic: &str| {
+        let header = format!("Authorization: Basic {basic}");
+        conn.request("POST", "/connect/token", &[&header], form)
+            .status
+    };
+    assert_eq!(token(&mut conn, "Yy1hcHA6Z29vZC1zZWNyZXQ="), 200); // c-app:good-secret
+    assert_eq!(token(&mut conn, "Yy1hcHA6d3Jvbmc="), 401); // c-app:wrong
+    assert_eq!(token(&mut conn, "YXBwOnNlY3JldA=="), 401); // app:secret
+    assert_eq!(sim.stats().tokens_issued, 1);
+    assert_eq!(sim.stats().routes["POST /connect/token"], 3);
+}
+
+#[test]
+fn rate_limit_answers_429_with_retry_after_per_token() {
+    let limited = Options {
+        rate_limit: Some(RateLimit {
+            requests: 3,
+            per: Duration::from_secs(1),
+        }),
+        ..Options::default()
+    };
+    let sim = Sim::start(limited).unwrap();
+    let mut conn = Conn::open(sim.url());
+    let path = format!("{JOBS}/slow-1");
+    let statuses: Vec<u16> = (0..4).map(|_| conn.get(&path, &[BEARER]).status).collect();
+    assert_eq!(statuses, [200, 200, 200, 429]);
+    let reply = conn.get(&path, &[BEARER]);
+    assert_eq!(
+        (reply.status, reply.header("retry-after")),
+        (429, Some("1"))
+    );
+    assert_eq!(reply.json["error"]["code"], "RateLimitExceeded");
+    assert!(
+        reply.json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("3 requests per 1 s")
+    );
+    // Another token has a window of its own; refusals are not polls.
+    assert_eq!(
+        conn.get(&path, &["Authorization: Bearer other"]).status,
+        200
+    );
+    assert_eq!(sim.stats().polls["slow-1"], 4);
+
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(conn.get(&path, &[BEARER]).status, 200);
+    let stats = sim.stats();
+    assert_eq!(stats.rate_limited, 2);
+    assert_eq!(stats.api_requests.len(), 7);
+    assert_eq!(stats.max_requests_in(Duration::from_secs(1)), 6);
+    let json = conn.get("/__stats", &[]).json;
+    assert_eq!(
+        (&json["rateLimited"], &json["maxRequestsPerMinute"]),
+        (&json!(2), &json!(7))
+    );
+}
+
+#[test]
+fn without_a_rate_limit_nothing_is_refused() {
+    let sim = start(0);
+    let mut conn = Conn::open(sim.url());
+    let path = format!("{JOBS}/slow-1");
+    assert!((0..600).all(|_| conn.get(&path, &[BEARER]).status == 200));
+    assert_eq!(sim.stats().rate_limited, 0);
+    assert_eq!(sim.stats().max_requests_in(Duration::from_secs(60)), 600);
+}
+
+#[test]
+fn max_requests_in_slides_over_the_request_times() {
+    let at = |ms: &[u64]| ec3_sim::Stats {
+        api_requests: ms.iter().map(|&ms| Duration::from_millis(ms)).collect(),
+        ..ec3_sim::Stats::default()
+    };
+    let second = Duration::from_secs(1);
+    assert_eq!(at(&[]).max_requests_in(second), 0);
+    assert_eq!(at(&[0, 999, 1000, 1500, 1999]).max_requests_in(second), 3);
+    assert_eq!(at(&[0, 999, 1000, 1500, 1998]).max_requests_in(second), 4);
+    assert_eq!(at(&[0, 1000, 2000]).max_requests_in(second), 1);
+}
+
+#[test]
+fn routes_and_connections_are_counted_and_drop_stops_the_server() {
+    let sim = start(2);
+    let base = sim.url().to_owned();
+    let mut conn = Conn::open(&base);
+    conn.get(&format!("{JOBS}/ok-1"), &[BEARER]);
+    conn.get(&format!("{JOBS}/ok-2"), &[BEARER]);
+    conn.get(&format!("{CONFIGS}?iTwinId=t"), &[BEARER]);
+    conn.get("/elsewhere", &[]);
+    Conn::open(&base).get(&format!("{JOBS}/ok-1"), &[]);
+    let stats = sim.stats();
+    let routes: Vec<(&str, u64)> = stats.routes.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    assert_eq!(
+        routes,
+        [
+            ("GET /ec3/configurations", 1),
+            ("GET /ec3/jobs/{id}", 3),
+            ("other", 1)
+        ]
+    );
+    assert_eq!((stats.connections, stats.requests), (2, 5));
+    // The 401 is not an authorized request.
+    assert_eq!(stats.api_requests.len(), 3);
+    drop(sim);
+    assert!(TcpStream::connect(base.trim_start_matches("http://")).is_err());
 }

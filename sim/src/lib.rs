@@ -1,0 +1,299 @@
+//! The test kit of ec3-gate.
+//!
+//! - [`Sim`]: the one simulated iTwin service (the Carbon Calculation API's EC3 routes and the
+//!   IMS token endpoint), run in-process by tests and as the `ec3-sim` binary by the demo and
+//!   the benchmarks. Job ids pick the scenario by prefix, so every test can use ids of its own.
+//! - [`scripted`]: a server that misbehaves at the socket level (half answers, resets, stalls,
+//!   trickles, outages), which a well-behaved service cannot express.
+//! - [`runner`]: what the GitHub Actions runner does with a step's `GITHUB_OUTPUT`.
+//!
+//! Job ids (`GET /insights/carbon-calculation/ec3/jobs/{id}`), by prefix:
+//!
+//! | prefix | answers |
+//! |---|---|
+//! | `ok` | `Queued`, `Running` × [`Options::running_polls`], `Succeeded` with an EC3 link |
+//! | `fail` | the same walk, then `Failed` with a two-line message |
+//! | `slow` | `Running` forever |
+//! | `odd` | `Paused` (a status clients do not know), from the first poll |
+//! | `flaky` | one 503 with `Retry-After: 0`, then like `ok` |
+//! | `stall` | never answered |
+//! | anything else | 404 `JobNotFound` |
+//!
+//! Bearer token `denied` gets 403, `expired` or none 401. Job creation is described at
+//! [`Sim`]; `GET /__stats` reports the counters as JSON and `POST /__reset` clears them.
+//! Authorization values, request bodies and the `ec3BearerToken` are never logged.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use std::collections::BTreeMap;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+pub mod cli;
+mod http;
+pub mod runner;
+pub mod scripted;
+mod service;
+
+pub use service::{API, FAIL_MESSAGE};
+
+/// How a simulator behaves.
+#[derive(Clone)]
+pub struct Options {
+    /// Polls answered `Running` between the first (`Queued`) and the terminal one.
+    /// Defaults to 2.
+    pub running_polls: u64,
+    /// A per-token request limit on the EC3 routes. Defaults to none.
+    pub rate_limit: Option<RateLimit>,
+    /// The one client (id, secret) the token endpoint accepts. Defaults to none: any
+    /// client id but an empty one or `bad-client`, with any secret.
+    pub client: Option<(String, String)>,
+    /// Whether to log each request line and status on stderr. Defaults to false.
+    pub log: bool,
+}
+
+impl std::fmt::Debug for Options {
+    /// Every field but the client secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let client = self.client.as_ref().map(|(id, _)| (id, "***"));
+        f.debug_struct("Options")
+            .field("running_polls", &self.running_polls)
+            .field("rate_limit", &self.rate_limit)
+            .field("client", &client)
+            .field("log", &self.log)
+            .finish()
+    }
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            running_polls: 2,
+            rate_limit: None,
+            client: None,
+            log: false,
+        }
+    }
+}
+
+/// At most `requests` EC3 requests per token in any `per` (a sliding window, as a gateway
+/// counts); past it, 429 `RateLimitExceeded` with `Retry-After` in whole seconds. Refused
+/// requests do not count against the window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Requests admitted per window.
+    pub requests: u64,
+    /// The window.
+    pub per: Duration,
+}
+
+impl RateLimit {
+    /// `requests` a minute, the unit the iTwin Platform documents (500 on the trial tier).
+    pub fn per_minute(requests: u64) -> Self {
+        RateLimit {
+            requests,
+            per: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What the simulator has seen since it started (or was reset).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// TCP connections accepted.
+    pub connections: u64,
+    /// Requests read (the `/__stats` request that reports them included).
+    pub requests: u64,
+    /// Requests per route, such as `GET /ec3/jobs/{id}` or `POST /connect/token`.
+    pub routes: BTreeMap<String, u64>,
+    /// Access tokens issued by the token endpoint.
+    pub tokens_issued: u64,
+    /// The ids of the jobs created, in order.
+    pub created: Vec<String>,
+    /// 429 answers sent by the rate limit.
+    pub rate_limited: u64,
+    /// Polls per job id (unknown ids too).
+    pub polls: BTreeMap<String, u64>,
+    /// Polls per job id after its terminal status was sent.
+    pub after_terminal: BTreeMap<String, u64>,
+    /// When each authorized EC3 request came, since the simulator started.
+    pub api_requests: Vec<Duration>,
+}
+
+impl Stats {
+    /// The most authorized EC3 requests that came within any `window`: what a rate limit
+    /// of that window would have counted.
+    pub fn max_requests_in(&self, window: Duration) -> usize {
+        let times = &self.api_requests;
+        let mut start = 0;
+        let mut most = 0;
+        for (end, &at) in times.iter().enumerate() {
+            while at - times[start] >= window {
+                start += 1;
+            }
+            most = most.max(end + 1 - start);
+        }
+        most
+    }
+
+    /// Requests after a terminal status, over all jobs.
+    pub fn requests_after_terminal(&self) -> u64 {
+        self.after_terminal.values().sum()
+    }
+
+    /// The `/__stats` answer.
+    fn to_json(&self) -> Value {
+        let jobs: serde_json::Map<_, _> = self
+            .polls
+            .iter()
+            .map(|(id, polls)| {
+                let after = self.after_terminal.get(id).copied().unwrap_or(0);
+                (
+                    id.clone(),
+                    json!({ "polls": polls, "requestsAfterTerminal": after }),
+                )
+            })
+            .collect();
+        json!({
+            "connections": self.connections,
+            "requests": self.requests,
+            "routes": self.routes,
+            "tokensIssued": self.tokens_issued,
+            "jobsCreated": self.created.len(),
+            "rateLimited": self.rate_limited,
+            "maxRequestsPerMinute": self.max_requests_in(Duration::from_secs(60)),
+            "jobs": jobs,
+            "requestsAfterTerminal": self.requests_after_terminal(),
+        })
+    }
+}
+
+/// A running simulator; it stops listening when dropped.
+///
+/// Job creation (`POST …/ec3/jobs`) checks the body as the service documents it (content type
+/// `application/json`; a JSON object of non-empty strings `configurationId`, `projectName`,
+/// `ec3BearerToken` and optionally `extractionId`; nothing else: else 415 or 422; an
+/// `extractionId` is required for a configuration id ending `-ext` and refused for one ending
+/// `-report`, with 400), then acts
+/// on the configuration id: `reject…` 422 quoting the EC3 token back (a service echoing its
+/// input: clients must hide it); `busy…` one 503 with `Retry-After: 0`, then created;
+/// `stall…` never answered; `fail…` a job that fails; anything else a job that succeeds. The
+/// job id is `ok-{configurationId}` (or `fail-…`), plus `-try{n}` when it took `n` requests.
+pub struct Sim {
+    url: String,
+    addr: SocketAddr,
+    state: Arc<service::State>,
+    stop: Arc<AtomicBool>,
+    accept: Option<thread::JoinHandle<()>>,
+}
+
+impl Sim {
+    /// Starts a simulator on a free loopback port.
+    pub fn start(options: Options) -> io::Result<Sim> {
+        Sim::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), options)
+    }
+
+    /// Starts a simulator on `addr`.
+    pub fn bind(addr: SocketAddr, options: Options) -> io::Result<Sim> {
+        let listener = TcpListener::bind(addr)?;
+        let url = base_url(listener.local_addr()?);
+        // Where `drop` connects to wake the accept loop (loopback for a wildcard address).
+        let addr = url
+            .trim_start_matches("http://")
+            .parse()
+            .map_err(io::Error::other)?;
+        let state = Arc::new(service::State::new(url.clone(), options));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (s, halt) = (Arc::clone(&state), Arc::clone(&stop));
+        let accept = thread::Builder::new()
+            .name("ec3-sim".into())
+            .spawn(move || serve(&listener, &s, &halt))?;
+        Ok(Sim {
+            url,
+            addr,
+            state,
+            stop,
+            accept: Some(accept),
+        })
+    }
+
+    /// The base URL, `http://127.0.0.1:PORT`: both the API root (paths as under
+    /// `https://api.bentley.com`) and the IMS authority.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> Stats {
+        self.state.stats()
+    }
+
+    /// The bodies of the create requests that made a job, in order (they hold the EC3
+    /// token: for assertions, never for output).
+    pub fn created_requests(&self) -> Vec<Value> {
+        self.state.create_bodies()
+    }
+
+    /// Zeroes every counter and forgets every job.
+    pub fn reset(&self) {
+        self.state.reset();
+    }
+
+    /// Serves until the process ends (for the binary).
+    pub fn wait(mut self) {
+        if let Some(accept) = self.accept.take() {
+            let _ = accept.join();
+        }
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so that it sees the flag and drops the listener.
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+        if let Some(accept) = self.accept.take() {
+            let _ = accept.join();
+        }
+    }
+}
+
+/// Accepts connections until `stop`, one thread each.
+fn serve(listener: &TcpListener, state: &Arc<service::State>, stop: &AtomicBool) {
+    for stream in listener.incoming() {
+        if stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let Ok(stream) = stream else {
+            // Out of file descriptors, say: neither spin nor die.
+            thread::sleep(Duration::from_millis(10));
+            continue;
+        };
+        state.accepted();
+        let state = Arc::clone(state);
+        // A thread that cannot be created drops the connection instead of panicking.
+        let _ = thread::Builder::new().spawn(move || state.connection(stream));
+    }
+}
+
+/// The EC3 project link of a succeeded job `id`.
+pub fn project_link(id: &str) -> String {
+    format!("https://buildingtransparency.org/ec3/buildings/{id}?view=custom")
+}
+
+/// The URL clients should use for a listener's address (a wildcard address becomes loopback).
+pub fn base_url(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
+}

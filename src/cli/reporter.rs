@@ -1,0 +1,345 @@
+//! How a run talks: one [`Reporter`] per output mode. Human and JSON differ
+//! in what stdout carries; GitHub adds annotations, step outputs and the
+//! step summary (with either stdout form).
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use ec3_gate::{Error, Job, JobId, JobStatus};
+
+use super::github::{self, command};
+use super::report::Report;
+use super::text::one_line;
+use super::{Outcome, err, out};
+
+/// The job id and the last answer seen, shared with the thread that reports
+/// the outcome, so even an interrupted run reports them.
+#[derive(Clone, Default)]
+pub struct LastSeen(Arc<Mutex<Seen>>);
+
+/// The contents of [`LastSeen`].
+#[derive(Clone, Default)]
+pub struct Seen {
+    /// The job's id, once known.
+    pub job_id: Option<JobId>,
+    /// The last answer.
+    pub job: Option<Job>,
+    /// The `job-id` step output was written already.
+    pub job_id_written: bool,
+}
+
+impl LastSeen {
+    /// A copy of what was seen.
+    pub fn get(&self) -> Seen {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn update(&self, f: impl FnOnce(&mut Seen)) {
+        f(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner));
+    }
+
+    /// Records the job's id.
+    pub fn job_id(&self, id: JobId) {
+        self.update(|s| s.job_id = Some(id));
+    }
+
+    /// Records the last answer.
+    pub fn job(&self, job: &Job) {
+        self.update(|s| s.job = Some(job.clone()));
+    }
+}
+
+/// Where the result of a run goes, by output mode.
+pub trait Reporter: Send + Sync {
+    /// Prints the result on stdout: only values the tool validated, or
+    /// escaped text.
+    fn result(&self, outcome: &Outcome, report: &Report);
+
+    /// Tells the person (or the runner) how the run ended.
+    fn verdict(&self, verdict: &Verdict);
+
+    /// A warning line for stderr.
+    fn warning(&self, text: &str) -> String {
+        format!("ec3-gate: warning: {text}")
+    }
+
+    /// A job was created: its id is known before the wait.
+    fn job_created(&self, _id: &JobId, _seen: &LastSeen) {}
+
+    /// Writes the run's record (GitHub: step outputs and summary).
+    fn record(&self, _verdict: &Verdict, _report: &Report, _seen: &Seen) {}
+
+    /// Masks `secret` in everything printed after this (GitHub only).
+    fn mask(&self, _secret: &str) {}
+
+    /// A live spinner may replace progress lines (never for the runner).
+    fn live(&self) -> bool {
+        true
+    }
+}
+
+/// The reporter for the mode the environment and flags ask for.
+pub fn for_mode(github: bool, json: bool) -> Arc<dyn Reporter> {
+    let stdout: Box<dyn Reporter> = if json {
+        Box::new(Json)
+    } else {
+        Box::new(Human)
+    };
+    if github {
+        Arc::new(GitHub { stdout })
+    } else {
+        Arc::from(stdout)
+    }
+}
+
+/// How a run ended, for people.
+pub struct Verdict {
+    /// The annotation's title.
+    pub title: &'static str,
+    /// One paragraph.
+    pub text: String,
+    /// `notice`, `warning` or `error`.
+    pub level: &'static str,
+    /// A usage error: nothing was sent.
+    pub usage: bool,
+    /// The run is about a job (not `configurations`).
+    pub gates: bool,
+    /// How long the run took.
+    pub elapsed: Duration,
+}
+
+/// Plain text: the status word, the job id, or a configuration table.
+pub struct Human;
+
+impl Reporter for Human {
+    fn result(&self, outcome: &Outcome, report: &Report) {
+        match outcome {
+            Outcome::Listed(list) => {
+                for c in list {
+                    let field = |v: &Option<String>| one_line(v.as_deref().unwrap_or(""), 200);
+                    out!(
+                        "{}\t{}\t{}",
+                        one_line(&c.id, 256),
+                        field(&c.display_name),
+                        field(&c.modified_on)
+                    );
+                }
+            }
+            Outcome::Created(id) => out!("{id}"),
+            _ => {
+                if let Some(status) = &report.status {
+                    out!("{}", one_line(status, 64));
+                }
+            }
+        }
+    }
+
+    fn verdict(&self, verdict: &Verdict) {
+        err!("ec3-gate: {}", one_line(&verdict.text, 2000));
+    }
+}
+
+/// One JSON value on stdout.
+pub struct Json;
+
+impl Reporter for Json {
+    fn result(&self, outcome: &Outcome, report: &Report) {
+        match outcome {
+            Outcome::Listed(list) => out!(
+                "{}",
+                serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
+            ),
+            Outcome::Failed(e) if e.is_usage() => {}
+            _ => out!("{}", report.to_json()),
+        }
+    }
+
+    fn verdict(&self, verdict: &Verdict) {
+        Human.verdict(verdict);
+    }
+}
+
+/// The GitHub runner: stdout as asked, plus annotations, masks, step outputs
+/// and the step summary.
+pub struct GitHub {
+    stdout: Box<dyn Reporter>,
+}
+
+impl Reporter for GitHub {
+    fn result(&self, outcome: &Outcome, report: &Report) {
+        self.stdout.result(outcome, report);
+    }
+
+    fn verdict(&self, verdict: &Verdict) {
+        err!(
+            "{}",
+            command(verdict.level, &[("title", verdict.title)], &verdict.text)
+        );
+    }
+
+    fn warning(&self, text: &str) -> String {
+        command("warning", &[], text)
+    }
+
+    fn job_created(&self, id: &JobId, seen: &LastSeen) {
+        // At once, so a later step can pick the job up even if the wait is cancelled.
+        let written = write_outputs(&[("job-id", id.as_str())]);
+        seen.update(|s| s.job_id_written = written);
+    }
+
+    fn record(&self, verdict: &Verdict, report: &Report, seen: &Seen) {
+        if !verdict.gates {
+            return;
+        }
+        let pending: Vec<_> = report
+            .outputs()
+            .into_iter()
+            .filter(|(name, _)| !(seen.job_id_written && *name == "job-id"))
+            .collect();
+        write_outputs(&pending);
+        if !verdict.usage {
+            write_summary(&report.summary(verdict.title, verdict.elapsed));
+        }
+    }
+
+    fn mask(&self, secret: &str) {
+        err!("{}", command("add-mask", &[], secret));
+    }
+
+    fn live(&self) -> bool {
+        false
+    }
+}
+
+/// Reports `outcome` through `reporter` and hands it back for the exit code.
+/// `gates` is false for commands that look nothing up about a job
+/// (`configurations`): they write no step outputs or summary.
+pub fn finish(
+    reporter: &dyn Reporter,
+    seen: &LastSeen,
+    outcome: Outcome,
+    elapsed: Duration,
+    gates: bool,
+) -> Outcome {
+    let seen = seen.get();
+    let job = match &outcome {
+        Outcome::Answered(j) | Outcome::Finished(j) => Some(j.clone()),
+        _ => seen.job.clone(),
+    };
+    let report = Report::new(seen.job_id.as_ref(), job.as_ref());
+    reporter.result(&outcome, &report);
+    let verdict = verdict(&outcome, job.as_ref(), &report, elapsed, gates);
+    reporter.verdict(&verdict);
+    reporter.record(&verdict, &report, &seen);
+    outcome
+}
+
+/// A title and a one-paragraph verdict for people.
+fn verdict(
+    outcome: &Outcome,
+    job: Option<&Job>,
+    report: &Report,
+    elapsed: Duration,
+    gates: bool,
+) -> Verdict {
+    let id = report.job_id.as_deref().unwrap_or_default();
+    let took = humantime::format_duration(Duration::from_secs(elapsed.as_secs())).to_string();
+    let link = job.and_then(|j| j.ec3_project_url.as_deref());
+    let message = job
+        .and_then(|j| j.message.as_deref())
+        .unwrap_or("(no message)");
+    let (title, text) = match outcome {
+        Outcome::Finished(j) if j.status == JobStatus::Succeeded => (
+            "EC3 job succeeded",
+            format!(
+                "job {id} succeeded after {took}; EC3 project: {}",
+                link.unwrap_or("(no link)")
+            ),
+        ),
+        Outcome::Finished(_) => (
+            "EC3 job failed",
+            format!("job {id} failed after {took}: {message}"),
+        ),
+        Outcome::Answered(j) => ("EC3 job status", format!("job {id} is {}", j.status)),
+        Outcome::Created(new) => ("EC3 job created", format!("created job {new}")),
+        Outcome::Listed(list) => (
+            "EC3 configurations",
+            format!("{} configuration(s)", list.len()),
+        ),
+        Outcome::Failed(Error::TimedOut) => (
+            "EC3 job timed out",
+            format!(
+                "job {id} was still {} after {took}",
+                job.map_or("unanswered".into(), |j| j.status.to_string())
+            ),
+        ),
+        Outcome::Failed(e) if e.is_usage() => ("ec3-gate usage error", format!("error: {e}")),
+        Outcome::Failed(e) => ("ec3-gate error", format!("error: {e}")),
+        Outcome::Interrupted(sig) => (
+            "ec3-gate interrupted",
+            format!("interrupted by signal {sig} after {took}"),
+        ),
+    };
+    let level = match outcome {
+        Outcome::Finished(j) | Outcome::Answered(j) if j.status != JobStatus::Failed => "notice",
+        Outcome::Created(_) | Outcome::Listed(_) => "notice",
+        Outcome::Answered(_) => "warning",
+        _ => "error",
+    };
+    Verdict {
+        title,
+        text,
+        level,
+        usage: matches!(outcome, Outcome::Failed(e) if e.is_usage()),
+        gates,
+        elapsed,
+    }
+}
+
+fn runner_file(name: &str) -> Option<PathBuf> {
+    std::env::var_os(name)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// Appends `outputs` to `$GITHUB_OUTPUT`; true when written. A failure is
+/// reported as a warning, never silent, and does not change the verdict.
+fn write_outputs(outputs: &[(&str, &str)]) -> bool {
+    let Some(path) = runner_file("GITHUB_OUTPUT") else {
+        err!("::warning::GITHUB_OUTPUT is not set; step outputs were not written");
+        return false;
+    };
+    match github::append_outputs(&path, outputs) {
+        Ok(()) => true,
+        Err(e) => {
+            err!(
+                "{}",
+                command(
+                    "warning",
+                    &[],
+                    &format!("could not write step outputs: {e}")
+                )
+            );
+            false
+        }
+    }
+}
+
+fn write_summary(text: &str) {
+    if let Some(path) = runner_file("GITHUB_STEP_SUMMARY") {
+        if let Err(e) = github::append(&path, text) {
+            err!(
+                "{}",
+                command(
+                    "warning",
+                    &[],
+                    &format!("could not write the step summary: {e}")
+                )
+            );
+        }
+    }
+}
