@@ -2,10 +2,8 @@
 //! names made from one template. The placeholder rule lives here, once: the
 //! command and the Action only pass the template on.
 
+use crate::{Cancel, Client, Error, JobId, NewJob, Observer, Secret, Timeout};
 use std::collections::{HashMap, HashSet};
-use std::time::Duration;
-
-use crate::{Cancel, Client, Error, JobId, NewJob, Observer, Secret};
 
 /// In a project name template: the configuration's display name (read with
 /// `GET /ec3/configurations/{id}`; its id when it has none).
@@ -16,6 +14,7 @@ pub const PLACEHOLDER_N: &str = "{n}";
 /// Several jobs to create: one per configuration, all with the same EC3
 /// token (and extraction, if any), named from one template.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct NewJobs {
     /// The configurations, one job each, in this order.
     pub configuration_ids: Vec<String>,
@@ -31,6 +30,29 @@ pub struct NewJobs {
 }
 
 impl NewJobs {
+    /// Report-based jobs, one per configuration; add
+    /// [`NewJobs::extraction_id`] for extraction-based ones. Checked by
+    /// [`NewJobs::validate`] and again before anything is sent.
+    pub fn new(
+        configuration_ids: Vec<String>,
+        project_name: impl Into<String>,
+        ec3_token: Secret,
+    ) -> Self {
+        Self {
+            configuration_ids,
+            project_name: project_name.into(),
+            ec3_token,
+            extraction_id: None,
+        }
+    }
+
+    /// The extraction to upload, for extraction-based jobs.
+    /// Defaults to none.
+    pub fn extraction_id(mut self, id: impl Into<String>) -> Self {
+        self.extraction_id = Some(id.into());
+        self
+    }
+
     /// What can be checked before anything is sent: at least one
     /// configuration, a placeholder when there are several, and every field
     /// as [`NewJob::validate`] checks it. Errors never include the EC3 token.
@@ -116,12 +138,12 @@ impl Client {
     pub fn create_jobs(
         &self,
         jobs: &NewJobs,
-        timeout: Duration,
+        timeout: Timeout,
         cancel: &Cancel,
         observer: &mut dyn Observer,
     ) -> Result<Vec<Result<JobId, Error>>, Error> {
         jobs.validate()?;
-        self.run_to_end(timeout, cancel, observer, |client, call| {
+        self.run_to_end(timeout.get(), cancel, observer, |client, call| {
             let mut names = HashMap::new();
             if jobs.project_name.contains(PLACEHOLDER_CONFIGURATION) {
                 for id in &jobs.configuration_ids {

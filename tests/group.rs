@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use common::{JOBS, TOKEN, job_json};
 use ec3_gate::{
     Cancel, Client, Config, Credentials, Error, Event, JobId, JobOutcome, JobStatus, NewJobs,
-    Secret, WaitOptions,
+    Secret, Timeout, WaitOptions,
 };
 use ec3_sim::scripted::{Action, TestServer, json, response};
 use mockito::{Matcher, Server};
@@ -356,12 +356,11 @@ fn an_empty_list_and_a_zero_budget_are_usage_errors() {
 const CONFIGS: &str = "/insights/carbon-calculation/ec3/configurations";
 
 fn new_jobs(configurations: &[&str], name: &str) -> NewJobs {
-    NewJobs {
-        configuration_ids: configurations.iter().map(|c| (*c).to_owned()).collect(),
-        project_name: name.into(),
-        ec3_token: Secret::new("ec3-s3cret-token"),
-        extraction_id: None,
-    }
+    NewJobs::new(
+        configurations.iter().map(|c| (*c).to_owned()).collect(),
+        name,
+        Secret::new("ec3-s3cret-token"),
+    )
 }
 
 fn created(id: &str) -> String {
@@ -389,7 +388,7 @@ fn several_configurations_without_a_placeholder_send_nothing() {
     let err = client(&server.url(), 60)
         .create_jobs(
             &new_jobs(&["cfg-a", "cfg-b"], "Campus"),
-            Duration::from_secs(10),
+            Timeout::new(Duration::from_secs(10)).unwrap(),
             &Cancel::new(),
             &mut (),
         )
@@ -427,7 +426,7 @@ fn placeholders_name_each_project_from_its_configuration_and_position() {
                 &["cfg-a", "cfg-b", "cfg-a"],
                 "Campus / {configuration} ({n})",
             ),
-            Duration::from_secs(10),
+            Timeout::new(Duration::from_secs(10)).unwrap(),
             &Cancel::new(),
             &mut (),
         )
@@ -453,7 +452,7 @@ fn two_jobs_with_the_same_name_are_refused_before_any_is_created() {
     let err = client(&server.url(), 60)
         .create_jobs(
             &new_jobs(&["cfg-a", "cfg-b"], "{configuration}"),
-            Duration::from_secs(10),
+            Timeout::new(Duration::from_secs(10)).unwrap(),
             &Cancel::new(),
             &mut (),
         )
@@ -474,7 +473,7 @@ fn a_create_that_may_have_arrived_is_never_repeated_and_the_others_go_on() {
     let results = client(&server.url, 60)
         .create_jobs(
             &new_jobs(&["cfg-a", "cfg-b", "cfg-c"], "Tower {n}"),
-            Duration::from_secs(10),
+            Timeout::new(Duration::from_secs(10)).unwrap(),
             &Cancel::new(),
             &mut (),
         )
@@ -497,7 +496,7 @@ fn an_unknown_configuration_is_a_rejected_request_and_nothing_is_created() {
     let err = client(&server.url(), 60)
         .create_jobs(
             &new_jobs(&["nope"], "{configuration}"),
-            Duration::from_secs(10),
+            Timeout::new(Duration::from_secs(10)).unwrap(),
             &Cancel::new(),
             &mut (),
         )
@@ -521,7 +520,7 @@ fn a_cancel_during_creation_keeps_the_ids_already_created() {
     let results = client(&server.url, 60)
         .create_jobs(
             &new_jobs(&["cfg-a", "cfg-b", "cfg-c"], "Tower {n}"),
-            Duration::from_secs(600),
+            Timeout::new(Duration::from_secs(600)).unwrap(),
             &cancel,
             &mut (),
         )

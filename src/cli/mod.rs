@@ -4,6 +4,7 @@
 
 pub mod args;
 mod github;
+mod group;
 mod progress;
 #[cfg(test)]
 mod properties;
@@ -36,6 +37,21 @@ pub enum Outcome {
     Failed(Error),
     /// A signal (its number) stopped the run.
     Interrupted(i32),
+    /// Several jobs (`wait ID ID…`, `upload` with several configurations):
+    /// each as far as it got, in input order.
+    Group(Vec<group::Member>),
+}
+
+impl Outcome {
+    /// The outcome that decides the exit status: this one, or for a group
+    /// the outcome of its deciding job alone (the core's precedence); `None`
+    /// for a group whose every job succeeded.
+    pub fn deciding(&self) -> Option<Outcome> {
+        match self {
+            Self::Group(members) => group::deciding(members).map(|i| members[i].outcome()),
+            _ => None,
+        }
+    }
 }
 
 /// Prints a line on stdout. A closed pipe (`ec3-gate status | head -0`) is
@@ -180,6 +196,18 @@ fn call_service(
         Task::Wait { job_id, options } => {
             let mut progress = progress(Some(job_id.clone()), true);
             wait(client, &job_id, &options, cancel, &mut progress)
+        }
+        Task::WaitAll { job_ids, options } => {
+            let mut progress = progress(None, false);
+            group::wait_all(client, &job_ids, &options, cancel, seen, &mut progress)
+        }
+        Task::UploadAll {
+            jobs,
+            timeout,
+            wait,
+        } => {
+            let mut progress = progress(None, false);
+            group::upload_all(client, &jobs, timeout, wait, cancel, seen, &mut progress)
         }
         Task::Upload {
             job,

@@ -61,6 +61,11 @@ impl Progress {
         }
     }
 
+    /// Where the run reports.
+    pub fn reporter(&self) -> &dyn Reporter {
+        &*self.reporter
+    }
+
     /// Removes the spinner before the final report.
     pub fn finish(&self) {
         if let Some(bar) = &self.spinner {
@@ -95,6 +100,33 @@ impl Observer for Progress {
                 );
                 self.line(&self.reporter.warning(&text));
             }
+            Event::ForJob { id, event, .. } => self.for_job(id, event),
+            _ => {}
+        }
+    }
+}
+
+impl Progress {
+    /// One job's event in a group run: the same lines, each naming its job.
+    fn for_job(&mut self, id: &JobId, event: &Event<'_>) {
+        match event {
+            Event::Retrying { error, delay } => self.line(&format!(
+                "ec3-gate: job {id}: {error}; retrying in {}",
+                humantime::format_duration(Duration::from_millis(delay.as_millis() as u64))
+            )),
+            Event::StatusChanged { job, elapsed } => {
+                let elapsed = humantime::format_duration(Duration::from_secs(elapsed.as_secs()));
+                self.line(&format!("ec3-gate: job {id} is {} ({elapsed})", job.status));
+            }
+            Event::Polled { job, .. } => self.seen.member_job(id, job),
+            Event::UnknownStatus(value) => {
+                let text = format!(
+                    "job {id}: unknown job status '{}'; still waiting",
+                    one_line(value, 64)
+                );
+                self.line(&self.reporter.warning(&text));
+            }
+            Event::Ended(result) => self.seen.member_ended(id, result),
             _ => {}
         }
     }
