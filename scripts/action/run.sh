@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs `ec3-gate wait` (input job-id) or `ec3-gate upload --wait` (input
 # configuration-id: create the job, then wait for it) for the composite action.
+# Either input may hold several values, one per line: ec3-gate reads the lists
+# from EC3_JOB_ID / EC3_CONFIGURATION_ID as they are.
 #
 # ec3-gate itself writes the step outputs (status, message, ec3-project-url,
 # job-id), the step summary, annotations and masks when GITHUB_ACTIONS=true;
@@ -24,7 +26,8 @@ bin=$(unix_path "$bin")
 # environment must not change what the step does behind the inputs' back.
 unset ITWIN_ACCESS_TOKEN ITWIN_CLIENT_ID ITWIN_CLIENT_SECRET ITWIN_SCOPE \
   ITWIN_AUTHORITY ITWIN_API_URL EC3_JOB_ID EC3_TIMEOUT EC3_INTERVAL \
-  EC3_BEARER_TOKEN EC3_CONFIGURATION_ID EC3_PROJECT_NAME EC3_EXTRACTION_ID
+  EC3_BEARER_TOKEN EC3_CONFIGURATION_ID EC3_PROJECT_NAME EC3_EXTRACTION_ID \
+  EC3_MAX_REQUESTS_PER_MINUTE
 
 set_env() {
   # $1: variable ec3-gate reads, $2: input value; empty means "ec3-gate's default".
@@ -55,6 +58,7 @@ set_env ITWIN_API_URL "${INPUT_API_URL:-}"
 set_env ITWIN_AUTHORITY "${INPUT_AUTHORITY:-}"
 set_env EC3_TIMEOUT "${INPUT_TIMEOUT:-}"
 set_env EC3_INTERVAL "${INPUT_INTERVAL:-}"
+set_env EC3_MAX_REQUESTS_PER_MINUTE "${INPUT_MAX_REQUESTS_PER_MINUTE:-}"
 if [[ ${INPUT_FAIL_ON_FAILED:-true} == true ]]; then
   # Nothing to do afterwards: ec3-gate takes this process's place (action.yml
   # execs this script too), so a cancellation's SIGINT/SIGTERM reaches it.
