@@ -78,7 +78,7 @@ deadline_s=$((60 + 60 + jobs * 2))
 
 start_sim() {
   rm -f "$work/url"
-  "$sim" --addr 127.0.0.1:0 --rate-limit 500 --quiet --url-file "$work/url" &
+  "$sim" --addr 127.0.0.1:0 --rate-limit 500 --quiet --url-file "$work/url" >/dev/null &
   sim_pid=$!
   for _ in $(seq 100); do [[ -s $work/url ]] && break; sleep 0.05; done
   url=$(cat "$work/url")

@@ -89,6 +89,13 @@ impl Budget {
         }
     }
 
+    /// The window shared evenly: a group that paces its polls this far apart
+    /// keeps its connection busy instead of spending the budget in a burst
+    /// and then waiting out the window.
+    pub(crate) fn spacing(&self) -> Duration {
+        self.window / u32::try_from(self.limit).unwrap_or(u32::MAX)
+    }
+
     /// Holds every request of the client back for `delay` (a 429, or a
     /// `Retry-After`): the limit the service enforces is shared by every job.
     pub(crate) fn pause(&self, delay: Duration) {

@@ -190,6 +190,11 @@ impl Client {
         Ok(client)
     }
 
+    /// How far apart polls go when a group paces them through the budget.
+    pub(crate) fn budget_spacing(&self) -> Duration {
+        self.budget.spacing()
+    }
+
     /// Adds `secret` to those cut out of every later answer.
     pub(crate) fn remember_secret(&self, secret: &Secret) {
         self.redactor

@@ -106,8 +106,11 @@ impl Client {
     /// jitter), and not at all once it is `Succeeded` or `Failed` or has
     /// failed for good. When the budget
     /// ([`Config::max_requests_per_minute`](crate::Config::max_requests_per_minute))
-    /// holds polls back, the job that has waited longest goes first, so
-    /// every job gets its turn. A transient failure backs off that job
+    /// is too short for that (N jobs need N × 60 s / interval a minute), the
+    /// polls are paced evenly through it instead, each job about every
+    /// N × 60 s / budget, the first round too: never a burst followed by a
+    /// silence. The job that has waited longest goes first, so every job
+    /// gets its turn. A transient failure backs off that job
     /// alone; a 429 or `Retry-After` pauses the whole client. Each job's
     /// outcome is what [`Client::wait`] would say of it alone.
     ///
@@ -176,6 +179,21 @@ impl Client {
             })
             .collect();
 
+        // Several jobs and a budget too short to poll each every interval:
+        // the polls are paced evenly through the budget (the first round
+        // too), rather than spent in a burst followed by a silence that
+        // outlasts the connection's idle time.
+        let spacing = self.budget_spacing();
+        let pace = |active: usize| match u32::try_from(active) {
+            Ok(n) if n > 1 => options.interval().max(spacing.saturating_mul(n)),
+            _ => options.interval(),
+        };
+        if pace(polled.len()) > options.interval() {
+            for (k, job) in polled.iter_mut().enumerate() {
+                job.due = start + spacing.saturating_mul(u32::try_from(k).unwrap_or(u32::MAX));
+            }
+        }
+
         // The unfinished job due first; on a tie, the first given. With
         // every job overdue (the budget is short), that is the one that has
         // waited longest: round robin.
@@ -195,6 +213,7 @@ impl Client {
                 }
                 continue;
             }
+            let period = pace(polled.iter().filter(|j| j.end.is_none()).count());
             let job = &mut polled[i];
             let url = self.job_url(&job.id);
             let step = self.api_attempt(
@@ -212,7 +231,7 @@ impl Client {
                         .and_then(|body| Job::from_json(&body));
                     match answer {
                         Ok(answer) => {
-                            job.answered(answer, call, grouped, start, last_chance, options);
+                            job.answered(answer, call, grouped, start, last_chance, period);
                         }
                         Err(error) => job.end(Err(error), call, grouped),
                     }
@@ -314,7 +333,8 @@ impl Polled {
     }
 
     /// The service answered with the job: report it, then end the wait
-    /// for it (finished, or no time left) or plan the next poll.
+    /// for it (finished, or no time left) or plan the next poll, `period`
+    /// from now (plus jitter).
     fn answered(
         &mut self,
         job: Job,
@@ -322,7 +342,7 @@ impl Polled {
         grouped: bool,
         start: Instant,
         last_chance: Instant,
-        options: &WaitOptions,
+        period: Duration,
     ) {
         let elapsed = start.elapsed();
         if let JobStatus::Other(value) = &job.status {
@@ -345,8 +365,7 @@ impl Polled {
         if now >= last_chance {
             return self.end(Err(Error::TimedOut), call, grouped);
         }
-        let step =
-            options.interval() + jitter((options.interval() / 10).min(Duration::from_secs(1)));
+        let step = period + jitter((period / 10).min(Duration::from_secs(1)));
         self.due = now
             .checked_add(step)
             .map_or(last_chance, |t| t.min(last_chance));
