@@ -6,8 +6,9 @@
 # ec3-gate process per job, and by one curl + jq loop per job (bench/curl/wait.sh). Every
 # waiter polls each job every INTERVAL seconds and uses the same token.
 #
-# Usage: bench/many.sh [--jobs N] [--interval S] [--budget N] [--out FILE]
+# Usage: bench/many.sh [--jobs N] [--min-length S] [--interval S] [--budget N] [--out FILE]
 #   --jobs N       jobs (default 50)
+#   --min-length S the shortest job, in seconds; the others last up to S + 49 (default 10)
 #   --interval S   poll interval of every waiter, in seconds (default 5, the default of ec3-gate)
 #   --budget N     the larger budget of the second single-process row (default 400)
 #   --out FILE     also write the table there
@@ -26,12 +27,14 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
 jobs=50
+min_length=10
 interval=5
 budget=400
 out=
 while (($#)); do
   case $1 in
     --jobs) jobs=${2:?}; shift 2 ;;
+    --min-length) min_length=${2:?}; shift 2 ;;
     --interval) interval=${2:?}; shift 2 ;;
     --budget) budget=${2:?}; shift 2 ;;
     --out) out=${2:?}; shift 2 ;;
@@ -39,7 +42,7 @@ while (($#)); do
     *) echo "many.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
-for n in "$jobs" "$interval" "$budget"; do
+for n in "$jobs" "$min_length" "$interval" "$budget"; do
   [[ $n =~ ^[0-9]+$ && $n -ge 1 ]] || { echo "many.sh: '$n' is not a positive whole number" >&2; exit 2; }
 done
 for tool in curl jq ss /usr/bin/time; do
@@ -66,15 +69,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The jobs: lengths spread over 10..59 s, every tenth one fails; the ids carry both.
+# The jobs: lengths spread over min_length + 0..49 s, every tenth one fails; the ids carry both.
 ids=()
 for ((i = 0; i < jobs; i++)); do
-  length=$((10000 + (i * 37 % 50) * 1000))
+  length=$(((min_length + i * 37 % 50) * 1000))
   kind=ok
   ((i % 10 == 9)) && kind=fail
   ids+=("$kind-ms$length-n$i")
 done
-deadline_s=$((60 + 60 + jobs * 2))
+deadline_s=$((min_length + 50 + 60 + jobs * 2))
 
 start_sim() {
   rm -f "$work/url"
@@ -138,7 +141,7 @@ curl_loops='
   wait'
 
 table=$(
-  echo "| waiters ($jobs jobs, ${interval} s interval) | requests | 429s | connections | most open at once | CPU | peak RSS (largest process) | exit statuses | jobs noticed: median / max delay |"
+  echo "| waiters ($jobs jobs of $min_length–$((min_length + 49)) s, ${interval} s interval) | requests | 429s | connections | most open at once | CPU | peak RSS (largest process) | exit statuses | jobs noticed: median / max delay |"
   echo "|---|---|---|---|---|---|---|---|---|"
   scenario "1 ec3-gate process (default budget, 60/min)" "$one_gate"
   scenario "1 ec3-gate process, --max-requests-per-minute $budget" "$one_gate_budget"

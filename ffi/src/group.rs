@@ -32,7 +32,8 @@ use crate::result::{Failure, ec3_gate_result};
 /// `ec3_gate_client_wait`, for the whole group; each job is polled no more
 /// often than `interval_ms`, and not at all once it is finished. When the
 /// client's budget (`ec3_gate_client_options_set_max_requests_per_minute`)
-/// holds polls back, the job that has waited longest goes first; a 429 or
+/// is too short for that, the polls are paced evenly through it (each of
+/// `n` jobs about every `n` × 60 s / budget), in turn; a 429 or
 /// `Retry-After` from the service pauses every job.
 ///
 /// `progress` (may be NULL) gets the same reports as for
