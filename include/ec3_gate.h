@@ -5,7 +5,7 @@
  * Ownership: objects made by an ec3_gate_*_new function (and jobs returned
  * through an out-param) belong to the caller, who frees each once with its
  * ec3_gate_*_free function; so do strings returned through an out-param
- * (the job id of ec3_gate_client_create_job), freed with
+ * (the job id of ec3_gate_client_create_job_with), freed with
  * ec3_gate_string_free. Strings returned by accessors belong to the object
  * they came from; static strings are never freed. Out-params are written
  * only on success. Every function accepts NULL pointers and returns
@@ -33,6 +33,21 @@
 #define EC3_GATE_VERSION_MINOR 1
 #define EC3_GATE_VERSION_PATCH 0
 #define EC3_GATE_VERSION_STRING "0.1.0"
+/* The same as one number, MAJOR * 1000000 + MINOR * 1000 + PATCH, for `#if`
+ * and for comparing with ec3_gate_version_number(). */
+#define EC3_GATE_VERSION_NUMBER (EC3_GATE_VERSION_MAJOR * 1000000L + EC3_GATE_VERSION_MINOR * 1000L + EC3_GATE_VERSION_PATCH)
+
+/* Marks functions kept only for old callers; define EC3_GATE_NO_DEPRECATED
+ * to silence the warnings. */
+#if defined(EC3_GATE_NO_DEPRECATED)
+#define EC3_GATE_DEPRECATED(note)
+#elif defined(__GNUC__) || defined(__clang__)
+#define EC3_GATE_DEPRECATED(note) __attribute__((deprecated(note)))
+#elif defined(_MSC_VER)
+#define EC3_GATE_DEPRECATED(note) __declspec(deprecated(note))
+#else
+#define EC3_GATE_DEPRECATED(note)
+#endif
 
 
 // A suggested timeout for `ec3_gate_client_create_job`: the core's default
@@ -190,22 +205,31 @@ typedef uint32_t ec3_gate_status;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// A one-shot cancellation flag, shared between the thread that runs a call
-// and the threads that may stop it.
+// A one-shot cancellation flag, shared between the threads that run calls
+// and the threads that may stop them.
 //
 // Made by `ec3_gate_cancel_new`, freed by `ec3_gate_cancel_free`, passed to
-// `ec3_gate_client_job_status` and `ec3_gate_client_wait`. Triggering it
-// (from any thread) ends those calls within milliseconds with
-// `EC3_GATE_RESULT_CANCELLED`, also while a request is waiting on a server
-// that does not answer. Once triggered it stays triggered: every later call
-// given it returns `EC3_GATE_RESULT_CANCELLED` at once, so use a fresh one per
-// operation you may want to stop. The client stays usable after a cancel.
+// `ec3_gate_client_create_job_with`, `ec3_gate_client_job_status` and
+// `ec3_gate_client_wait_with` (and the deprecated flat calls). Triggering
+// it (from any thread) ends every call that was given it within
+// milliseconds with `EC3_GATE_RESULT_CANCELLED`: a call that sleeps
+// wakes, and a request in flight is interrupted, also one waiting on a
+// server that does not answer. For a job creation interrupted in flight,
+// the job may or may not have been created. Once triggered it stays
+// triggered: every later call given it returns `EC3_GATE_RESULT_CANCELLED`
+// at once, so use a fresh one per operation you may want to stop.
+//
+// The client stays usable after a cancel, but the interruption reaches the
+// client's shared connections: a request in flight at that moment from
+// another call on the same client that was not given the flag fails too.
+// A status query or wait retries it (within its own timeout; a wait
+// reports `RETRYING` to its progress callback), while a job creation
+// cannot (it is not idempotent) and returns `EC3_GATE_RESULT_SERVICE`.
+// Give calls that must not be disturbed a client of their own.
 //
 // All functions on it are thread-safe, but not async-signal-safe (they take a
 // lock): from a signal handler, wake a thread that calls
-// `ec3_gate_cancel_trigger`. One flag may serve several calls at once; only
-// the most recent of them is interrupted mid-request, the others stop at
-// their next step.
+// `ec3_gate_cancel_trigger`.
 typedef struct ec3_gate_cancel ec3_gate_cancel;
 
 // A client of the Carbon Calculation API: one HTTP agent (kept-alive
@@ -237,18 +261,48 @@ typedef struct ec3_gate_client_options ec3_gate_client_options;
 // A job's status, failure message and EC3 project link, as answered by the
 // service.
 //
-// Made by `ec3_gate_client_job_status` and `ec3_gate_client_wait`; the
+// Made by `ec3_gate_client_job_status` and the waits; the
 // caller owns it and frees it with `ec3_gate_job_free`. A job passed to a
 // progress callback is borrowed: it lives until the callback returns and is
 // never freed by the caller. A job is immutable, so any thread may read it.
 typedef struct ec3_gate_job ec3_gate_job;
 
+// What `ec3_gate_client_create_job_with` needs. Zero it all, set
+// `struct_size` to `sizeof(ec3_gate_create_job_params)`, then fill in what
+// you use: in C `ec3_gate_create_job_params p = {.struct_size = sizeof p};`,
+// in C++ `ec3_gate_create_job_params p{}; p.struct_size = sizeof p;`.
+//
+// The strings are only read during the call.
+typedef struct ec3_gate_create_job_params {
+  // `sizeof(ec3_gate_create_job_params)`, as the caller's header declares it.
+  size_t struct_size;
+  // The EC3 configuration that says what to upload. Required.
+  const char *configuration_id;
+  // The name of the EC3 project to create. Required.
+  const char *project_name;
+  // The user's EC3 (Building Transparency) token: a secret, sent in the
+  // request body and nowhere else. Required.
+  const char *ec3_token;
+  // NULL for a report-based job, else the extraction to upload.
+  const char *extraction_id;
+  // Bounds the whole call: 1 to `EC3_GATE_MAX_TIMEOUT_MS`; 0 means
+  // `EC3_GATE_DEFAULT_CREATE_TIMEOUT_MS`.
+  uint64_t timeout_ms;
+  // NULL, or a flag that ends the call with `EC3_GATE_RESULT_CANCELLED`
+  // when triggered.
+  const struct ec3_gate_cancel *cancel;
+} ec3_gate_create_job_params;
+
 // One progress report, passed to an `ec3_gate_progress_callback`.
 //
 // The report and everything it points to are borrowed: valid only until
 // the callback returns. Copy what you need; never free any of it. The
-// library makes these; later versions may add fields at the end.
+// library makes these; later versions may add fields at the end, so read a
+// field past `detail` only when `struct_size` covers it (compare with
+// `offsetof`).
 typedef struct ec3_gate_progress {
+  // `sizeof` the report as the library that made it declares it.
+  size_t struct_size;
   // What happened (an `ec3_gate_progress_kind`).
   ec3_gate_progress_kind kind;
   // For `STATUS_CHANGED`: the new status. Otherwise
@@ -274,7 +328,7 @@ typedef struct ec3_gate_progress {
   size_t job_index;
 } ec3_gate_progress;
 
-// Receives progress reports of `ec3_gate_client_wait`, on the thread that
+// Receives progress reports of a wait (`ec3_gate_client_wait_with`), on the thread that
 // called it, with the `user_data` given to the wait.
 //
 // It may call `ec3_gate_cancel_trigger`, the `ec3_gate_job_*` accessors and
@@ -283,6 +337,30 @@ typedef struct ec3_gate_progress {
 // given.
 typedef void (*ec3_gate_progress_callback)(const struct ec3_gate_progress *event,
                                            void *user_data);
+
+// How `ec3_gate_client_wait_with` waits; NULL for all defaults. Zero it
+// all, set `struct_size` to `sizeof(ec3_gate_wait_params)`, then fill in
+// what you use (0 and NULL mean the defaults): in C
+// `ec3_gate_wait_params p = {.struct_size = sizeof p};`, in C++
+// `ec3_gate_wait_params p{}; p.struct_size = sizeof p;`.
+typedef struct ec3_gate_wait_params {
+  // `sizeof(ec3_gate_wait_params)`, as the caller's header declares it.
+  size_t struct_size;
+  // Overall deadline, from the call: 1 to `EC3_GATE_MAX_TIMEOUT_MS`; 0
+  // means `EC3_GATE_DEFAULT_WAIT_TIMEOUT_MS`.
+  uint64_t timeout_ms;
+  // Time between polls: `EC3_GATE_MIN_INTERVAL_MS` to
+  // `EC3_GATE_MAX_INTERVAL_MS`; 0 means `EC3_GATE_DEFAULT_INTERVAL_MS`.
+  uint64_t interval_ms;
+  // NULL, or called on the waiting thread at each status change and
+  // before each retry.
+  ec3_gate_progress_callback progress;
+  // Passed to `progress` untouched.
+  void *user_data;
+  // NULL, or a flag that ends the call with `EC3_GATE_RESULT_CANCELLED`
+  // when triggered.
+  const struct ec3_gate_cancel *cancel;
+} ec3_gate_wait_params;
 
 #ifdef __cplusplus
 extern "C" {
@@ -328,12 +406,11 @@ ec3_gate_result ec3_gate_client_new(const struct ec3_gate_client_options *option
                                     struct ec3_gate_client **client_out);
 
 // Creates an EC3 upload job (`POST /insights/carbon-calculation/ec3/jobs`)
-// and stores its id in `*job_id_out`, ready for `ec3_gate_client_wait`.
+// and stores its id in `*job_id_out`, ready for `ec3_gate_client_wait_with`.
 //
-// `configuration_id`: the EC3 configuration that says what to upload.
-// `project_name`: the name of the EC3 project to create. `extraction_id`:
-// NULL for a report-based job, else the extraction to upload. The ids are
-// 1-256 ASCII letters, digits, `.`, `_` or `-`; the project name is 1-256
+// `params` (required) says what to upload; see
+// `ec3_gate_create_job_params`. The ids are 1-256 ASCII letters, digits,
+// `.`, `_` or `-`; the project name is 1-256
 // characters, not blank, without control characters.
 //
 // `ec3_token`: the user's EC3 (Building Transparency) token, not blank,
@@ -343,11 +420,9 @@ ec3_gate_result ec3_gate_client_new(const struct ec3_gate_client_options *option
 // characters excepted), and so do later answers to this client, which
 // keeps the token for that until it is freed.
 //
-// All strings are only read during the call. `timeout_ms` (1 to
-// `EC3_GATE_MAX_TIMEOUT_MS`; `EC3_GATE_DEFAULT_CREATE_TIMEOUT_MS` is the
-// command's) bounds the whole call. `cancel` may be NULL; when given,
-// triggering it from another thread ends the call with
-// `EC3_GATE_RESULT_CANCELLED`.
+// `timeout_ms` bounds the whole call. Triggering `cancel` (from another
+// thread) ends the call with `EC3_GATE_RESULT_CANCELLED`, also while the
+// request is in flight: then the job may or may not have been created.
 //
 // Creating a job is not idempotent, so the request is repeated only when it
 // surely never reached the service (no connection) or the service asked for
@@ -361,16 +436,27 @@ ec3_gate_result ec3_gate_client_new(const struct ec3_gate_client_options *option
 // `EC3_GATE_RESULT_REJECTED` (HTTP 400/422: the last error has the
 // service's code and message), `_AUTH`, `_SERVICE`, `_CANCELLED`,
 // `_INVALID_ARGUMENT` (a blank or over-long string, a control character, a
-// bad timeout: nothing was sent), `_NULL_ARGUMENT` (`client`,
-// `configuration_id`, `project_name`, `ec3_token` or `job_id_out` NULL) or
-// `_INVALID_UTF8`; then `*job_id_out` is untouched and
-// `ec3_gate_client_last_error(client)` has the details (except when
+// bad timeout or `struct_size`: nothing was sent), `_NULL_ARGUMENT`
+// (`client`, `params`, a required string or `job_id_out` NULL) or
+// `_INVALID_UTF8`; then `*job_id_out` is untouched and the
+// `ec3_gate_client_last_error*` functions have the details (except when
 // `client` itself is NULL).
 //
 // The caller owns the job id string (NUL-terminated; 1-128 ASCII letters,
 // digits, `-`, `_` or `.`) and frees it once with `ec3_gate_string_free`;
 // it does not depend on the client. Thread-safe; blocks the calling thread
 // for at most about `timeout_ms`.
+ec3_gate_result ec3_gate_client_create_job_with(const struct ec3_gate_client *client,
+                                                const struct ec3_gate_create_job_params *params,
+                                                char **job_id_out);
+
+// `ec3_gate_client_create_job_with` with flat arguments. Deprecated: it
+// cannot grow without breaking the ABI; it stays until 1.0.
+//
+// As `ec3_gate_client_create_job_with` with these fields, except that
+// `timeout_ms` 0 is refused (`EC3_GATE_RESULT_INVALID_ARGUMENT`) rather
+// than meaning the default.
+EC3_GATE_DEPRECATED("use ec3_gate_client_create_job_with")
 ec3_gate_result ec3_gate_client_create_job(const struct ec3_gate_client *client,
                                            const char *configuration_id,
                                            const char *project_name,
@@ -393,8 +479,8 @@ ec3_gate_result ec3_gate_client_create_job(const struct ec3_gate_client *client,
 // `EC3_GATE_RESULT_NOT_FOUND`, `_AUTH`, `_SERVICE`, `_REJECTED`,
 // `_CANCELLED`, `_INVALID_ARGUMENT` (bad job id or timeout),
 // `_NULL_ARGUMENT` (`client`, `job_id` or `job_out` NULL) or
-// `_INVALID_UTF8`; then `*job_out` is untouched and
-// `ec3_gate_client_last_error(client)` has the details (except when
+// `_INVALID_UTF8`; then `*job_out` is untouched and the
+// `ec3_gate_client_last_error*` functions have the details (except when
 // `client` itself is NULL).
 //
 // The caller owns the job and frees it with `ec3_gate_job_free`.
@@ -405,31 +491,54 @@ ec3_gate_result ec3_gate_client_job_status(const struct ec3_gate_client *client,
                                            const struct ec3_gate_cancel *cancel,
                                            struct ec3_gate_job **job_out);
 
-// Polls a job every `interval_ms` until it is `Succeeded` or `Failed`, or
-// `timeout_ms` has passed.
+// Polls a job until it is `Succeeded` or `Failed`, or the timeout comes.
 //
-// `job_id`: as for `ec3_gate_client_job_status`. `timeout_ms`: 1 to
-// `EC3_GATE_MAX_TIMEOUT_MS`, counted from the call (no request outlives
-// it). `interval_ms`: `EC3_GATE_MIN_INTERVAL_MS` to
-// `EC3_GATE_MAX_INTERVAL_MS`, plus up to 10% (at most 1 s) of jitter.
-// `progress` may be NULL; when given it is called on this thread at each
-// status change (the first poll included) and before each retry, with
-// `user_data` passed through untouched. `cancel` may be NULL; when given,
-// triggering it from another thread (or from the callback) ends the wait
-// within milliseconds with `EC3_GATE_RESULT_CANCELLED`.
+// `job_id`: as for `ec3_gate_client_job_status`. `params`: NULL for the
+// defaults, else see `ec3_gate_wait_params`.
 //
-// Returns `EC3_GATE_RESULT_OK` when the job `Succeeded` and
-// `EC3_GATE_RESULT_JOB_FAILED` when it `Failed`: in both cases the job is
-// stored in `*job_out` (its message says why it failed, its link where the
-// EC3 project is). Otherwise `*job_out` is untouched and the code is
-// `EC3_GATE_RESULT_TIMED_OUT`, `_NOT_FOUND`, `_AUTH`, `_SERVICE`,
-// `_REJECTED`, `_CANCELLED`, `_INVALID_ARGUMENT` (bad job id, timeout or
-// interval), `_NULL_ARGUMENT` (`client`, `job_id` or `job_out` NULL) or
-// `_INVALID_UTF8`. `ec3_gate_client_last_error(client)` has the details of
-// every code but OK (except when `client` itself is NULL).
+// The timeout rule, exactly: the first poll starts at once, and the next
+// ones every `interval_ms` plus up to 10% (at most 1 s) of jitter. No
+// request outlives `timeout_ms` from the call. To leave the last poll
+// time to finish, no poll starts later than `timeout_ms - min(timeout_ms /
+// 4, 1000)` ms after the call (the sleep before it is cut short to that
+// moment); when the job is still unfinished after that last poll, the call
+// returns `EC3_GATE_RESULT_TIMED_OUT` at once. So `TIMED_OUT` comes after
+// at least `timeout_ms - min(timeout_ms / 4, 1000)` ms and at most
+// `timeout_ms` ms (plus scheduling).
+//
+// `progress` is called on this thread at each status change (the first poll
+// included) and before each retry, with `user_data` passed through
+// untouched. Triggering `cancel` from another thread (or from the callback)
+// ends the wait within milliseconds with `EC3_GATE_RESULT_CANCELLED`, also
+// in the middle of a request.
+//
+// Returns `EC3_GATE_RESULT_OK` when the job `Succeeded`,
+// `EC3_GATE_RESULT_JOB_FAILED` when it `Failed` (its message says why), and
+// `EC3_GATE_RESULT_TIMED_OUT` at the timeout: in these three cases
+// `*job_out` is written, with the last job the service answered (for
+// `TIMED_OUT`, NULL when no poll was answered). Otherwise `*job_out` is
+// untouched and the code is `EC3_GATE_RESULT_NOT_FOUND`, `_AUTH`,
+// `_SERVICE`, `_REJECTED`, `_CANCELLED`, `_INVALID_ARGUMENT` (bad job id,
+// timeout, interval or `struct_size`), `_NULL_ARGUMENT` (`client`, `job_id`
+// or `job_out` NULL) or `_INVALID_UTF8`. The `ec3_gate_client_last_error*`
+// functions have the details of every code but OK (except when `client`
+// itself is NULL).
 //
 // The caller owns the job and frees it with `ec3_gate_job_free`.
-// Thread-safe; blocks the calling thread for at most about `timeout_ms`.
+// Thread-safe; blocks the calling thread for at most `timeout_ms`.
+ec3_gate_result ec3_gate_client_wait_with(const struct ec3_gate_client *client,
+                                          const char *job_id,
+                                          const struct ec3_gate_wait_params *params,
+                                          struct ec3_gate_job **job_out);
+
+// `ec3_gate_client_wait_with` with flat arguments. Deprecated: it cannot
+// grow without breaking the ABI; it stays until 1.0.
+//
+// As `ec3_gate_client_wait_with` with these fields, except that 0 for
+// `timeout_ms` or `interval_ms` is refused
+// (`EC3_GATE_RESULT_INVALID_ARGUMENT`) rather than meaning the default, and
+// that on `EC3_GATE_RESULT_TIMED_OUT` `*job_out` is untouched.
+EC3_GATE_DEPRECATED("use ec3_gate_client_wait_with")
 ec3_gate_result ec3_gate_client_wait(const struct ec3_gate_client *client,
                                      const char *job_id,
                                      uint64_t timeout_ms,
@@ -439,19 +548,48 @@ ec3_gate_result ec3_gate_client_wait(const struct ec3_gate_client *client,
                                      const struct ec3_gate_cancel *cancel,
                                      struct ec3_gate_job **job_out);
 
+// The result code of the calling thread's most recent call on `client`
+// (`EC3_GATE_RESULT_OK` when it succeeded): what that call returned.
+// `EC3_GATE_RESULT_NULL_ARGUMENT` when `client` is NULL. Thread-safe; per
+// thread, like `ec3_gate_client_last_error`.
+ec3_gate_result ec3_gate_client_last_error_code(const struct ec3_gate_client *client);
+
+// The HTTP status of the service's answer behind the calling thread's most
+// recent failed call on `client` (such as 404 or 422); 0 when that call got
+// no error answer (it succeeded, was refused before sending, timed out,
+// was cancelled, failed on the network, or the job `Failed`), or `client`
+// is NULL. Thread-safe; per thread, like `ec3_gate_client_last_error`.
+uint16_t ec3_gate_client_last_error_http_status(const struct ec3_gate_client *client);
+
+// The service's error code (such as `"JobNotFound"` or
+// `"InvalidEC3JobRequest"`) from the error answer behind the calling
+// thread's most recent failed call on `client`; NULL when the answer had
+// none (or there was no error answer, see
+// `ec3_gate_client_last_error_http_status`), or `client` is NULL.
+//
+// Server text, untrusted: at most 1024 characters, line endings normalised,
+// a NUL replaced by U+FFFD. Owned by `client`, valid as long as
+// `ec3_gate_client_last_error`'s string; do not free it.
+const char *ec3_gate_client_last_error_service_code(const struct ec3_gate_client *client);
+
+// The service's error target (such as `"jobId"`: what the error is about)
+// from the error answer behind the calling thread's most recent failed call
+// on `client`; NULL when it gave none, or `client` is NULL. Same rules as
+// `ec3_gate_client_last_error_service_code`.
+const char *ec3_gate_client_last_error_target(const struct ec3_gate_client *client);
+
 // The detailed message of the calling thread's most recent call on
 // `client` that did not return `EC3_GATE_RESULT_OK`, such as
 // `"job not found (HTTP 404 JobNotFound: Requested EC3 Job is not
 // available.)"`; `""` when that thread's most recent call on it succeeded.
 // One line; server text escaped; never a token or secret.
 //
-// Owned by `client`: valid until this thread's next
-// `ec3_gate_client_create_job`, `ec3_gate_client_job_status`,
-// `ec3_gate_client_wait` or `ec3_gate_client_wait_all` on the client, or
-// `ec3_gate_client_free`; do not
-// free it. Per thread: another thread's
-// calls never change it (the client keeps one message per thread whose
-// last call failed, until it is freed). NULL when `client` is NULL.
+// Owned by `client`: valid until this thread's next call that takes the
+// client (job creation, status query, wait or `ec3_gate_client_wait_all`),
+// or `ec3_gate_client_free`; do not free it. Per thread: another thread's
+// calls never change it. Each thread keeps its own last errors, freed when
+// the thread ends (or at its next call after the client is freed). NULL
+// when `client` is NULL.
 const char *ec3_gate_client_last_error(const struct ec3_gate_client *client);
 
 // Frees a client made by `ec3_gate_client_new`: its connections, cached
@@ -515,6 +653,13 @@ ec3_gate_result ec3_gate_client_wait_all(const struct ec3_gate_client *client,
                                          struct ec3_gate_job **jobs_out,
                                          ec3_gate_result *results_out);
 
+// The job's id (1-128 ASCII letters, digits, `-`, `_` or `.`), as given to
+// the call that made the job.
+//
+// Owned by `job`, like `ec3_gate_job_status_text`; do not free it. NULL when
+// `job` is NULL.
+const char *ec3_gate_job_id(const struct ec3_gate_job *job);
+
 // The job's status. `EC3_GATE_STATUS_UNKNOWN` when `job` is NULL or the
 // service answered a status this version does not know.
 ec3_gate_status ec3_gate_job_status(const struct ec3_gate_job *job);
@@ -542,7 +687,7 @@ const char *ec3_gate_job_message(const struct ec3_gate_job *job);
 // Owned by `job`, like `ec3_gate_job_status_text`; do not free it.
 const char *ec3_gate_job_ec3_project_url(const struct ec3_gate_job *job);
 
-// Frees a job made by `ec3_gate_client_job_status` or `ec3_gate_client_wait`,
+// Frees a job made by `ec3_gate_client_job_status` or a wait,
 // and the strings it owns. NULL does nothing. Never free a job more than
 // once, nor one received by a progress callback.
 void ec3_gate_job_free(struct ec3_gate_job *job);
@@ -593,6 +738,18 @@ ec3_gate_result ec3_gate_client_options_set_scope(struct ec3_gate_client_options
 // `EC3_GATE_RESULT_OK`, or `EC3_GATE_RESULT_NULL_ARGUMENT`.
 ec3_gate_result ec3_gate_client_options_set_max_requests_per_minute(struct ec3_gate_client_options *options,
                                                                     uint32_t n);
+
+// Adds CA certificates to trust, on top of the platform's certificate
+// store: `pem_or_path` is PEM text (one or more `-----BEGIN CERTIFICATE-----`
+// blocks) or the path of a PEM file. For private CAs and TLS-inspecting
+// proxies. A second call replaces the first.
+//
+// The string is copied; the file is read, and each certificate checked, by
+// `ec3_gate_client_new` (`EC3_GATE_RESULT_INVALID_ARGUMENT` naming the
+// problem when unreadable or not a certificate). Results as
+// `ec3_gate_client_options_set_api_url`.
+ec3_gate_result ec3_gate_client_options_set_ca_cert(struct ec3_gate_client_options *options,
+                                                    const char *pem_or_path);
 
 // Authenticates with a bearer token obtained elsewhere (with or without a
 // leading `Bearer `), replacing any credentials set before.
@@ -656,6 +813,13 @@ void ec3_gate_string_free(char *string);
 //
 // The string is static: never free it. Never NULL. Thread-safe.
 const char *ec3_gate_version(void);
+
+// The library's version as one number, MAJOR * 1000000 + MINOR * 1000 +
+// PATCH (1002003 for 1.2.3): the run-time counterpart of the header's
+// `EC3_GATE_VERSION_NUMBER`. A program can refuse a library older than the
+// header it was built with:
+// `ec3_gate_version_number() >= EC3_GATE_VERSION_NUMBER`. Thread-safe.
+uint32_t ec3_gate_version_number(void);
 
 #ifdef __cplusplus
 }  // extern "C"

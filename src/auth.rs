@@ -1,7 +1,7 @@
 //! Bearer tokens: a static one, or client credentials with a cached token
 //! renewed before it expires.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::client::{Call, Client, Method, Policy, Request};
 use crate::endpoint::Endpoint;
+use crate::net_error::NetError;
 use crate::secret::is_header_safe_token;
 use crate::{Credentials, Error, Event, Secret};
 
@@ -30,12 +31,39 @@ pub(crate) struct Auth {
     credentials: Credentials,
     token_endpoint: Endpoint,
     scope: String,
-    cached: Mutex<Option<Cached>>,
+    state: Mutex<State>,
+    /// Signalled when a fetch ends, so the calls waiting for it look again.
+    fetched: Condvar,
+}
+
+/// The cached token, and whether a call is fetching a new one now.
+///
+/// One fetch at a time: calls that start together on a fresh client (or
+/// when the token is due) wait for the one fetch in flight instead of each
+/// asking the token endpoint, and use its token.
+#[derive(Default)]
+struct State {
+    cached: Option<Cached>,
+    fetching: bool,
 }
 
 struct Cached {
     token: Secret,
     renew_at: Instant,
+}
+
+/// How often a call waiting for another's fetch looks at its own cancel flag.
+const WAIT_SLICE: Duration = Duration::from_millis(50);
+
+/// Ends the fetch in flight when dropped (the fetch returned or panicked),
+/// waking the calls that wait for it.
+struct Fetching<'a>(&'a Auth);
+
+impl Drop for Fetching<'_> {
+    fn drop(&mut self) {
+        self.0.lock().fetching = false;
+        self.0.fetched.notify_all();
+    }
 }
 
 impl Auth {
@@ -44,8 +72,19 @@ impl Auth {
             credentials,
             token_endpoint: authority,
             scope,
-            cached: Mutex::new(None),
+            state: Mutex::default(),
+            fetched: Condvar::new(),
         }
+    }
+
+    /// The credentials.
+    pub(crate) fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
+    /// The authority's endpoint.
+    pub(crate) fn endpoint(&self) -> &Endpoint {
+        &self.token_endpoint
     }
 
     /// The secrets the credentials hold, as they travel: the access token;
@@ -72,6 +111,10 @@ impl Auth {
         }
     }
 
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// True when a refused token can be replaced by a fresh one.
     pub(crate) fn can_renew(&self) -> bool {
         matches!(self.credentials, Credentials::ClientCredentials { .. })
@@ -79,7 +122,7 @@ impl Auth {
 
     /// Forgets the cached token, so the next call fetches a new one.
     pub(crate) fn invalidate(&self) {
-        *self.cached.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        self.lock().cached = None;
     }
 
     /// The token to send now.
@@ -91,20 +134,45 @@ impl Auth {
                 client_secret,
             } => (client_id, client_secret),
         };
-        if let Some(c) = &*self.cached.lock().unwrap_or_else(PoisonError::into_inner) {
-            if Instant::now() < c.renew_at {
-                return Ok(c.token.clone());
+        let mut state = self.lock();
+        loop {
+            if let Some(c) = &state.cached {
+                if Instant::now() < c.renew_at {
+                    return Ok(c.token.clone());
+                }
             }
+            if !state.fetching {
+                break;
+            }
+            // Another call is fetching: wait for it, within this call's own
+            // deadline and cancel flag.
+            call.cancel.check()?;
+            let left = call.deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                // As for any request the deadline stopped before sending.
+                return Err(Error::Network(Box::new(NetError::deadline(
+                    &self.token_endpoint,
+                ))));
+            }
+            state = self
+                .fetched
+                .wait_timeout(state, left.min(WAIT_SLICE))
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
         }
+        state.fetching = true;
+        drop(state);
+        let fetching = Fetching(self);
         let asked_at = Instant::now();
         let (token, lifetime) = self.fetch(client, call, client_id, client_secret)?;
         client.remember_secret(&token);
         call.observer.on_event(Event::TokenIssued(&token));
         let margin = RENEW_MARGIN.min(lifetime / 2);
-        *self.cached.lock().unwrap_or_else(PoisonError::into_inner) = Some(Cached {
+        self.lock().cached = Some(Cached {
             token: token.clone(),
             renew_at: asked_at + (lifetime - margin),
         });
+        drop(fetching);
         Ok(token)
     }
 

@@ -9,9 +9,11 @@ use ureq::config::RedirectAuthHeaders;
 
 use crate::auth::Auth;
 use crate::budget::{Budget, Slot};
-use crate::endpoint::Endpoint;
+use crate::endpoint::{Endpoint, Resolver};
+use crate::net_error::{NetError, Persistence, Role, classify};
 use crate::redact::Redactor;
 use crate::retry::{Backoff, is_retryable_status, parse_retry_after};
+use crate::tls::{Trust, TrustSource};
 use crate::{Cancel, Config, Error, Event, Job, JobId, Observer, Secret, ServiceError, Timeout};
 
 /// Largest answer body read (1 MiB); a larger one is an error, not a hang.
@@ -19,7 +21,13 @@ pub const MAX_BODY_BYTES: u64 = 1 << 20;
 /// No single request runs longer than this (nor past the call's deadline).
 const MAX_REQUEST_TIME: Duration = Duration::from_secs(30);
 /// Connecting (including TLS) gives up after this.
-const MAX_CONNECT_TIME: Duration = Duration::from_secs(10);
+pub(crate) const MAX_CONNECT_TIME: Duration = Duration::from_secs(10);
+/// A host that does not resolve is tried this many times at most…
+const BRIEF_ATTEMPTS: u32 = 4;
+/// …and for no longer than this in all (a try that may not finish in time is
+/// not started): long enough for a resolver hiccup, short enough that a typo
+/// in a URL does not hold a CI job.
+const BRIEF_WINDOW: Duration = Duration::from_secs(30);
 /// The media type the iTwin Platform recommends.
 pub(crate) const ITWIN_ACCEPT: &str = "application/vnd.bentley.itwin-platform.v1+json";
 /// Where jobs live under the API root.
@@ -36,6 +44,10 @@ pub struct Client {
     api: Endpoint,
     auth: Auth,
     user_agent: String,
+    trust: Trust,
+    trust_source: TrustSource,
+    /// Which addresses a connection may use (see [`Resolver`]).
+    resolver: Resolver,
     agent: Mutex<Agent>,
     /// Every request of this client passes it (see [`Budget`]).
     budget: Budget,
@@ -166,8 +178,12 @@ impl Client {
         config: Config,
         var: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, Error> {
-        let api = Endpoint::parse("API URL", &config.api_url)?.with_proxy_from(&var)?;
-        let authority = Endpoint::parse("authority", &config.authority)?.with_proxy_from(&var)?;
+        let api = Endpoint::parse("API URL", &config.api_url)?
+            .with_role(Role::Api)
+            .with_proxy_from(&var)?;
+        let authority = Endpoint::parse("authority", &config.authority)?
+            .with_role(Role::Authority)
+            .with_proxy_from(&var)?;
         if config.scope.trim().is_empty() || config.scope.chars().any(char::is_control) {
             return Err(Error::config(
                 "scope",
@@ -175,11 +191,19 @@ impl Client {
             ));
         }
         let budget = Budget::per_minute(config.max_requests_per_minute)?;
-        let agent = build_agent(&config.user_agent);
+        let trust = match &config.ca_cert {
+            Some(value) => Trust::with_extra(value)?,
+            None => Trust::default(),
+        };
+        let resolver = Resolver::new(&[&api, &authority]);
+        let (agent, trust_source) = build_agent(&config.user_agent, &trust, &resolver);
         let client = Self {
             api,
             auth: Auth::new(config.credentials, authority, config.scope),
             user_agent: config.user_agent,
+            trust,
+            trust_source,
+            resolver,
             agent: Mutex::new(agent),
             budget,
             redactor: Mutex::default(),
@@ -257,9 +281,46 @@ impl Client {
         cancel.detach(attached);
         if cancel.is_cancelled() {
             *self.agent.lock().unwrap_or_else(PoisonError::into_inner) =
-                build_agent(&self.user_agent);
+                build_agent(&self.user_agent, &self.trust, &self.resolver).0;
         }
         Ok(result)
+    }
+
+    /// The API's endpoint.
+    pub(crate) fn api_endpoint(&self) -> &Endpoint {
+        &self.api
+    }
+
+    /// The credentials and the token endpoint.
+    pub(crate) fn auth(&self) -> &Auth {
+        &self.auth
+    }
+
+    /// The extra CA certificates.
+    pub(crate) fn trust(&self) -> &Trust {
+        &self.trust
+    }
+
+    /// Where the trusted roots come from.
+    pub(crate) fn trust_source(&self) -> TrustSource {
+        self.trust_source
+    }
+
+    /// Sends `request` once, without retrying: the status of any answer, or
+    /// the failure in words.
+    pub(crate) fn send_final(
+        &self,
+        request: &Request<'_>,
+        call: &mut Call<'_>,
+    ) -> Result<u16, Error> {
+        let remaining = call.deadline.saturating_duration_since(Instant::now());
+        match self.send_once(request, remaining) {
+            Attempt::Answered { status, .. } => Ok(status),
+            Attempt::Failed { error } => Err(match classify(&error, request.endpoint) {
+                Some(net) => Error::Network(Box::new(net)),
+                None => transport_error(error),
+            }),
+        }
     }
 
     /// `path` under the API root.
@@ -294,7 +355,7 @@ impl Client {
         policy: Policy,
         call: &mut Call<'_>,
     ) -> Result<Reply, Error> {
-        retry(call, |backoff, call| {
+        retry(call, &self.api, |backoff, call| {
             self.api_attempt(method, &url, payload, policy, backoff, call)
         })
     }
@@ -347,7 +408,7 @@ impl Client {
         policy: Policy,
         call: &mut Call<'_>,
     ) -> Result<Reply, Error> {
-        retry(call, |backoff, call| {
+        retry(call, request.endpoint, |backoff, call| {
             self.attempt(request, policy, backoff, call)
         })
     }
@@ -378,7 +439,7 @@ impl Client {
         if let Err(error) = call.cancel.check() {
             return Step::Failed(error);
         }
-        let (error, retry_after, slows_everyone) = match attempt {
+        let (error, retry_after, slows_everyone, brief) = match attempt {
             Attempt::Answered {
                 status,
                 body,
@@ -397,28 +458,35 @@ impl Client {
                     Error::Service { status, detail },
                     retry_after,
                     slows_everyone,
+                    false,
                 )
             }
             Attempt::Failed { error } => {
-                let not_sent = was_not_sent(&error);
-                // A redirect that cannot be followed now never will be.
-                let permanent = matches!(
-                    error,
-                    ureq::Error::TooManyRedirects
-                        | ureq::Error::RedirectFailed
-                        | ureq::Error::RequireHttpsOnly(_)
-                );
-                let error = transport_error(error);
-                if permanent
-                    || matches!(error, Error::InvalidResponse(_))
+                let Some(net) = classify(&error, request.endpoint) else {
+                    return Step::Failed(transport_error(error));
+                };
+                let persistence = net.persistence();
+                let not_sent = net.surely_not_sent();
+                let error = Error::Network(Box::new(net));
+                let brief = persistence == Persistence::Brief;
+                if brief {
+                    backoff.brief_failures += 1;
+                }
+                if persistence == Persistence::Permanent
+                    || backoff.brief_failures >= BRIEF_ATTEMPTS
                     || (policy == Policy::NotIdempotent && !not_sent)
                 {
                     return Step::Failed(error);
                 }
-                (error, None, false)
+                (error, None, false, brief)
             }
         };
         let delay = backoff.next_delay().max(retry_after.unwrap_or_default());
+        // A brief retry must end within its window even when the resolver
+        // is slow: the next try may take up to MAX_CONNECT_TIME.
+        if brief && backoff.since_first_try() + delay + MAX_CONNECT_TIME > BRIEF_WINDOW {
+            return Step::Failed(error);
+        }
         if slows_everyone {
             self.budget.pause(delay);
         }
@@ -483,6 +551,7 @@ impl Client {
 /// sleeps its delay, as long as the next try can start before the deadline.
 fn retry(
     call: &mut Call<'_>,
+    endpoint: &Endpoint,
     mut attempt: impl FnMut(&mut Backoff, &mut Call<'_>) -> Step,
 ) -> Result<Reply, Error> {
     let mut backoff = Backoff::new();
@@ -490,7 +559,7 @@ fn retry(
         match attempt(&mut backoff, call) {
             Step::Done(reply) => return Ok(reply),
             Step::Failed(error) => return Err(error),
-            Step::Late => return Err(late()),
+            Step::Late => return Err(late(endpoint)),
             Step::Retry { error, delay } => {
                 if !starts_in_time(delay, call.deadline) {
                     return Err(error);
@@ -513,9 +582,10 @@ pub(crate) fn starts_in_time(delay: Duration, deadline: Instant) -> bool {
         .is_some_and(|t| t < deadline)
 }
 
-/// The error of a request the deadline (or the budget) kept from being sent.
-pub(crate) fn late() -> Error {
-    Error::Network("deadline reached before the request could be sent".into())
+/// The error of a request to `endpoint` the deadline (or the budget) kept
+/// from being sent.
+pub(crate) fn late(endpoint: &Endpoint) -> Error {
+    Error::Network(Box::new(NetError::deadline(endpoint)))
 }
 
 fn configure<B>(
@@ -530,6 +600,7 @@ fn configure<B>(
         // A redirect from https must not downgrade to plain http.
         .https_only(request.endpoint.is_https())
         .timeout_global(Some(remaining.min(MAX_REQUEST_TIME)))
+        .timeout_resolve(Some(remaining.min(MAX_CONNECT_TIME)))
         .timeout_connect(Some(remaining.min(MAX_CONNECT_TIME)))
         .build()
         .header("Accept", request.accept);
@@ -539,8 +610,10 @@ fn configure<B>(
     builder
 }
 
-fn build_agent(user_agent: &str) -> Agent {
-    Agent::config_builder()
+fn build_agent(user_agent: &str, trust: &Trust, resolver: &Resolver) -> (Agent, TrustSource) {
+    let (tls, source) = trust.tls_config();
+    let config = Agent::config_builder()
+        .tls_config(tls)
         // 429 and 503 answers must keep their Retry-After header.
         .http_status_as_error(false)
         .user_agent(user_agent)
@@ -550,8 +623,13 @@ fn build_agent(user_agent: &str) -> Agent {
         // Proxies are chosen per endpoint (curl's rules), never by ureq.
         .proxy(None)
         .max_idle_connections_per_host(2)
-        .build()
-        .new_agent()
+        .build();
+    let agent = Agent::with_parts(
+        config,
+        ureq::unversioned::transport::DefaultConnector::default(),
+        resolver.clone(),
+    );
+    (agent, source)
 }
 
 /// `Retry-After`, else the iTwin Platform's own rate-limit header.
@@ -566,31 +644,12 @@ fn retry_after(headers: &ureq::http::HeaderMap) -> Option<Duration> {
         })
 }
 
-/// True when the request surely never reached the server.
-fn was_not_sent(error: &ureq::Error) -> bool {
-    use ureq::Timeout;
-    matches!(
-        error,
-        ureq::Error::ConnectionFailed
-            | ureq::Error::HostNotFound
-            | ureq::Error::Timeout(Timeout::Resolve | Timeout::Connect)
-    ) || matches!(error, ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused)
-}
-
-/// ureq's error as one of ours, without any header values in it.
+/// The one ureq error that is not about the network: an oversized answer.
 fn transport_error(error: ureq::Error) -> Error {
     match error {
         ureq::Error::BodyExceedsLimit(_) => {
-            Error::InvalidResponse(format!("answer is larger than {} bytes", MAX_BODY_BYTES))
+            Error::InvalidResponse(format!("answer is larger than {MAX_BODY_BYTES} bytes"))
         }
-        ureq::Error::TooManyRedirects => Error::Network("too many redirects".into()),
-        ureq::Error::RequireHttpsOnly(_) => {
-            Error::Network("refused a redirect from https to plain http".into())
-        }
-        ureq::Error::Timeout(t) => Error::Network(format!("timed out ({t})")),
-        ureq::Error::ConnectionFailed => Error::Network("connection failed".into()),
-        ureq::Error::HostNotFound => Error::Network("host not found".into()),
-        ureq::Error::Io(e) => Error::Network(format!("i/o error: {}", e.kind())),
-        other => Error::Network(crate::text::one_line(&other.to_string(), 200)),
+        other => Error::InvalidResponse(crate::text::one_line(&other.to_string(), 200)),
     }
 }

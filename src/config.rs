@@ -78,6 +78,7 @@ pub struct Config {
     pub(crate) credentials: Credentials,
     pub(crate) user_agent: String,
     pub(crate) max_requests_per_minute: u32,
+    pub(crate) ca_cert: Option<String>,
     pub(crate) secrets: Vec<Secret>,
 }
 
@@ -91,6 +92,7 @@ impl Config {
             credentials,
             user_agent: format!("ec3-gate/{}", env!("CARGO_PKG_VERSION")),
             max_requests_per_minute: crate::DEFAULT_MAX_REQUESTS_PER_MINUTE,
+            ca_cert: None,
             secrets: Vec::new(),
         }
     }
@@ -134,6 +136,15 @@ impl Config {
     /// Defaults to [`DEFAULT_MAX_REQUESTS_PER_MINUTE`](crate::DEFAULT_MAX_REQUESTS_PER_MINUTE) (60).
     pub fn max_requests_per_minute(mut self, n: u32) -> Self {
         self.max_requests_per_minute = n;
+        self
+    }
+
+    /// Extra CA certificates to trust on top of the platform's: PEM text
+    /// (one or more `-----BEGIN CERTIFICATE-----` blocks) or the path of a
+    /// PEM file. Read and checked when the client is made.
+    /// Defaults to none.
+    pub fn ca_cert(mut self, pem_or_path: impl Into<String>) -> Self {
+        self.ca_cert = Some(pem_or_path.into());
         self
     }
 

@@ -9,6 +9,15 @@ use crate::{Cancel, Client, Error, Observer, Timeout, text};
 /// Most pages followed; a service that links on forever is an error.
 const MAX_PAGES: usize = 100;
 
+/// Most configurations kept in one list. With each text capped, the list
+/// stays within a few tens of MiB whatever the service sends (a page is read
+/// up to 1 MiB, and one is held at a time).
+const MAX_CONFIGURATIONS: usize = 10_000;
+
+/// Most characters of text kept over the whole list (ids, names,
+/// descriptions, dates).
+const MAX_LIST_CHARS: usize = 8 * 1024 * 1024;
+
 /// One EC3 configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -26,7 +35,10 @@ pub struct Configuration {
 
 impl Client {
     /// Lists the EC3 configurations of `itwin_id`, following `_links.next`
-    /// (only to the same API root: the token never goes elsewhere).
+    /// (only to the same API root: the token never goes elsewhere). Memory
+    /// is bounded: more than 10,000 configurations (or 8 Mi characters of
+    /// their text), or a `next` link to a page already read (a loop), is an
+    /// [`Error::InvalidResponse`].
     pub fn configurations(
         &self,
         itwin_id: &str,
@@ -65,7 +77,11 @@ impl Client {
                 "/insights/carbon-calculation/ec3/configurations?iTwinId={itwin_id}"
             ));
             let mut all = Vec::new();
+            let mut chars = 0;
+            let mut seen = std::collections::HashSet::new();
             for _ in 0..MAX_PAGES {
+                // Page links are compared as the service wrote them.
+                seen.insert(url.clone());
                 let reply = client.api_call(Method::Get, url, None, Policy::Idempotent, call)?;
                 let body = reply.into_body(|detail| Error::Service {
                     status: 404,
@@ -74,8 +90,26 @@ impl Client {
                 let page: Page = serde_json::from_slice(&body).map_err(|_| {
                     Error::InvalidResponse("configuration list is not the documented JSON".into())
                 })?;
-                all.extend(page.configurations.into_iter().map(sanitize));
+                for c in page.configurations {
+                    let c = sanitize(c);
+                    chars += c.chars();
+                    if all.len() == MAX_CONFIGURATIONS || chars > MAX_LIST_CHARS {
+                        return Err(Error::InvalidResponse(format!(
+                            "the configuration list is larger than ec3-gate keeps \
+                             ({MAX_CONFIGURATIONS} configurations or {} MiB of text)",
+                            MAX_LIST_CHARS / (1024 * 1024)
+                        )));
+                    }
+                    all.push(c);
+                }
                 match page.links.and_then(|l| l.next).and_then(|n| n.href) {
+                    Some(next) if seen.contains(&next) => {
+                        return Err(Error::InvalidResponse(
+                            "the configuration list links back to a page already read (a loop); \
+                             not followed"
+                                .into(),
+                        ));
+                    }
                     Some(next) if client.is_api_url(&next) => url = next,
                     Some(_) => {
                         return Err(Error::InvalidResponse(
@@ -136,6 +170,17 @@ impl Client {
             Error::InvalidResponse("configuration is not the documented JSON".into())
         })?;
         Ok(sanitize(single.configuration))
+    }
+}
+
+impl Configuration {
+    /// Characters of text it holds.
+    fn chars(&self) -> usize {
+        let len = |s: &Option<String>| s.as_deref().map_or(0, |s| s.chars().count());
+        self.id.chars().count()
+            + len(&self.display_name)
+            + len(&self.description)
+            + len(&self.modified_on)
     }
 }
 

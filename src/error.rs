@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::net_error::NetError;
 use crate::text;
 
 /// What the service said about a failed request, when its body had the
@@ -14,6 +15,8 @@ pub struct ServiceError {
     pub code: Option<String>,
     /// The human-readable message.
     pub message: Option<String>,
+    /// What the error is about, when the service says (`jobId`).
+    pub target: Option<String>,
 }
 
 impl ServiceError {
@@ -32,10 +35,12 @@ impl ServiceError {
             Some(Value::Object(e)) => Self {
                 code: text_of(e.get("code")),
                 message: text_of(e.get("message")),
+                target: text_of(e.get("target")),
             },
             Some(code @ Value::String(_)) => Self {
                 code: text_of(Some(code)),
                 message: text_of(root.get("error_description")),
+                target: None,
             },
             _ => Self::default(),
         }
@@ -99,8 +104,9 @@ pub enum Error {
         /// What the service said.
         detail: ServiceError,
     },
-    /// The connection failed, reset or timed out, and retries did not cure it.
-    Network(String),
+    /// A network failure that retries did not cure, or that no retry can
+    /// (see [`NetError::persistence`]): names the endpoint, phase and cause.
+    Network(Box<NetError>),
     /// The service answered 2xx with a body that is not the documented shape,
     /// is not JSON, or is larger than the 1 MiB cap.
     InvalidResponse(String),
@@ -157,6 +163,28 @@ impl Error {
     /// True for errors found before anything was sent: usage and configuration.
     pub fn is_usage(&self) -> bool {
         self.kind() == ErrorKind::Usage
+    }
+
+    /// The HTTP status of the answer behind the error, when there was one.
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            Self::AuthRefused { status, .. }
+            | Self::Rejected { status, .. }
+            | Self::Service { status, .. } => Some(*status),
+            Self::JobNotFound(_) => Some(404),
+            _ => None,
+        }
+    }
+
+    /// What the service said, when the error is an answer of the service.
+    pub fn service_error(&self) -> Option<&ServiceError> {
+        match self {
+            Self::AuthRefused { detail, .. }
+            | Self::Rejected { detail, .. }
+            | Self::Service { detail, .. }
+            | Self::JobNotFound(detail) => Some(detail),
+            _ => None,
+        }
     }
 }
 
@@ -224,7 +252,7 @@ impl fmt::Display for Error {
                 with_detail(f, "request rejected as invalid", *status, detail)
             }
             Self::Service { status, detail } => with_detail(f, "service error", *status, detail),
-            Self::Network(reason) => write!(f, "network error: {reason}"),
+            Self::Network(e) => write!(f, "network error: {e}"),
             Self::InvalidResponse(reason) => write!(f, "unreadable answer from the service: {reason}"),
             Self::TimedOut => f.write_str("timed out waiting for the job"),
             Self::Cancelled => f.write_str("cancelled"),
@@ -243,14 +271,26 @@ mod tests {
     fn error_is_small_and_thread_safe() {
         fn assert_send_sync<T: Send + Sync + 'static>() {}
         assert_send_sync::<Error>();
-        assert!(std::mem::size_of::<Error>() <= 64);
+        // The largest variant: a status and a ServiceError (three optional
+        // strings: code, message, target).
+        assert!(std::mem::size_of::<Error>() <= 80);
     }
 
     /// The whole table: every error, its kind, its number. The exit codes
     /// and the C result codes are read from here.
     #[test]
     fn kinds_and_their_numbers() {
+        use crate::{Cause, CertProblem, NetError, Phase, Role};
         let detail = ServiceError::default;
+        let net = |phase, cause| {
+            Error::Network(Box::new(NetError::new(
+                Role::Api,
+                "api.example",
+                443,
+                phase,
+                cause,
+            )))
+        };
         let table = [
             (Error::InvalidJobId("a/b".into()), ErrorKind::Usage, 2),
             (Error::config("API URL", "bad"), ErrorKind::Usage, 2),
@@ -273,7 +313,18 @@ mod tests {
                 ErrorKind::Service,
                 6,
             ),
-            (Error::Network("reset".into()), ErrorKind::Service, 6),
+            // Every network failure, final or retried, is a service error.
+            (net(Phase::Read, Cause::Reset), ErrorKind::Service, 6),
+            (
+                net(Phase::Resolve, Cause::NotResolved),
+                ErrorKind::Service,
+                6,
+            ),
+            (
+                net(Phase::Tls, Cause::Certificate(CertProblem::SelfSigned)),
+                ErrorKind::Service,
+                6,
+            ),
             (Error::InvalidResponse("html".into()), ErrorKind::Service, 6),
             (Error::Internal("bug".into()), ErrorKind::Service, 6),
             (
@@ -306,6 +357,19 @@ mod tests {
             br#"{"error":{"code":"JobNotFound","message":"Requested EC3 Job is not available.","target":"jobId"}}"#,
         );
         assert_eq!(d.code.as_deref(), Some("JobNotFound"));
+        assert_eq!(d.target.as_deref(), Some("jobId"));
+        let e = Error::JobNotFound(d.clone());
+        assert_eq!(e.http_status(), Some(404));
+        assert_eq!(e.service_error(), Some(&d));
+        assert_eq!(Error::TimedOut.http_status(), None);
+        let reset = crate::NetError::new(
+            crate::Role::Api,
+            "api.example",
+            443,
+            crate::Phase::Read,
+            crate::Cause::Reset,
+        );
+        assert_eq!(Error::Network(Box::new(reset)).service_error(), None);
         assert_eq!(
             ServiceError::from_body(b"<html>502</html>"),
             ServiceError::default()
@@ -323,6 +387,7 @@ mod tests {
             detail: ServiceError {
                 code: Some("X".into()),
                 message: Some("line\n::error::evil".into()),
+                target: None,
             },
         };
         let s = e.to_string();

@@ -258,6 +258,14 @@ impl Client {
                 }
                 Step::Failed(error) => job.end(Err(error), call, grouped),
                 Step::Late => {
+                    // The budget allows nothing more before the deadline;
+                    // the wait still ends no sooner than its last chance
+                    // to poll, as a wait's timeout promises.
+                    let now = Instant::now();
+                    if last_chance > now && call.cancel.sleep(last_chance - now).is_err() {
+                        end_all(&mut polled, call, grouped, Ended::Cancelled);
+                        break;
+                    }
                     end_all(&mut polled, call, grouped, Ended::Late);
                     break;
                 }
@@ -426,7 +434,13 @@ mod tests {
                     detail: Default::default(),
                 })),
                 outcome(Ok(JobStatus::Failed)),
-                outcome(Err(Error::Network("reset".into()))),
+                outcome(Err(Error::Network(Box::new(crate::NetError::new(
+                    crate::Role::Api,
+                    "api.example",
+                    443,
+                    crate::Phase::Read,
+                    crate::Cause::Reset,
+                ))))),
                 outcome(Err(Error::TimedOut)),
             ]
         };

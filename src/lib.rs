@@ -9,14 +9,20 @@
 //!
 //! # Network rules
 //! - `https://` only, except plain `http://` to loopback hosts.
-//! - Transient failures (408, 429, 500, 502, 503, 504, connection errors,
-//!   timeouts) are retried with capped exponential backoff and jitter until
-//!   the call's deadline; `Retry-After` is honoured; no request outlives the
-//!   deadline. Answers are read up to 1 MiB.
+//! - Transient failures (408, 429, 500, 502, 503, 504, refused or reset
+//!   connections, timeouts) are retried with capped exponential backoff and
+//!   jitter until the call's deadline; `Retry-After` is honoured; no request
+//!   outlives the deadline. Answers are read up to 1 MiB.
 //! - Every request of a client (polls, creations, token requests, from every
 //!   thread) passes one request budget, at most
 //!   [`Config::max_requests_per_minute`] in any 60 seconds; a 429 or
 //!   `Retry-After` pauses the whole client, not one call.
+//! - A host that does not resolve is retried briefly (4 tries, 30 s at most);
+//!   an untrusted certificate, a proxy refusing `CONNECT` with a 4xx and an
+//!   unusable redirect are final at once. [`NetError`] names the endpoint,
+//!   phase and cause; [`NetError::persistence`] is that rule.
+//! - TLS trusts the platform's store (compiled-in Mozilla roots where none
+//!   exists), plus [`Config::ca_cert`].
 //! - `Authorization` never follows a redirect.
 //! - Every secret the client knows (the access token or the client secret,
 //!   the tokens it is issued, EC3 tokens, [`Config::redact`]) is cut out of
@@ -51,6 +57,8 @@
 mod auth;
 mod budget;
 mod cancel;
+mod certinfo;
+mod check;
 mod client;
 mod config;
 mod configurations;
@@ -60,16 +68,20 @@ mod event;
 mod group;
 mod job;
 mod limits;
+mod net_error;
 mod new_jobs;
 mod proxy;
 mod redact;
+mod resolver;
 mod retry;
 mod secret;
-mod text;
+pub mod text;
+mod tls;
 mod upload;
 mod wait;
 
 pub use cancel::Cancel;
+pub use check::Check;
 pub use client::{Client, MAX_BODY_BYTES};
 pub use config::{Config, Credentials, DEFAULT_API_URL, DEFAULT_AUTHORITY, DEFAULT_SCOPE};
 pub use configurations::Configuration;
@@ -82,10 +94,12 @@ pub use limits::{
     DEFAULT_TIMEOUT_MS, MAX_INTERVAL_MS, MAX_REQUESTS_PER_MINUTE, MAX_TIMEOUT_MS, MIN_INTERVAL_MS,
     MIN_TIMEOUT_MS,
 };
+pub use net_error::{Cause, CertProblem, NetError, Persistence, Phase, Role};
 pub use new_jobs::{NewJobs, PLACEHOLDER_CONFIGURATION, PLACEHOLDER_N};
 /// For the fuzz targets and property tests only; not part of the API.
 #[doc(hidden)]
 pub use retry::parse_retry_after;
 pub use secret::Secret;
+pub use tls::{CaCert, TrustSource};
 pub use upload::NewJob;
 pub use wait::{Timeout, WaitOptions};

@@ -1,5 +1,6 @@
 //! Untrusted text from the service, as the core keeps it (capped, newlines
-//! normalised) and shows it in its own `Display` texts (on one line).
+//! normalised) and renders it for a log line ([`one_line`]: the one rule for
+//! server text the core, the command and the C library print).
 
 use std::fmt::Write as _;
 
@@ -38,14 +39,28 @@ pub(crate) fn normalize(text: &str, max: usize) -> String {
     out
 }
 
-/// Renders untrusted text for a single log line: control characters
-/// (including CR, LF and the C1 range) and Unicode bidi overrides become
-/// visible escapes, and the result is capped at `max` characters.
+/// Renders untrusted text so that it is safe anywhere on a log line, even at
+/// its start: the one rule for server text that reaches a person or the
+/// GitHub runner.
 ///
-/// Because no line break survives, server text can never begin a line of its
-/// own, so it can never be read by the runner as a `::workflow-command::`.
-pub(crate) fn one_line(text: &str, max: usize) -> String {
+/// - Line breaks (CR, LF and the Unicode separators), control characters
+///   (C0, DEL, C1, so every ESC sequence and OSC-8 link), bidi controls and
+///   zero-width or other invisible format characters become visible
+///   `\n`, `\r`, `\t` or `\u{…}` escapes: server text never begins a line,
+///   and it looks like what it is.
+/// - `##[` becomes `##\[`: the runner reads the legacy `##[command]` syntax
+///   anywhere in a line.
+/// - Leading whitespace is escaped, and a leading `::` becomes `\u{3a}:`:
+///   the runner trims all Unicode whitespace before looking for `::`, so the
+///   text is inert even printed at the start of a line.
+/// - The result is capped at `max` characters (then `…`).
+///
+/// The output contains no character this function would escape again, so
+/// applying it twice changes nothing: a layer that cannot tell whether text
+/// was already rendered may render it again.
+pub fn one_line(text: &str, max: usize) -> String {
     let mut out = String::with_capacity(text.len().min(max) + 8);
+    let mut leading = true;
     for (count, c) in text.chars().enumerate() {
         if count == max {
             out.push('…');
@@ -55,19 +70,42 @@ pub(crate) fn one_line(text: &str, max: usize) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() || is_bidi_control(c) => {
+            c if is_hidden(c) || (leading && c.is_whitespace()) => {
                 let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            '[' if out.ends_with("##") => out.push_str("\\["),
+            ':' if count == 0 && text.starts_with("::") => {
+                out.push_str("\\u{3a}");
             }
             c => out.push(c),
         }
+        leading &= c.is_whitespace();
     }
     out
 }
 
-/// Characters that reorder the display of surrounding text (Trojan Source).
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
+/// True for the characters [`one_line`] always escapes: controls (C0, DEL,
+/// C1) and the invisible characters that change how text displays.
+pub fn is_hidden(c: char) -> bool {
+    c.is_control() || is_invisible(c)
+}
+
+/// Characters that change how surrounding text displays without showing
+/// themselves: bidi controls (Trojan Source), zero-width characters, line and
+/// paragraph separators, and the other invisible format characters.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{E0000}'..='\u{E007F}'
+    )
 }
 
 #[cfg(test)]
@@ -94,5 +132,25 @@ mod tests {
         assert!(!s.contains('\n') && !s.contains('\r') && !s.contains('\u{1b}'));
         assert_eq!(s, "ok\\n::error::pwned\\r\\u{1b}[31m\\u{202e}\\u{85}");
         assert_eq!(one_line("abcdef", 3), "abc…");
+    }
+
+    #[test]
+    fn one_line_is_inert_at_a_line_start_and_idempotent() {
+        for (text, want) in [
+            ("::error::x", "\\u{3a}:error::x"),
+            (" ::error::x", "\\u{20}::error::x"),
+            ("\u{a0}\u{3000}::x", "\\u{a0}\\u{3000}::x"),
+            ("a ##[error]b ###[c", "a ##\\[error]b ###\\[c"),
+            ("zero\u{200b}width\u{feff}", "zero\\u{200b}width\\u{feff}"),
+            (
+                "a\u{1b}]8;;https://x\u{7}link",
+                "a\\u{1b}]8;;https://x\\u{7}link",
+            ),
+            ("a: b", "a: b"),
+        ] {
+            let once = one_line(text, 100);
+            assert_eq!(once, want, "{text:?}");
+            assert_eq!(one_line(&once, 100), once, "idempotent for {text:?}");
+        }
     }
 }

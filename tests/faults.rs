@@ -10,7 +10,8 @@
 //!   step summary (a token may only appear in `::add-mask::`);
 //! - a `GITHUB_OUTPUT` that the runner's rules accept, holding exactly the
 //!   four outputs `status`, `message`, `ec3-project-url`, `job-id`;
-//! - that no line of stdout/stderr starts a workflow command other than
+//! - that the runner, reading stdout and stderr by its rules
+//!   (`ec3_sim::runner::unintended`), finds no workflow command but
 //!   ec3-gate's own, and no raw CR reaches the log;
 //! - a step summary whose table keeps its seven rows.
 //!
@@ -43,14 +44,6 @@ const CLIENT_SECRET: &str = "client-s3cret";
 /// A gateway's HTML error page.
 const HTML: &str = "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>\
     <body><h1>Bad Gateway</h1><p>::error::not a command</p></body></html>";
-/// ec3-gate's own workflow commands: nothing else may start a log line.
-const OWN_COMMANDS: &[&str] = &[
-    "::add-mask::",
-    "::error title=",
-    "::notice title=",
-    "::warning title=",
-    "::warning::",
-];
 
 type Check = Box<dyn FnOnce(&Run) + Send>;
 
@@ -718,7 +711,9 @@ fn cases() -> Vec<Case> {
                 let warnings = |v: &str| {
                     r.stderr
                         .lines()
-                        .filter(|l| l.starts_with("::warning::") && l.contains(v))
+                        .filter(|l| {
+                            l.starts_with("::warning title=ec3-gate warning::") && l.contains(v)
+                        })
                         .count()
                 };
                 assert_eq!(warnings("'Paused'"), 1, "{}", r.stderr);
@@ -1121,15 +1116,8 @@ fn common_checks(args: &[&str], code: i32, within: Duration, r: &Run, took: Dura
     }
     for line in r.stdout.lines().chain(r.stderr.lines()) {
         assert!(!line.contains('\r'), "raw CR in the log: {line:?}");
-        // The runner trims leading whitespace before looking for `::`.
-        let t = line.trim_start();
-        if t.starts_with("::") {
-            assert!(
-                OWN_COMMANDS.iter().any(|c| t.starts_with(c)),
-                "foreign workflow command: {line}"
-            );
-        }
     }
+    r.assert_commands_intended();
     let rows = r.summary.lines().filter(|l| l.starts_with('|')).count();
     assert_eq!(rows, 7, "summary table:\n{}", r.summary);
 }

@@ -90,7 +90,7 @@ fn hostile_failure_message_round_trips_and_injects_nothing() {
     }
     assert!(
         r.stderr
-            .contains("line one%0A::error::injected%0AEOF%0A%250A::set-output"),
+            .contains("line one%0A\\u{3a}:error::injected%0AEOF%0A%250A::set-output"),
         "{}",
         r.stderr
     );

@@ -226,10 +226,21 @@ fn json_lines_one_object_per_job_in_input_order_with_todays_keys() {
             "message": ec3_sim::FAIL_MESSAGE, "ec3ProjectUrl": null})
     );
     assert_eq!(lines[1]["ec3ProjectUrl"], ec3_sim::project_link("ok-j2"));
+    // A job whose wait ended in an error carries its text, as one job does.
+    let mut not_found = lines[2].clone();
+    let error = not_found.as_object_mut().unwrap().remove("error");
+    assert!(
+        error
+            .as_ref()
+            .and_then(|e| e.as_str())
+            .is_some_and(|e| e.contains("not found")),
+        "{error:?}"
+    );
     assert_eq!(
-        lines[2],
+        not_found,
         serde_json::json!({"jobId": "nope-j3", "status": null, "message": null, "ec3ProjectUrl": null})
     );
+    assert_eq!(lines[0].get("error"), None);
     // One job: exactly today's one object.
     let r = run(
         &["wait", "--json", "ok-j4", "--interval", "20ms"],
@@ -277,6 +288,7 @@ fn github_mode_writes_the_jobs_output_lists_and_one_annotation_per_unsucceeded_j
     assert_eq!(rows.len(), 3, "{}", r.summary);
     assert!(rows[0].contains("ok-g1") && rows[0].contains("buildings/ok-g1"));
     r.assert_clean();
+    r.assert_commands_intended();
 
     // All succeeded: status Succeeded, no error annotation.
     let r = run_github(
@@ -285,6 +297,7 @@ fn github_mode_writes_the_jobs_output_lists_and_one_annotation_per_unsucceeded_j
     );
     assert_eq!((r.code, r.output("status")), (0, "Succeeded"), "{r:?}");
     assert!(!r.stderr.contains("::error"), "{}", r.stderr);
+    r.assert_commands_intended();
 }
 
 #[test]

@@ -118,7 +118,11 @@ fn a_server_that_never_answers_cannot_hold_the_wait_past_its_deadline() {
 
 /// Runs the binary in a pseudo-terminal (util-linux `script`), so stderr is
 /// a TTY; `None` where `script` is missing.
-#[cfg(unix)]
+///
+/// Linux only: macOS has BSD `script`, which has no `-c` and takes the command
+/// as arguments, and Windows has no pseudo-terminal `script` at all; the
+/// spinner's terminal handling is the same code on every OS.
+#[cfg(target_os = "linux")]
 fn in_a_terminal(server: &TestServer, extra_env: &[(&str, &str)]) -> Option<String> {
     let line = format!(
         "{} wait j1 --interval 300ms --api-url {}",
@@ -138,9 +142,10 @@ fn in_a_terminal(server: &TestServer, extra_env: &[(&str, &str)]) -> Option<Stri
     Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-#[cfg(unix)]
+// Linux only: see `in_a_terminal`.
+#[cfg(target_os = "linux")]
 #[test]
-fn a_terminal_gets_a_live_spinner_unless_no_color() {
+fn a_terminal_gets_a_live_spinner_unless_it_cannot_draw_one() {
     let job = || {
         TestServer::start(|req| {
             let status = if req.index < 3 {
@@ -163,7 +168,12 @@ fn a_terminal_gets_a_live_spinner_unless_no_color() {
         "no log lines in a terminal: {live:?}"
     );
 
-    let plain = in_a_terminal(&job(), &[("NO_COLOR", "1")]).unwrap();
+    // The spinner has no colour: NO_COLOR leaves it alone (issue 12).
+    let no_color = in_a_terminal(&job(), &[("NO_COLOR", "1")]).unwrap();
+    assert!(no_color.contains("\r\x1b[2K"), "{no_color:?}");
+
+    // A terminal that cannot draw it gets the plain lines instead.
+    let plain = in_a_terminal(&job(), &[("TERM", "dumb")]).unwrap();
     assert!(!plain.contains("\x1b[2K"), "{plain:?}");
     assert!(plain.contains("ec3-gate: job j1 is Running"), "{plain:?}");
 }

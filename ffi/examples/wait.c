@@ -73,18 +73,24 @@ int main(int argc, char **argv) {
   ec3_gate_client_options_free(options);
 
   if (create) {
-    /* NULL extraction id: a report-based job. No cancel handle (NULL). */
-    rc = ec3_gate_client_create_job(client, argv[2], argv[3], ec3_token, NULL,
-                                    EC3_GATE_DEFAULT_CREATE_TIMEOUT_MS, NULL,
-                                    &created);
+    /* Fields left 0 or NULL take their defaults: no extraction id (a
+     * report-based job), the default timeout, no cancel handle. */
+    ec3_gate_create_job_params job_params = {.struct_size = sizeof job_params};
+    job_params.configuration_id = argv[2];
+    job_params.project_name = argv[3];
+    job_params.ec3_token = ec3_token;
+    rc = ec3_gate_client_create_job_with(client, &job_params, &created);
     if (rc == EC3_GATE_RESULT_OK) {
       fprintf(stderr, "created job %s\n", created);
       job_id = created;
     }
   }
   if (rc == EC3_GATE_RESULT_OK) {
-    rc = ec3_gate_client_wait(client, job_id, EC3_GATE_DEFAULT_WAIT_TIMEOUT_MS,
-                              interval_ms, on_progress, job_id, NULL, &job);
+    ec3_gate_wait_params wait_params = {.struct_size = sizeof wait_params};
+    wait_params.interval_ms = interval_ms;
+    wait_params.progress = on_progress;
+    wait_params.user_data = job_id;
+    rc = ec3_gate_client_wait_with(client, job_id, &wait_params, &job);
   }
   if (rc == EC3_GATE_RESULT_OK) {
     const char *link = ec3_gate_job_ec3_project_url(job);
@@ -93,12 +99,21 @@ int main(int argc, char **argv) {
     const char *message = ec3_gate_job_message(job);
     fprintf(stderr, "job failed: %s\n", message != NULL ? message : "(no reason)");
   } else {
-    /* strerror gives the category, last_error the details. */
+    /* strerror gives the category, last_error the details; the service's
+     * answer is also there as values (NULL or 0 when there was none). */
+    const char *code = ec3_gate_client_last_error_service_code(client);
     fprintf(stderr, "error (%s): %s\n", ec3_gate_strerror(rc),
             ec3_gate_client_last_error(client));
+    if (code != NULL) {
+      fprintf(stderr, "HTTP %u, service code %s\n",
+              (unsigned)ec3_gate_client_last_error_http_status(client), code);
+    }
+    if (rc == EC3_GATE_RESULT_TIMED_OUT && job != NULL) {
+      fprintf(stderr, "last status: %s\n", ec3_gate_job_status_text(job));
+    }
   }
 
-  ec3_gate_job_free(job);       /* NULL when the wait gave no job: a no-op */
+  ec3_gate_job_free(job);        /* NULL when the wait gave no job: a no-op */
   ec3_gate_string_free(created); /* likewise */
   ec3_gate_client_free(client);
   return rc <= EC3_GATE_RESULT_REJECTED ? (int)rc : 70;

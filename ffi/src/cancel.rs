@@ -6,22 +6,31 @@ use crate::ffi::{Castable, free_box, to_boxed_mut_ptr, try_from, try_ref_from_pt
 use crate::panic::ffi_panic_boundary;
 use crate::result::ec3_gate_result;
 
-/// A one-shot cancellation flag, shared between the thread that runs a call
-/// and the threads that may stop it.
+/// A one-shot cancellation flag, shared between the threads that run calls
+/// and the threads that may stop them.
 ///
 /// Made by `ec3_gate_cancel_new`, freed by `ec3_gate_cancel_free`, passed to
-/// `ec3_gate_client_job_status` and `ec3_gate_client_wait`. Triggering it
-/// (from any thread) ends those calls within milliseconds with
-/// `EC3_GATE_RESULT_CANCELLED`, also while a request is waiting on a server
-/// that does not answer. Once triggered it stays triggered: every later call
-/// given it returns `EC3_GATE_RESULT_CANCELLED` at once, so use a fresh one per
-/// operation you may want to stop. The client stays usable after a cancel.
+/// `ec3_gate_client_create_job_with`, `ec3_gate_client_job_status` and
+/// `ec3_gate_client_wait_with` (and the deprecated flat calls). Triggering
+/// it (from any thread) ends every call that was given it within
+/// milliseconds with `EC3_GATE_RESULT_CANCELLED`: a call that sleeps
+/// wakes, and a request in flight is interrupted, also one waiting on a
+/// server that does not answer. For a job creation interrupted in flight,
+/// the job may or may not have been created. Once triggered it stays
+/// triggered: every later call given it returns `EC3_GATE_RESULT_CANCELLED`
+/// at once, so use a fresh one per operation you may want to stop.
+///
+/// The client stays usable after a cancel, but the interruption reaches the
+/// client's shared connections: a request in flight at that moment from
+/// another call on the same client that was not given the flag fails too.
+/// A status query or wait retries it (within its own timeout; a wait
+/// reports `RETRYING` to its progress callback), while a job creation
+/// cannot (it is not idempotent) and returns `EC3_GATE_RESULT_SERVICE`.
+/// Give calls that must not be disturbed a client of their own.
 ///
 /// All functions on it are thread-safe, but not async-signal-safe (they take a
 /// lock): from a signal handler, wake a thread that calls
-/// `ec3_gate_cancel_trigger`. One flag may serve several calls at once; only
-/// the most recent of them is interrupted mid-request, the others stop at
-/// their next step.
+/// `ec3_gate_cancel_trigger`.
 pub struct ec3_gate_cancel {
     _private: [u8; 0],
 }

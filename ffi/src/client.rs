@@ -13,6 +13,7 @@ use crate::ffi::{
 use crate::job::{Job, ec3_gate_job};
 use crate::options::{Options, ec3_gate_client_options};
 use crate::panic::ffi_panic_boundary;
+use crate::params::{self, Params, ec3_gate_create_job_params, ec3_gate_wait_params};
 use crate::progress::{Progress, ec3_gate_progress_callback};
 use crate::result::{Failure, ec3_gate_result};
 use crate::string::to_owned_c_string;
@@ -75,18 +76,6 @@ impl Castable for ec3_gate_client {
 fn call_timeout(ms: u64) -> Result<Timeout, Failure> {
     Ok(Timeout::new(Duration::from_millis(ms))
         .map_err(|e| e.rename_setting("timeout", "timeout_ms"))?)
-}
-
-/// The wait options from C's milliseconds, checked by the core.
-pub(crate) fn wait_options(timeout_ms: u64, interval_ms: u64) -> Result<WaitOptions, Failure> {
-    Ok(WaitOptions::new(
-        Duration::from_millis(timeout_ms),
-        Duration::from_millis(interval_ms),
-    )
-    .map_err(|e| {
-        e.rename_setting("timeout", "timeout_ms")
-            .rename_setting("interval", "interval_ms")
-    })?)
 }
 
 /// The last error of a wait whose job `Failed`: the service's reason.
@@ -153,12 +142,11 @@ pub extern "C" fn ec3_gate_client_new(
 }
 
 /// Creates an EC3 upload job (`POST /insights/carbon-calculation/ec3/jobs`)
-/// and stores its id in `*job_id_out`, ready for `ec3_gate_client_wait`.
+/// and stores its id in `*job_id_out`, ready for `ec3_gate_client_wait_with`.
 ///
-/// `configuration_id`: the EC3 configuration that says what to upload.
-/// `project_name`: the name of the EC3 project to create. `extraction_id`:
-/// NULL for a report-based job, else the extraction to upload. The ids are
-/// 1-256 ASCII letters, digits, `.`, `_` or `-`; the project name is 1-256
+/// `params` (required) says what to upload; see
+/// `ec3_gate_create_job_params`. The ids are 1-256 ASCII letters, digits,
+/// `.`, `_` or `-`; the project name is 1-256
 /// characters, not blank, without control characters.
 ///
 /// `ec3_token`: the user's EC3 (Building Transparency) token, not blank,
@@ -168,11 +156,9 @@ pub extern "C" fn ec3_gate_client_new(
 /// characters excepted), and so do later answers to this client, which
 /// keeps the token for that until it is freed.
 ///
-/// All strings are only read during the call. `timeout_ms` (1 to
-/// `EC3_GATE_MAX_TIMEOUT_MS`; `EC3_GATE_DEFAULT_CREATE_TIMEOUT_MS` is the
-/// command's) bounds the whole call. `cancel` may be NULL; when given,
-/// triggering it from another thread ends the call with
-/// `EC3_GATE_RESULT_CANCELLED`.
+/// `timeout_ms` bounds the whole call. Triggering `cancel` (from another
+/// thread) ends the call with `EC3_GATE_RESULT_CANCELLED`, also while the
+/// request is in flight: then the job may or may not have been created.
 ///
 /// Creating a job is not idempotent, so the request is repeated only when it
 /// surely never reached the service (no connection) or the service asked for
@@ -186,10 +172,10 @@ pub extern "C" fn ec3_gate_client_new(
 /// `EC3_GATE_RESULT_REJECTED` (HTTP 400/422: the last error has the
 /// service's code and message), `_AUTH`, `_SERVICE`, `_CANCELLED`,
 /// `_INVALID_ARGUMENT` (a blank or over-long string, a control character, a
-/// bad timeout: nothing was sent), `_NULL_ARGUMENT` (`client`,
-/// `configuration_id`, `project_name`, `ec3_token` or `job_id_out` NULL) or
-/// `_INVALID_UTF8`; then `*job_id_out` is untouched and
-/// `ec3_gate_client_last_error(client)` has the details (except when
+/// bad timeout or `struct_size`: nothing was sent), `_NULL_ARGUMENT`
+/// (`client`, `params`, a required string or `job_id_out` NULL) or
+/// `_INVALID_UTF8`; then `*job_id_out` is untouched and the
+/// `ec3_gate_client_last_error*` functions have the details (except when
 /// `client` itself is NULL).
 ///
 /// The caller owns the job id string (NUL-terminated; 1-128 ASCII letters,
@@ -197,7 +183,39 @@ pub extern "C" fn ec3_gate_client_new(
 /// it does not depend on the client. Thread-safe; blocks the calling thread
 /// for at most about `timeout_ms`.
 #[unsafe(no_mangle)]
-#[allow(clippy::too_many_arguments)] // A flat C signature, like libcurl's.
+pub extern "C" fn ec3_gate_client_create_job_with(
+    client: *const ec3_gate_client,
+    params: *const ec3_gate_create_job_params,
+    job_id_out: *mut *mut c_char,
+) -> ec3_gate_result {
+    ffi_panic_boundary! {
+        let client: &Client = try_ref_from_ptr!(client);
+        let result = (|| {
+            if params.is_null() {
+                return Err(Failure::null("params"));
+            }
+            // SAFETY: non-NULL, and a live struct whose `struct_size` bytes
+            // are readable (documented).
+            let p = unsafe { params::read(params, "params") }?;
+            let timeout =
+                call_timeout(or_default(p.timeout_ms, EC3_GATE_DEFAULT_CREATE_TIMEOUT_MS))?;
+            // SAFETY: the strings in `params` are NULL or NUL-terminated and
+            // `job_id_out` is NULL or writable (documented).
+            unsafe { create_job(client, &p, timeout, job_id_out) }
+        })();
+        client.errors.record(result)
+    }
+}
+
+/// `ec3_gate_client_create_job_with` with flat arguments. Deprecated: it
+/// cannot grow without breaking the ABI; it stays until 1.0.
+///
+/// As `ec3_gate_client_create_job_with` with these fields, except that
+/// `timeout_ms` 0 is refused (`EC3_GATE_RESULT_INVALID_ARGUMENT`) rather
+/// than meaning the default.
+#[unsafe(no_mangle)]
+#[deprecated = "use ec3_gate_client_create_job_with"]
+#[allow(clippy::too_many_arguments)] // The flat signature it keeps for old callers.
 pub extern "C" fn ec3_gate_client_create_job(
     client: *const ec3_gate_client,
     configuration_id: *const c_char,
@@ -210,32 +228,73 @@ pub extern "C" fn ec3_gate_client_create_job(
 ) -> ec3_gate_result {
     ffi_panic_boundary! {
         let client: &Client = try_ref_from_ptr!(client);
+        let p = ec3_gate_create_job_params {
+            configuration_id,
+            project_name,
+            ec3_token,
+            extraction_id,
+            timeout_ms,
+            cancel,
+            ..Params::defaults()
+        };
         let result = (|| {
-            // SAFETY: this and the next three strings are each NULL or
-            // NUL-terminated (documented).
-            let configuration_id = unsafe { arg_str(configuration_id, "configuration_id") }?;
-            // SAFETY: as above.
-            let project_name = unsafe { arg_str(project_name, "project_name") }?;
-            // SAFETY: as above.
-            let token = unsafe { arg_str(ec3_token, "ec3_token") }?;
-            // SAFETY: as above.
-            let extraction_id = unsafe { optional_arg_str(extraction_id, "extraction_id") }?;
-            let out = Out::new(job_id_out, "job_id_out")?;
             let timeout = call_timeout(timeout_ms)?;
-            // SAFETY: `cancel` is NULL or live (documented).
-            let cancel = unsafe { cancel_flag(cancel) };
-            let mut job = NewJob::new(configuration_id, project_name, Secret::new(token));
-            if let Some(id) = extraction_id {
-                job = job.extraction_id(id);
-            }
-            let id = client.core.create_job(&job, timeout, &cancel, &mut ())?;
-            // SAFETY: `job_id_out` is non-NULL (checked) and writable
-            // (documented).
-            unsafe { out.write(to_owned_c_string(id.as_str())) };
-            Ok(())
+            // SAFETY: as for ec3_gate_client_create_job_with (documented).
+            unsafe { create_job(client, &p, timeout, job_id_out) }
         })();
         client.errors.record(result)
     }
+}
+
+/// `ms`, or `default` when `ms` is 0 (a zeroed field of a `*_params`
+/// struct).
+fn or_default(ms: u64, default: u64) -> u64 {
+    if ms == 0 { default } else { ms }
+}
+
+/// A wait's timeout and interval from C, checked by the core.
+pub(crate) fn wait_options(timeout_ms: u64, interval_ms: u64) -> Result<WaitOptions, Failure> {
+    Ok(WaitOptions::new(
+        Duration::from_millis(timeout_ms),
+        Duration::from_millis(interval_ms),
+    )
+    .map_err(|e| {
+        e.rename_setting("timeout", "timeout_ms")
+            .rename_setting("interval", "interval_ms")
+    })?)
+}
+
+/// The body of both job creations.
+///
+/// # Safety
+/// The strings in `p` are NULL or NUL-terminated, `p.cancel` is NULL or
+/// live, and `job_id_out` is NULL or writable.
+unsafe fn create_job(
+    client: &Client,
+    p: &ec3_gate_create_job_params,
+    timeout: Timeout,
+    job_id_out: *mut *mut c_char,
+) -> Result<(), Failure> {
+    // SAFETY: this and the next three strings are each NULL or
+    // NUL-terminated (this function's contract).
+    let configuration_id = unsafe { arg_str(p.configuration_id, "configuration_id") }?;
+    // SAFETY: as above.
+    let project_name = unsafe { arg_str(p.project_name, "project_name") }?;
+    // SAFETY: as above.
+    let token = unsafe { arg_str(p.ec3_token, "ec3_token") }?;
+    // SAFETY: as above.
+    let extraction_id = unsafe { optional_arg_str(p.extraction_id, "extraction_id") }?;
+    let out = Out::new(job_id_out, "job_id_out")?;
+    // SAFETY: `cancel` is NULL or live (this function's contract).
+    let cancel = unsafe { cancel_flag(p.cancel) };
+    let mut job = NewJob::new(configuration_id, project_name, Secret::new(token));
+    if let Some(id) = extraction_id {
+        job = job.extraction_id(id);
+    }
+    let id = client.core.create_job(&job, timeout, &cancel, &mut ())?;
+    // SAFETY: `job_id_out` is non-NULL (checked) and writable (contract).
+    unsafe { out.write(to_owned_c_string(id.as_str())) };
+    Ok(())
 }
 
 /// Queries a job's status once and stores the answer in `*job_out`, whatever
@@ -251,8 +310,8 @@ pub extern "C" fn ec3_gate_client_create_job(
 /// `EC3_GATE_RESULT_NOT_FOUND`, `_AUTH`, `_SERVICE`, `_REJECTED`,
 /// `_CANCELLED`, `_INVALID_ARGUMENT` (bad job id or timeout),
 /// `_NULL_ARGUMENT` (`client`, `job_id` or `job_out` NULL) or
-/// `_INVALID_UTF8`; then `*job_out` is untouched and
-/// `ec3_gate_client_last_error(client)` has the details (except when
+/// `_INVALID_UTF8`; then `*job_out` is untouched and the
+/// `ec3_gate_client_last_error*` functions have the details (except when
 /// `client` itself is NULL).
 ///
 /// The caller owns the job and frees it with `ec3_gate_job_free`.
@@ -276,40 +335,83 @@ pub extern "C" fn ec3_gate_client_job_status(
             let cancel = unsafe { cancel_flag(cancel) };
             let job = client.core.job_status(&id, timeout, &cancel, &mut ())?;
             // SAFETY: `job_out` is non-NULL (checked) and writable (documented).
-            unsafe { out.write(to_boxed_mut_ptr(Job::from(&job))) };
+            unsafe { out.write(to_boxed_mut_ptr(Job::new(&id, &job))) };
             Ok(())
         })();
         client.errors.record(result)
     }
 }
 
-/// Polls a job every `interval_ms` until it is `Succeeded` or `Failed`, or
-/// `timeout_ms` has passed.
+/// Polls a job until it is `Succeeded` or `Failed`, or the timeout comes.
 ///
-/// `job_id`: as for `ec3_gate_client_job_status`. `timeout_ms`: 1 to
-/// `EC3_GATE_MAX_TIMEOUT_MS`, counted from the call (no request outlives
-/// it). `interval_ms`: `EC3_GATE_MIN_INTERVAL_MS` to
-/// `EC3_GATE_MAX_INTERVAL_MS`, plus up to 10% (at most 1 s) of jitter.
-/// `progress` may be NULL; when given it is called on this thread at each
-/// status change (the first poll included) and before each retry, with
-/// `user_data` passed through untouched. `cancel` may be NULL; when given,
-/// triggering it from another thread (or from the callback) ends the wait
-/// within milliseconds with `EC3_GATE_RESULT_CANCELLED`.
+/// `job_id`: as for `ec3_gate_client_job_status`. `params`: NULL for the
+/// defaults, else see `ec3_gate_wait_params`.
 ///
-/// Returns `EC3_GATE_RESULT_OK` when the job `Succeeded` and
-/// `EC3_GATE_RESULT_JOB_FAILED` when it `Failed`: in both cases the job is
-/// stored in `*job_out` (its message says why it failed, its link where the
-/// EC3 project is). Otherwise `*job_out` is untouched and the code is
-/// `EC3_GATE_RESULT_TIMED_OUT`, `_NOT_FOUND`, `_AUTH`, `_SERVICE`,
-/// `_REJECTED`, `_CANCELLED`, `_INVALID_ARGUMENT` (bad job id, timeout or
-/// interval), `_NULL_ARGUMENT` (`client`, `job_id` or `job_out` NULL) or
-/// `_INVALID_UTF8`. `ec3_gate_client_last_error(client)` has the details of
-/// every code but OK (except when `client` itself is NULL).
+/// The timeout rule, exactly: the first poll starts at once, and the next
+/// ones every `interval_ms` plus up to 10% (at most 1 s) of jitter. No
+/// request outlives `timeout_ms` from the call. To leave the last poll
+/// time to finish, no poll starts later than `timeout_ms - min(timeout_ms /
+/// 4, 1000)` ms after the call (the sleep before it is cut short to that
+/// moment); when the job is still unfinished after that last poll, the call
+/// returns `EC3_GATE_RESULT_TIMED_OUT` at once. So `TIMED_OUT` comes after
+/// at least `timeout_ms - min(timeout_ms / 4, 1000)` ms and at most
+/// `timeout_ms` ms (plus scheduling).
+///
+/// `progress` is called on this thread at each status change (the first poll
+/// included) and before each retry, with `user_data` passed through
+/// untouched. Triggering `cancel` from another thread (or from the callback)
+/// ends the wait within milliseconds with `EC3_GATE_RESULT_CANCELLED`, also
+/// in the middle of a request.
+///
+/// Returns `EC3_GATE_RESULT_OK` when the job `Succeeded`,
+/// `EC3_GATE_RESULT_JOB_FAILED` when it `Failed` (its message says why), and
+/// `EC3_GATE_RESULT_TIMED_OUT` at the timeout: in these three cases
+/// `*job_out` is written, with the last job the service answered (for
+/// `TIMED_OUT`, NULL when no poll was answered). Otherwise `*job_out` is
+/// untouched and the code is `EC3_GATE_RESULT_NOT_FOUND`, `_AUTH`,
+/// `_SERVICE`, `_REJECTED`, `_CANCELLED`, `_INVALID_ARGUMENT` (bad job id,
+/// timeout, interval or `struct_size`), `_NULL_ARGUMENT` (`client`, `job_id`
+/// or `job_out` NULL) or `_INVALID_UTF8`. The `ec3_gate_client_last_error*`
+/// functions have the details of every code but OK (except when `client`
+/// itself is NULL).
 ///
 /// The caller owns the job and frees it with `ec3_gate_job_free`.
-/// Thread-safe; blocks the calling thread for at most about `timeout_ms`.
+/// Thread-safe; blocks the calling thread for at most `timeout_ms`.
 #[unsafe(no_mangle)]
-#[allow(clippy::too_many_arguments)] // A flat C signature, like libcurl's.
+pub extern "C" fn ec3_gate_client_wait_with(
+    client: *const ec3_gate_client,
+    job_id: *const c_char,
+    params: *const ec3_gate_wait_params,
+    job_out: *mut *mut ec3_gate_job,
+) -> ec3_gate_result {
+    ffi_panic_boundary! {
+        let client: &Client = try_ref_from_ptr!(client);
+        let result = (|| {
+            // SAFETY: `params` is NULL or a live struct whose `struct_size`
+            // bytes are readable (documented).
+            let p = unsafe { params::read(params, "params") }?;
+            let options = wait_options(
+                or_default(p.timeout_ms, limits::DEFAULT_TIMEOUT_MS),
+                or_default(p.interval_ms, limits::DEFAULT_INTERVAL_MS),
+            )?;
+            // SAFETY: `job_id` is NULL or NUL-terminated, `p.cancel` NULL or
+            // live, `job_out` NULL or writable (documented).
+            unsafe { wait(client, job_id, &p, options, job_out, true) }
+        })();
+        client.errors.record(result)
+    }
+}
+
+/// `ec3_gate_client_wait_with` with flat arguments. Deprecated: it cannot
+/// grow without breaking the ABI; it stays until 1.0.
+///
+/// As `ec3_gate_client_wait_with` with these fields, except that 0 for
+/// `timeout_ms` or `interval_ms` is refused
+/// (`EC3_GATE_RESULT_INVALID_ARGUMENT`) rather than meaning the default, and
+/// that on `EC3_GATE_RESULT_TIMED_OUT` `*job_out` is untouched.
+#[unsafe(no_mangle)]
+#[deprecated = "use ec3_gate_client_wait_with"]
+#[allow(clippy::too_many_arguments)] // The flat signature it keeps for old callers.
 pub extern "C" fn ec3_gate_client_wait(
     client: *const ec3_gate_client,
     job_id: *const c_char,
@@ -322,24 +424,127 @@ pub extern "C" fn ec3_gate_client_wait(
 ) -> ec3_gate_result {
     ffi_panic_boundary! {
         let client: &Client = try_ref_from_ptr!(client);
+        let p = ec3_gate_wait_params {
+            timeout_ms,
+            interval_ms,
+            progress,
+            user_data,
+            cancel,
+            ..Params::defaults()
+        };
         let result = (|| {
-            // SAFETY: `job_id` is NULL or a NUL-terminated string (documented).
-            let id = unsafe { parse_job_id(job_id) }?;
-            let out = Out::new(job_out, "job_out")?;
             let options = wait_options(timeout_ms, interval_ms)?;
-            // SAFETY: `cancel` is NULL or live (documented).
-            let cancel = unsafe { cancel_flag(cancel) };
-            let mut observer = Progress::new(progress, user_data);
-            let job = client.core.wait(&id, &options, &cancel, &mut observer)?;
-            let failed = (job.status == JobStatus::Failed).then(|| failed_message(&job));
-            // SAFETY: `job_out` is non-NULL (checked) and writable (documented).
-            unsafe { out.write(to_boxed_mut_ptr(Job::from(&job))) };
-            match failed {
-                Some(message) => Err(Failure::new(ec3_gate_result::JobFailed, message)),
-                None => Ok(()),
-            }
+            // SAFETY: as for ec3_gate_client_wait_with (documented).
+            unsafe { wait(client, job_id, &p, options, job_out, false) }
         })();
         client.errors.record(result)
+    }
+}
+
+/// The body of both waits; `give_last` hands the last job answered back on a
+/// timeout.
+///
+/// # Safety
+/// `job_id` is NULL or NUL-terminated, `p.cancel` NULL or live, `p.progress`
+/// NULL or a function that returns normally, `job_out` NULL or writable.
+unsafe fn wait(
+    client: &Client,
+    job_id: *const c_char,
+    p: &ec3_gate_wait_params,
+    options: WaitOptions,
+    job_out: *mut *mut ec3_gate_job,
+    give_last: bool,
+) -> Result<(), Failure> {
+    // SAFETY: `job_id` is NULL or a NUL-terminated string (contract).
+    let id = unsafe { parse_job_id(job_id) }?;
+    let out = Out::new(job_out, "job_out")?;
+    // SAFETY: `cancel` is NULL or live (contract).
+    let cancel = unsafe { cancel_flag(p.cancel) };
+    let mut observer = Progress::new(&id, p.progress, p.user_data);
+    let job = match client.core.wait(&id, &options, &cancel, &mut observer) {
+        Ok(job) => job,
+        Err(error @ ec3::Error::TimedOut) if give_last => {
+            let last = observer.last.as_ref().map(|job| Job::new(&id, job));
+            let last = last.map_or(std::ptr::null_mut(), to_boxed_mut_ptr);
+            // SAFETY: `job_out` is non-NULL (checked) and writable (contract).
+            unsafe { out.write(last) };
+            return Err(error.into());
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let failed = (job.status == JobStatus::Failed).then(|| failed_message(&job));
+    // SAFETY: `job_out` is non-NULL (checked) and writable (contract).
+    unsafe { out.write(to_boxed_mut_ptr(Job::new(&id, &job))) };
+    match failed {
+        Some(message) => Err(Failure::new(ec3_gate_result::JobFailed, message)),
+        None => Ok(()),
+    }
+}
+
+/// The result code of the calling thread's most recent call on `client`
+/// (`EC3_GATE_RESULT_OK` when it succeeded): what that call returned.
+/// `EC3_GATE_RESULT_NULL_ARGUMENT` when `client` is NULL. Thread-safe; per
+/// thread, like `ec3_gate_client_last_error`.
+#[unsafe(no_mangle)]
+pub extern "C" fn ec3_gate_client_last_error_code(
+    client: *const ec3_gate_client,
+) -> ec3_gate_result {
+    ffi_panic_boundary! {
+        let client: &Client = try_ref_from_ptr!(client);
+        client.errors.with(|r| r.map_or(ec3_gate_result::Ok, |r| r.code))
+    }
+}
+
+/// The HTTP status of the service's answer behind the calling thread's most
+/// recent failed call on `client` (such as 404 or 422); 0 when that call got
+/// no error answer (it succeeded, was refused before sending, timed out,
+/// was cancelled, failed on the network, or the job `Failed`), or `client`
+/// is NULL. Thread-safe; per thread, like `ec3_gate_client_last_error`.
+#[unsafe(no_mangle)]
+pub extern "C" fn ec3_gate_client_last_error_http_status(client: *const ec3_gate_client) -> u16 {
+    ffi_panic_boundary! {
+        // SAFETY: `client` is NULL or live (documented on the type).
+        let client: Option<&Client> = unsafe { try_from(client) };
+        client.map_or(0, |c| c.errors.with(|r| r.map_or(0, |r| r.http_status)))
+    }
+}
+
+/// The service's error code (such as `"JobNotFound"` or
+/// `"InvalidEC3JobRequest"`) from the error answer behind the calling
+/// thread's most recent failed call on `client`; NULL when the answer had
+/// none (or there was no error answer, see
+/// `ec3_gate_client_last_error_http_status`), or `client` is NULL.
+///
+/// Server text, untrusted: at most 1024 characters, line endings normalised,
+/// a NUL replaced by U+FFFD. Owned by `client`, valid as long as
+/// `ec3_gate_client_last_error`'s string; do not free it.
+#[unsafe(no_mangle)]
+pub extern "C" fn ec3_gate_client_last_error_service_code(
+    client: *const ec3_gate_client,
+) -> *const c_char {
+    ffi_panic_boundary! {
+        // SAFETY: `client` is NULL or live (documented on the type).
+        let client: Option<&Client> = unsafe { try_from(client) };
+        client.map_or(std::ptr::null(), |c| {
+            c.errors.with(|r| r.and_then(|r| r.service_code.as_ref()).map_or(std::ptr::null(), |s| s.as_ptr()))
+        })
+    }
+}
+
+/// The service's error target (such as `"jobId"`: what the error is about)
+/// from the error answer behind the calling thread's most recent failed call
+/// on `client`; NULL when it gave none, or `client` is NULL. Same rules as
+/// `ec3_gate_client_last_error_service_code`.
+#[unsafe(no_mangle)]
+pub extern "C" fn ec3_gate_client_last_error_target(
+    client: *const ec3_gate_client,
+) -> *const c_char {
+    ffi_panic_boundary! {
+        // SAFETY: `client` is NULL or live (documented on the type).
+        let client: Option<&Client> = unsafe { try_from(client) };
+        client.map_or(std::ptr::null(), |c| {
+            c.errors.with(|r| r.and_then(|r| r.target.as_ref()).map_or(std::ptr::null(), |s| s.as_ptr()))
+        })
     }
 }
 
@@ -349,13 +554,12 @@ pub extern "C" fn ec3_gate_client_wait(
 /// available.)"`; `""` when that thread's most recent call on it succeeded.
 /// One line; server text escaped; never a token or secret.
 ///
-/// Owned by `client`: valid until this thread's next
-/// `ec3_gate_client_create_job`, `ec3_gate_client_job_status`,
-/// `ec3_gate_client_wait` or `ec3_gate_client_wait_all` on the client, or
-/// `ec3_gate_client_free`; do not
-/// free it. Per thread: another thread's
-/// calls never change it (the client keeps one message per thread whose
-/// last call failed, until it is freed). NULL when `client` is NULL.
+/// Owned by `client`: valid until this thread's next call that takes the
+/// client (job creation, status query, wait or `ec3_gate_client_wait_all`),
+/// or `ec3_gate_client_free`; do not free it. Per thread: another thread's
+/// calls never change it. Each thread keeps its own last errors, freed when
+/// the thread ends (or at its next call after the client is freed). NULL
+/// when `client` is NULL.
 #[unsafe(no_mangle)]
 pub extern "C" fn ec3_gate_client_last_error(client: *const ec3_gate_client) -> *const c_char {
     ffi_panic_boundary! {

@@ -1,10 +1,9 @@
 //! The one place where C pointers become Rust references and back: handle
 //! casts, argument checks, out-params, C strings, and last-error storage.
 
-use std::collections::HashMap;
+use std::cell::RefCell;
 use std::ffi::{CStr, CString, c_char};
-use std::sync::{Mutex, PoisonError};
-use std::thread::{self, ThreadId};
+use std::sync::{Arc, Weak};
 
 use crate::result::{Failure, ec3_gate_result};
 
@@ -149,43 +148,94 @@ pub(crate) fn c_string(text: &str) -> CString {
     CString::new(text).unwrap_or_default()
 }
 
-/// The detailed message of each thread's most recent failed call on one
-/// object (a client or client options).
+/// The last error of one object (a client or client options): an identity
+/// that each thread's error store is keyed by.
 ///
-/// A thread's entry is replaced by each call it makes on the object (removed
-/// on success), so a pointer from [`LastError::get`] stays valid until that
-/// same thread's next call on the object, or until the object is freed. The
-/// map holds one entry per thread whose last call failed.
+/// The errors themselves live in the calling thread's store ([`ERRORS`]), so
+/// they are freed when the thread ends, not when the object is: a program
+/// that churns through threads keeps no memory for the threads gone. A
+/// thread's entry for an object is replaced by each of its calls on the
+/// object (removed on success), so a pointer from [`LastError::get`] stays
+/// valid until that same thread's next call on the object, or until the
+/// object is freed.
 #[derive(Debug, Default)]
-pub(crate) struct LastError(Mutex<HashMap<ThreadId, CString>>);
+pub(crate) struct LastError(Arc<()>);
+
+/// One thread's last failure on one object, with C strings made once.
+#[derive(Debug)]
+pub(crate) struct Record {
+    pub(crate) code: ec3_gate_result,
+    pub(crate) message: CString,
+    pub(crate) http_status: u16,
+    pub(crate) service_code: Option<CString>,
+    pub(crate) target: Option<CString>,
+}
+
+thread_local! {
+    /// This thread's failures, one per object whose last call from this
+    /// thread failed; entries of freed objects are dropped at the thread's
+    /// next call or when it ends.
+    static ERRORS: RefCell<Vec<(Weak<()>, Record)>> = const { RefCell::new(Vec::new()) };
+}
 
 impl LastError {
     /// Records the outcome of a call made by the current thread and returns
-    /// its code: `OK`, or the failure's code (its message kept).
+    /// its code: `OK`, or the failure's code (its details kept).
     pub(crate) fn record(&self, result: Result<(), Failure>) -> ec3_gate_result {
-        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let id = thread::current().id();
-        match result {
-            Ok(()) => {
-                map.remove(&id);
-                ec3_gate_result::Ok
+        let code = match &result {
+            Ok(()) => ec3_gate_result::Ok,
+            Err(failure) => failure.code,
+        };
+        // During thread teardown the store may be gone: the code still goes back.
+        let _ = ERRORS.try_with(|errors| {
+            let mut errors = errors.borrow_mut();
+            errors.retain(|(owner, _)| owner.strong_count() > 0 && !self.owns(owner));
+            if let Err(failure) = result {
+                let record = Record {
+                    code: failure.code,
+                    message: c_string(&failure.message),
+                    http_status: failure.http_status,
+                    service_code: failure.service_code.as_deref().map(c_string),
+                    target: failure.target.as_deref().map(c_string),
+                };
+                errors.push((Arc::downgrade(&self.0), record));
             }
-            Err(failure) => {
-                map.insert(id, c_string(&failure.message));
-                failure.code
-            }
+        });
+        code
+    }
+
+    fn owns(&self, owner: &Weak<()>) -> bool {
+        std::ptr::eq(owner.as_ptr(), Arc::as_ptr(&self.0))
+    }
+
+    /// Reads the current thread's last failure on this object (`None` when
+    /// its last call succeeded). Pointers into the record stay valid as
+    /// [`LastError`] says: the C strings' buffers never move.
+    pub(crate) fn with<R>(&self, read: impl Fn(Option<&Record>) -> R) -> R {
+        match ERRORS.try_with(|errors| {
+            let errors = errors.borrow();
+            read(errors.iter().find(|(o, _)| self.owns(o)).map(|(_, r)| r))
+        }) {
+            Ok(value) => value,
+            Err(_) => read(None),
         }
     }
 
     /// The current thread's message, or `""` when its last call succeeded.
     pub(crate) fn get(&self) -> *const c_char {
-        let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        match map.get(&thread::current().id()) {
-            // The CString's heap buffer does not move when the map rehashes,
-            // and only this thread replaces or removes its own entry.
-            Some(message) => message.as_ptr(),
-            None => c"".as_ptr(),
-        }
+        self.with(|r| r.map_or(c"".as_ptr(), |r| r.message.as_ptr()))
+    }
+}
+
+impl Drop for LastError {
+    /// The freeing thread forgets the object's entry now; other threads do
+    /// at their next call or when they end.
+    fn drop(&mut self) {
+        let _ = ERRORS.try_with(|errors| {
+            if let Ok(mut errors) = errors.try_borrow_mut() {
+                errors.retain(|(owner, _)| !self.owns(owner));
+            }
+        });
     }
 }
 
@@ -205,7 +255,7 @@ mod tests {
         let code = errors.record(Err(Failure::null("job_id")));
         assert_eq!(code, ec3_gate_result::NullArgument);
         let other = std::sync::Arc::clone(&errors);
-        thread::spawn(move || {
+        std::thread::spawn(move || {
             // SAFETY: `get` returns a live NUL-terminated string.
             assert_eq!(unsafe { CStr::from_ptr(other.get()) }, c"");
             other.record(Err(Failure::utf8("x")));
@@ -217,5 +267,23 @@ mod tests {
         assert_eq!(errors.record(Ok(())), ec3_gate_result::Ok);
         // SAFETY: as above.
         assert_eq!(unsafe { CStr::from_ptr(errors.get()) }, c"");
+    }
+
+    #[test]
+    fn entries_of_freed_objects_go() {
+        let count = || ERRORS.with(|e| e.borrow().len());
+        let before = count();
+        let kept = LastError::default();
+        kept.record(Err(Failure::null("a")));
+        for _ in 0..100 {
+            let gone = LastError::default();
+            gone.record(Err(Failure::null("b")));
+        }
+        let other = LastError::default();
+        other.record(Err(Failure::null("c")));
+        assert_eq!(count(), before + 2);
+        drop(other);
+        drop(kept);
+        assert_eq!(count(), before);
     }
 }

@@ -101,7 +101,9 @@ pub extern "C" fn ec3_gate_client_wait_all(
                 let job = outcome
                     .last_seen
                     .as_ref()
-                    .map_or(std::ptr::null_mut(), |j| to_boxed_mut_ptr(Job::from(j)));
+                    .map_or(std::ptr::null_mut(), |j| {
+                        to_boxed_mut_ptr(Job::new(&outcome.id, j))
+                    });
                 // SAFETY: both arrays are non-NULL (checked) and hold `n`
                 // writable elements (documented); `i < n`.
                 unsafe {

@@ -3,7 +3,7 @@
 use std::ffi::{CString, c_char};
 use std::ptr::null;
 
-use ec3::JobStatus;
+use ec3::{JobId, JobStatus};
 
 use crate::ffi::{Castable, c_string, free_box, try_from};
 use crate::panic::ffi_panic_boundary;
@@ -44,7 +44,7 @@ impl ec3_gate_status {
 /// A job's status, failure message and EC3 project link, as answered by the
 /// service.
 ///
-/// Made by `ec3_gate_client_job_status` and `ec3_gate_client_wait`; the
+/// Made by `ec3_gate_client_job_status` and the waits; the
 /// caller owns it and frees it with `ec3_gate_job_free`. A job passed to a
 /// progress callback is borrowed: it lives until the callback returns and is
 /// never freed by the caller. A job is immutable, so any thread may read it.
@@ -56,6 +56,7 @@ pub struct ec3_gate_job {
 /// so the accessors hand out pointers that live as long as the job.
 #[derive(Debug)]
 pub(crate) struct Job {
+    id: CString,
     status: ec3_gate_status,
     status_text: CString,
     message: Option<CString>,
@@ -66,20 +67,33 @@ impl Castable for ec3_gate_job {
     type RustType = Job;
 }
 
-impl From<&ec3::Job> for Job {
-    fn from(job: &ec3::Job) -> Self {
+impl Job {
+    /// The service's answer about job `id`.
+    pub(crate) fn new(id: &JobId, job: &ec3::Job) -> Self {
         Self {
+            id: c_string(id.as_str()),
             status: ec3_gate_status::of(&job.status),
             status_text: c_string(job.status.as_str()),
             message: job.message.as_deref().map(c_string),
             ec3_project_url: job.ec3_project_url.as_deref().map(c_string),
         }
     }
-}
 
-impl Job {
     pub(crate) fn status(&self) -> ec3_gate_status {
         self.status
+    }
+}
+
+/// The job's id (1-128 ASCII letters, digits, `-`, `_` or `.`), as given to
+/// the call that made the job.
+///
+/// Owned by `job`, like `ec3_gate_job_status_text`; do not free it. NULL when
+/// `job` is NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn ec3_gate_job_id(job: *const ec3_gate_job) -> *const c_char {
+    ffi_panic_boundary! {
+        // SAFETY: `job` is NULL or a live job (documented on ec3_gate_job).
+        unsafe { try_from(job) }.map_or(null(), |job: &Job| job.id.as_ptr())
     }
 }
 
@@ -136,7 +150,7 @@ pub extern "C" fn ec3_gate_job_ec3_project_url(job: *const ec3_gate_job) -> *con
     }
 }
 
-/// Frees a job made by `ec3_gate_client_job_status` or `ec3_gate_client_wait`,
+/// Frees a job made by `ec3_gate_client_job_status` or a wait,
 /// and the strings it owns. NULL does nothing. Never free a job more than
 /// once, nor one received by a progress callback.
 #[unsafe(no_mangle)]
@@ -187,10 +201,12 @@ mod tests {
         let answer =
             ec3::Job::from_json(br#"{"job":{"status":"Paused","message":"a\u0000b","_links":{}}}"#)
                 .unwrap();
-        let job: *mut ec3_gate_job = to_boxed_mut_ptr(Job::from(&answer));
+        let id = JobId::new("j-1").unwrap();
+        let job: *mut ec3_gate_job = to_boxed_mut_ptr(Job::new(&id, &answer));
         assert_eq!(ec3_gate_job_status(job), ec3_gate_status::Unknown);
         // SAFETY: the job is live until freed below; NULL results are checked.
         unsafe {
+            assert_eq!(text(ec3_gate_job_id(job)), Some("j-1"));
             assert_eq!(text(ec3_gate_job_status_text(job)), Some("Paused"));
             assert_eq!(text(ec3_gate_job_message(job)), Some("a\u{FFFD}b"));
             assert_eq!(text(ec3_gate_job_ec3_project_url(job)), None);
@@ -198,6 +214,7 @@ mod tests {
         ec3_gate_job_free(job);
         assert_eq!(ec3_gate_job_status(null()), ec3_gate_status::Unknown);
         assert!(ec3_gate_job_status_text(null()).is_null());
+        assert!(ec3_gate_job_id(null()).is_null());
         assert!(ec3_gate_job_message(null()).is_null());
         assert!(ec3_gate_job_ec3_project_url(null()).is_null());
         ec3_gate_job_free(std::ptr::null_mut());

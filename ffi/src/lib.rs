@@ -7,8 +7,8 @@
 //! documentation.
 //!
 //! One file per C object family: `options.rs`, `client.rs`, `group.rs`
-//! (waiting for several jobs), `job.rs`,
-//! `cancel.rs`, `progress.rs`, `result.rs`, `string.rs`, `version.rs`. `panic.rs` holds the
+//! (waiting for several jobs), `job.rs`, `cancel.rs`, `params.rs` (argument
+//! structs that grow), `progress.rs`, `result.rs`, `string.rs`, `version.rs`. `panic.rs` holds the
 //! boundary every exported function runs in; `ffi.rs` is the only place where
 //! C pointers become Rust references.
 //!
@@ -41,6 +41,7 @@ mod group;
 mod job;
 mod options;
 mod panic;
+mod params;
 mod progress;
 mod result;
 mod string;
@@ -51,6 +52,7 @@ pub use client::*;
 pub use group::*;
 pub use job::*;
 pub use options::*;
+pub use params::*;
 pub use progress::*;
 pub use result::*;
 pub use string::*;

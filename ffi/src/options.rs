@@ -31,6 +31,7 @@ pub(crate) struct Options {
     api_url: Option<String>,
     authority: Option<String>,
     scope: Option<String>,
+    ca_cert: Option<String>,
     credentials: Option<Credentials>,
     max_requests_per_minute: Option<u32>,
     pub(crate) errors: LastError,
@@ -63,6 +64,9 @@ impl Options {
         }
         if let Some(n) = self.max_requests_per_minute {
             config = config.max_requests_per_minute(n);
+        }
+        if let Some(pem_or_path) = &self.ca_cert {
+            config = config.ca_cert(pem_or_path);
         }
         Ok(config)
     }
@@ -160,6 +164,29 @@ pub extern "C" fn ec3_gate_client_options_set_max_requests_per_minute(
     ffi_panic_boundary! {
         set(options, |o| {
             o.max_requests_per_minute = Some(n);
+            Ok(())
+        })
+    }
+}
+
+/// Adds CA certificates to trust, on top of the platform's certificate
+/// store: `pem_or_path` is PEM text (one or more `-----BEGIN CERTIFICATE-----`
+/// blocks) or the path of a PEM file. For private CAs and TLS-inspecting
+/// proxies. A second call replaces the first.
+///
+/// The string is copied; the file is read, and each certificate checked, by
+/// `ec3_gate_client_new` (`EC3_GATE_RESULT_INVALID_ARGUMENT` naming the
+/// problem when unreadable or not a certificate). Results as
+/// `ec3_gate_client_options_set_api_url`.
+#[unsafe(no_mangle)]
+pub extern "C" fn ec3_gate_client_options_set_ca_cert(
+    options: *mut ec3_gate_client_options,
+    pem_or_path: *const c_char,
+) -> ec3_gate_result {
+    ffi_panic_boundary! {
+        set(options, |o| {
+            // SAFETY: `pem_or_path` is NULL or a NUL-terminated string (documented).
+            o.ca_cert = Some(unsafe { arg_str(pem_or_path, "pem_or_path") }?.to_owned());
             Ok(())
         })
     }

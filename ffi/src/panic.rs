@@ -32,6 +32,12 @@ impl PanicValue for bool {
     }
 }
 
+impl PanicValue for u16 {
+    fn panic_value() -> Self {
+        0
+    }
+}
+
 impl PanicValue for () {
     fn panic_value() -> Self {}
 }

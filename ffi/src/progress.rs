@@ -4,7 +4,7 @@ use std::ffi::{CString, c_char, c_void};
 use std::ptr::null;
 use std::time::{Duration, Instant};
 
-use ec3::{Event, Observer};
+use ec3::{Event, JobId, Observer};
 
 use crate::ffi::{c_string, to_const_ptr};
 use crate::job::{Job, ec3_gate_job, ec3_gate_status};
@@ -27,10 +27,14 @@ pub enum ec3_gate_progress_kind {
 ///
 /// The report and everything it points to are borrowed: valid only until
 /// the callback returns. Copy what you need; never free any of it. The
-/// library makes these; later versions may add fields at the end.
+/// library makes these; later versions may add fields at the end, so read a
+/// field past `detail` only when `struct_size` covers it (compare with
+/// `offsetof`).
 #[repr(C)]
 #[derive(Debug)]
 pub struct ec3_gate_progress {
+    /// `sizeof` the report as the library that made it declares it.
+    pub struct_size: usize,
     /// What happened (an `ec3_gate_progress_kind`).
     pub kind: ec3_gate_progress_kind,
     /// For `STATUS_CHANGED`: the new status. Otherwise
@@ -56,7 +60,7 @@ pub struct ec3_gate_progress {
     pub job_index: usize,
 }
 
-/// Receives progress reports of `ec3_gate_client_wait`, on the thread that
+/// Receives progress reports of a wait (`ec3_gate_client_wait_with`), on the thread that
 /// called it, with the `user_data` given to the wait.
 ///
 /// It may call `ec3_gate_cancel_trigger`, the `ec3_gate_job_*` accessors and
@@ -66,31 +70,46 @@ pub struct ec3_gate_progress {
 pub type ec3_gate_progress_callback =
     Option<unsafe extern "C" fn(event: *const ec3_gate_progress, user_data: *mut c_void)>;
 
-/// The core's observer for one wait: forwards events to the C callback.
-pub(crate) struct Progress {
+/// The core's observer for one wait: forwards events to the C callback, and
+/// keeps the last job answered (what a timed-out wait hands back).
+pub(crate) struct Progress<'a> {
+    /// The job of a one-job wait; `None` for a group, whose events name
+    /// their job.
+    id: Option<&'a JobId>,
     callback: ec3_gate_progress_callback,
     user_data: *mut c_void,
     start: Instant,
     /// The `job_index` of events about no job in particular.
     bare_index: usize,
+    pub(crate) last: Option<ec3::Job>,
 }
 
-impl Progress {
+impl<'a> Progress<'a> {
     /// For `ec3_gate_client_wait`: every report is about its one job.
-    pub(crate) fn new(callback: ec3_gate_progress_callback, user_data: *mut c_void) -> Self {
+    pub(crate) fn new(
+        id: &'a JobId,
+        callback: ec3_gate_progress_callback,
+        user_data: *mut c_void,
+    ) -> Self {
         Self {
+            id: Some(id),
             callback,
             user_data,
             start: Instant::now(),
             bare_index: 0,
+            last: None,
         }
     }
 
     /// For `ec3_gate_client_wait_all`: reports say which job they are about.
     pub(crate) fn for_group(callback: ec3_gate_progress_callback, user_data: *mut c_void) -> Self {
         Self {
+            id: None,
+            callback,
+            user_data,
+            start: Instant::now(),
             bare_index: usize::MAX,
-            ..Self::new(callback, user_data)
+            last: None,
         }
     }
 }
@@ -99,14 +118,18 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-impl Observer for Progress {
+impl Observer for Progress<'_> {
     fn on_event(&mut self, event: Event<'_>) {
-        self.report(&event, self.bare_index);
+        if let Event::Polled { job, .. } = event {
+            self.last = Some(job.clone());
+            return;
+        }
+        self.report(&event, self.id, self.bare_index);
     }
 }
 
-impl Progress {
-    fn report(&mut self, event: &Event<'_>, job_index: usize) {
+impl Progress<'_> {
+    fn report(&mut self, event: &Event<'_>, id: Option<&JobId>, job_index: usize) {
         let Some(callback) = self.callback else {
             return;
         };
@@ -114,13 +137,16 @@ impl Progress {
         let job: Job;
         let detail: CString;
         let report = match event {
-            Event::ForJob { index, event, .. } => return self.report(event, *index),
+            Event::ForJob { id, index, event } => return self.report(event, Some(id), *index),
             Event::StatusChanged {
                 job: answer,
                 elapsed,
             } => {
-                job = Job::from(*answer);
+                // Every job of a group names itself (`ForJob`).
+                let Some(id) = id else { return };
+                job = Job::new(id, answer);
                 ec3_gate_progress {
+                    struct_size: size_of::<ec3_gate_progress>(),
                     kind: ec3_gate_progress_kind::StatusChanged,
                     status: job.status(),
                     elapsed_ms: millis(*elapsed),
@@ -134,6 +160,7 @@ impl Progress {
             Event::Retrying { error, delay } => {
                 detail = c_string(&error.to_string());
                 ec3_gate_progress {
+                    struct_size: size_of::<ec3_gate_progress>(),
                     kind: ec3_gate_progress_kind::Retrying,
                     status: ec3_gate_status::Unknown,
                     elapsed_ms: millis(self.start.elapsed()),
@@ -148,7 +175,7 @@ impl Progress {
             // nothing a status change does not say.
             _ => return,
         };
-        // SAFETY: the caller of ec3_gate_client_wait passed a valid function
+        // SAFETY: the caller of the wait passed a valid function
         // (or NULL, handled above) and promised it returns normally; the
         // report and what it points to outlive the call.
         unsafe { callback(&report, self.user_data) };

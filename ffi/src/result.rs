@@ -103,11 +103,17 @@ impl From<&ec3::Error> for ec3_gate_result {
     }
 }
 
-/// A failed call: its code and the detailed message kept as the last error.
+/// A failed call: its code, the detailed message, and what the service
+/// answered (if it did), kept as the last error.
 #[derive(Debug)]
 pub(crate) struct Failure {
     pub(crate) code: ec3_gate_result,
     pub(crate) message: String,
+    /// The HTTP status of the service's answer; 0 when there was none.
+    pub(crate) http_status: u16,
+    /// The service's error code and target, from its error body.
+    pub(crate) service_code: Option<String>,
+    pub(crate) target: Option<String>,
 }
 
 impl Failure {
@@ -115,6 +121,9 @@ impl Failure {
         Self {
             code,
             message: message.into(),
+            http_status: 0,
+            service_code: None,
+            target: None,
         }
     }
 
@@ -142,9 +151,15 @@ impl Failure {
 
 impl From<ec3::Error> for Failure {
     fn from(error: ec3::Error) -> Self {
-        // The core's `Display` never holds a token or secret: the core cut
-        // them out of the answers its text comes from.
-        Self::new((&error).into(), error.to_string())
+        // The core's `Display` and the service's words never hold a token or
+        // secret: the core cut them out of the answers they come from.
+        let detail = error.service_error();
+        Self {
+            http_status: error.http_status().unwrap_or(0),
+            service_code: detail.and_then(|d| d.code.clone()),
+            target: detail.and_then(|d| d.target.clone()),
+            ..Self::new((&error).into(), error.to_string())
+        }
     }
 }
 

@@ -4,6 +4,10 @@
 //! runs the C program under valgrind memcheck and as an AddressSanitizer
 //! build.
 
+// The C tests drive a Unix C toolchain (`cc`, `c++`, pthreads, rpath): on
+// Windows they are not built (the library itself is; see docs/c-api.md).
+#![cfg(unix)]
+
 mod support;
 
 use std::process::Command;
@@ -116,7 +120,9 @@ fn cpp_program_with_the_shared_library() {
     run_scenarios(&exe, &[], "1");
 }
 
-/// Valgrind memcheck: no invalid access, no definite leak. Skipped (with a
+/// Valgrind memcheck as a user's CI runs it: no invalid access, and nothing
+/// definitely or possibly lost (`--leak-check=full --show-leak-kinds=all`,
+/// valgrind's default error kinds, no suppression file). Skipped (with a
 /// note) when valgrind is not installed, unless `EC3_GATE_REQUIRE_VALGRIND`
 /// is set (CI sets it after installing valgrind).
 #[test]
@@ -135,33 +141,30 @@ fn c_program_under_valgrind() {
         "--tool=memcheck",
         "--error-exitcode=99",
         "--leak-check=full",
-        "--errors-for-leak-kinds=definite",
-        "--show-leak-kinds=definite",
+        "--show-leak-kinds=all",
     ];
     // Valgrind runs code many times slower: widen the time limits.
     let stderr = run_scenarios(&exe, &wrapper, "8");
-    let summary = stderr
-        .lines()
-        .find(|l| l.contains("ERROR SUMMARY:"))
-        .expect("valgrind printed its summary");
     // Shown with --nocapture; the release notes quote it.
     for line in stderr.lines().filter(|l| {
         [
             "in use at exit",
             "total heap usage",
-            "definitely lost",
+            "lost:",
+            "reachable:",
             "All heap blocks",
+            "ERROR SUMMARY",
         ]
         .iter()
         .any(|k| l.contains(k))
     }) {
         eprintln!("valgrind: {line}");
     }
-    eprintln!("valgrind: {summary}");
-    assert!(summary.contains("ERROR SUMMARY: 0 errors"), "{stderr}");
+    assert!(stderr.contains("ERROR SUMMARY: 0 errors"), "{stderr}");
     assert!(
         stderr.contains("All heap blocks were freed")
-            || stderr.contains("definitely lost: 0 bytes"),
+            || (stderr.contains("definitely lost: 0 bytes in 0 blocks")
+                && stderr.contains("possibly lost: 0 bytes in 0 blocks")),
         "{stderr}"
     );
 }

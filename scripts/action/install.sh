@@ -3,7 +3,9 @@
 # release download, else a build from the action's own source.
 #
 # Reads INPUT_* (mapped in action.yml), RUNNER_OS, RUNNER_ARCH,
-# RUNNER_TOOL_CACHE, RUNNER_TEMP, GITHUB_ACTION_PATH, EC3_GATE_ACTION_REPOSITORY.
+# RUNNER_TOOL_CACHE, RUNNER_TEMP, GITHUB_ACTION_PATH, EC3_GATE_ACTION_REPOSITORY,
+# GITHUB_WORKSPACE and GITHUB_REPOSITORY; verifies every download and every
+# tool-cache entry against scripts/action/manifest.txt in its own checkout.
 # Writes the install directory to GITHUB_PATH and the binary's path to the
 # step output `path`.
 set -euo pipefail
@@ -83,14 +85,13 @@ fi
 
 [[ -n $version ]] || die "cannot tell which ec3-gate to install: 'version' is empty and $root/Cargo.toml names no version"
 
-# The tool-cache layout of actions/tool-cache: <tool>/<version>/<arch>, and a
-# <arch>.complete marker written only once the directory is whole.
-cache_root=$(unix_path "${RUNNER_TOOL_CACHE:-$temp_root/tool-cache}")
-cache_dir=$cache_root/ec3-gate/$version/$arch
-if [[ -f $cache_dir.complete && -x $cache_dir/$exe ]]; then
-  info "ec3-gate $version found in the tool cache"
-  finish "$cache_dir"
-fi
+# Every release this checkout trusts is pinned here, by sha256, in the action's
+# own source: a `uses: …@ref` pins the binary as well. Nothing the download
+# host serves is trusted, not even a checksum file next to the asset.
+manifest=$root/scripts/action/manifest.txt
+[[ -f $manifest ]] || die "the action's checkout at $root has no release manifest (scripts/action/manifest.txt) to verify a download against: use 'version: source' to build from the checkout"
+manifest_has_version "$manifest" "$version" \
+  || die "ec3-gate $version is not in this action's release manifest ($manifest), so there is no checksum to verify a download against: use a released version listed there (e.g. uses: …@v0 with an empty 'version'), or 'version: source' to build from the action's checkout"
 
 # A source build stands in for a release only when the checkout *is* that
 # version; an explicit other version must come from its release or not at all.
@@ -105,40 +106,59 @@ fallback() {
 target=$(target_triple "$RUNNER_OS" "$RUNNER_ARCH")
 [[ -n $target ]] || fallback "no prebuilt ec3-gate for $RUNNER_OS/$RUNNER_ARCH"
 
+name=ec3-gate-$version-$target
+archive=$name.$(archive_ext "$RUNNER_OS")
+archive_sha=$(manifest_sha256 "$manifest" "$version" "$archive")
+exe_sha=$(manifest_sha256 "$manifest" "$version" "$name/$exe")
+[[ -n $archive_sha && -n $exe_sha ]] \
+  || fallback "the release manifest pins no $archive (with its $name/$exe) for ec3-gate $version"
+
+# The tool-cache layout of actions/tool-cache: <tool>/<version>/<arch>, and a
+# <arch>.complete marker written only once the directory is whole. The cache
+# outlives this job on self-hosted runners and anything may have written to
+# it since: its binary runs only if it is still the one the manifest pins.
+cache_root=$(unix_path "${RUNNER_TOOL_CACHE:-$temp_root/tool-cache}")
+cache_dir=$cache_root/ec3-gate/$version/$arch
+if [[ -f $cache_dir.complete && -f $cache_dir/$exe ]]; then
+  cached_sha=$(sha256_of "$cache_dir/$exe" | tr '[:upper:]' '[:lower:]')
+  if [[ $cached_sha == "$exe_sha" ]]; then
+    info "ec3-gate $version found in the tool cache (sha256 verified: $cached_sha)"
+    finish "$cache_dir"
+  fi
+  info "::warning title=ec3-gate install::$(escape_data "the tool cache's ec3-gate $version ($cache_dir/$exe) has sha256 $cached_sha, the release manifest pins $exe_sha: refusing to run it, replacing it with a verified download")"
+  rm -rf "$cache_dir" "$cache_dir.complete"
+fi
+
 # github.action_repository is empty in some composite setups (actions/runner#2473);
-# the runner's checkout path _actions/<owner>/<repo>/<ref> still names it.
+# the runner's checkout path _actions/<owner>/<repo>/<ref> still names it. A local
+# `uses: ./` is the workflow's own repository (release.yml's smoke test runs so).
+# A wrong guess costs nothing: whatever is downloaded must match the manifest.
 repo=${EC3_GATE_ACTION_REPOSITORY:-}
+workspace=$(unix_path "${GITHUB_WORKSPACE:-/nonexistent}")
 if [[ -z $repo && $root =~ /_actions/([^/]+)/([^/]+)/[^/]+$ ]]; then
   repo=${BASH_REMATCH[1]}/${BASH_REMATCH[2]}
+elif [[ -z $repo && ($root == "$workspace" || $root == "$workspace"/*) ]]; then
+  repo=${GITHUB_REPOSITORY:-}
 fi
-[[ -n $repo ]] || fallback "cannot tell which repository this action came from (a local 'uses: ./' has no releases)"
+[[ -n $repo ]] || fallback "cannot tell which repository this action came from"
 
-archive=ec3-gate-$version-$target.$(archive_ext "$RUNNER_OS")
 base=https://github.com/$repo/releases/download/v$version
 tmp=$(mktemp -d "$temp_root/ec3-gate-install.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-download() {
-  # $1: URL, $2: destination. https only, TLS 1.2+, fail on HTTP errors,
-  # retry transient failures (a missing asset's 404 is not retried).
-  curl --proto '=https' --tlsv1.2 -fsSL --retry 10 --retry-connrefused \
-    --connect-timeout 30 -o "$2" "$1"
-}
-
+# https only, TLS 1.2+, fail on HTTP errors (a missing asset's 404 is not
+# retried). Transient failures are retried at a steady pace for about a minute,
+# not curl's doubling 17 minutes: a host that stays down means a source build.
 info "downloading $base/$archive"
-download "$base/SHA256SUMS" "$tmp/SHA256SUMS" \
-  || fallback "no ec3-gate release v$version in $repo (could not download SHA256SUMS)"
-download "$base/$archive" "$tmp/$archive" \
-  || fallback "release v$version of $repo has no $archive"
+curl --proto '=https' --tlsv1.2 -fsSL --retry 10 --retry-delay 2 --retry-max-time 60 \
+    --retry-connrefused --connect-timeout 30 -o "$tmp/$archive" "$base/$archive" \
+  || fallback "could not download $archive of ec3-gate v$version from $repo"
 
 # The archive is checked before it is unpacked or run. A mismatch never falls
-# back to a source build: it means the download is not what was published.
-expected=$(awk -v name="$archive" '$2 == name || $2 == "*" name { print tolower($1); exit }' "$tmp/SHA256SUMS")
-[[ $expected =~ ^[0-9a-f]{64}$ ]] \
-  || die "SHA256SUMS of release v$version has no checksum for $archive: refusing to install it"
+# back to a source build: it means the download is not what was released.
 actual=$(sha256_of "$tmp/$archive" | tr '[:upper:]' '[:lower:]')
-[[ $actual == "$expected" ]] \
-  || die "checksum mismatch for $archive: SHA256SUMS says $expected, the download is $actual: refusing to install or run it"
+[[ $actual == "$archive_sha" ]] \
+  || die "checksum mismatch for $archive: the action's release manifest pins $archive_sha, the download is $actual: refusing to unpack or run it"
 info "sha256 verified: $actual  $archive"
 
 mkdir -p "$tmp/unpacked"
@@ -153,8 +173,12 @@ if [[ $archive == *.zip ]]; then
 else
   tar -xzf "$tmp/$archive" -C "$tmp/unpacked"
 fi
-unpacked=$tmp/unpacked/ec3-gate-$version-$target/$exe
-[[ -f $unpacked ]] || die "$archive does not hold ec3-gate-$version-$target/$exe"
+unpacked=$tmp/unpacked/$name/$exe
+[[ -f $unpacked ]] || die "$archive does not hold $name/$exe"
+# The tool-cache check above compares this file, so it is pinned too.
+actual=$(sha256_of "$unpacked" | tr '[:upper:]' '[:lower:]')
+[[ $actual == "$exe_sha" ]] \
+  || die "checksum mismatch for $name/$exe in $archive: the release manifest pins $exe_sha, the archive holds $actual: refusing to run it"
 chmod +x "$unpacked"
 
 # Assemble next to the final place, then rename, then mark complete: a

@@ -167,3 +167,19 @@ sha256_of() {
     openssl dgst -sha256 -r "$1" | awk '{ print $1 }'
   fi
 }
+
+# The release manifest pinned in the action's own checkout (scripts/action/manifest.txt,
+# written by scripts/release/manifest.sh at each release commit): `VERSION ASSET SHA256`
+# lines, `#` comments. Prints the sha256 that $1 pins for version $2's asset $3, or
+# nothing when it pins none.
+manifest_sha256() {
+  awk -v version="$2" -v asset="$3" '
+    { sub(/\r$/, "") }
+    $1 == version && $2 == asset && $3 ~ /^[0-9a-f]+$/ && length($3) == 64 { print $3; exit }
+  ' "$1"
+}
+
+# Whether manifest $1 lists any asset of version $2.
+manifest_has_version() {
+  awk -v version="$2" '{ sub(/\r$/, "") } $1 == version { found = 1; exit } END { exit !found }' "$1"
+}

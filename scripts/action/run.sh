@@ -23,11 +23,12 @@ fi
 bin=$(unix_path "$bin")
 
 # The action's inputs are the whole configuration: a variable left in the job's
-# environment must not change what the step does behind the inputs' back.
-unset ITWIN_ACCESS_TOKEN ITWIN_CLIENT_ID ITWIN_CLIENT_SECRET ITWIN_SCOPE \
-  ITWIN_AUTHORITY ITWIN_API_URL EC3_JOB_ID EC3_TIMEOUT EC3_INTERVAL \
-  EC3_BEARER_TOKEN EC3_CONFIGURATION_ID EC3_PROJECT_NAME EC3_EXTRACTION_ID \
-  EC3_MAX_REQUESTS_PER_MINUTE
+# environment must not change what the step does behind the inputs' back. Every
+# variable ec3-gate reads is named ITWIN_* or EC3_* (its VARIABLES list), so the
+# prefixes are the rule here, not a second copy of that list.
+while read -r name; do
+  case $name in ITWIN_* | EC3_*) unset "$name" ;; esac
+done < <(compgen -e)
 
 set_env() {
   # $1: variable ec3-gate reads, $2: input value; empty means "ec3-gate's default".
@@ -56,6 +57,8 @@ set_env ITWIN_CLIENT_SECRET "${INPUT_CLIENT_SECRET:-}"
 set_env ITWIN_SCOPE "${INPUT_SCOPE:-}"
 set_env ITWIN_API_URL "${INPUT_API_URL:-}"
 set_env ITWIN_AUTHORITY "${INPUT_AUTHORITY:-}"
+# PEM text or a path: ec3-gate reads and checks it (and names what is wrong).
+set_env EC3_CA_CERT "${INPUT_CA_CERT:-}"
 set_env EC3_TIMEOUT "${INPUT_TIMEOUT:-}"
 set_env EC3_INTERVAL "${INPUT_INTERVAL:-}"
 set_env EC3_MAX_REQUESTS_PER_MINUTE "${INPUT_MAX_REQUESTS_PER_MINUTE:-}"
@@ -65,8 +68,26 @@ if [[ ${INPUT_FAIL_ON_FAILED:-true} == true ]]; then
   exec "$bin" "${command[@]}"
 fi
 
+# fail-on-failed: false maps exit 1 to 0, so this script outlives ec3-gate.
+# The runner signals only this process on cancel: pass SIGINT and SIGTERM on,
+# so ec3-gate still writes its outputs and exits 130/143.
+"$bin" "${command[@]}" &
+child=$!
+signalled=0
+trap 'signalled=1; kill -INT "$child" 2>/dev/null || true' INT
+trap 'signalled=1; kill -TERM "$child" 2>/dev/null || true' TERM
 code=0
-"$bin" "${command[@]}" || code=$?
+while :; do
+  signalled=0
+  status=0
+  wait "$child" || status=$?
+  # 127 after a status was collected: the child was already waited for.
+  if ((status == 127 && code != 0)); then break; fi
+  code=$status
+  # A trapped signal ends `wait` early: wait again for ec3-gate's own status.
+  ((signalled)) || break
+done
+trap - INT TERM
 
 if [[ $code -eq 1 ]]; then
   info "the EC3 job Failed; fail-on-failed is false, so this step passes (see the outputs 'status' and 'message')"

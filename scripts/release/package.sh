@@ -4,11 +4,11 @@
 #   ec3-gate-<version>-<target>.tar.gz   (.zip for Windows targets)
 #   └── ec3-gate-<version>-<target>/
 #       ├── ec3-gate                     (ec3-gate.exe on Windows)
-#       └── README.md, LICENSE*          (when the repository has them)
+#       └── README.md, LICENSE-MIT, LICENSE-APACHE
 #
 # Usage: package.sh VERSION TARGET BINARY OUTDIR
 # Prints the archive's path. Used by .github/workflows/release.yml and by
-# tests/action_scripts.rs, so the tested layout is the released one.
+# tests/action_scripts/ and tests/install.rs, so the tested layout is the released one.
 set -euo pipefail
 
 bail() {
@@ -36,8 +36,10 @@ trap 'rm -rf "$stage"' EXIT
 mkdir "$stage/$name"
 cp "$binary" "$stage/$name/$exe"
 chmod 755 "$stage/$name/$exe"
-for doc in "$root"/README.md "$root"/LICENSE*; do
-  if [[ -f $doc ]]; then cp "$doc" "$stage/$name/"; fi
+# The licence texts travel with every binary (MIT OR Apache-2.0).
+for doc in README.md LICENSE-MIT LICENSE-APACHE; do
+  [[ -f $root/$doc ]] || bail "$doc is missing from the repository"
+  cp "$root/$doc" "$stage/$name/"
 done
 
 archive=$outdir/$name.$ext

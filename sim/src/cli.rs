@@ -5,10 +5,11 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 use std::{env, fs};
 
+use crate::tls::Pki;
 use crate::{Options, RateLimit, Sim};
 
 const USAGE: &str = "\
-Usage: ec3-sim [--addr ADDR] [--running-polls N] [--rate-limit N] [--url-file PATH] [--log]
+Usage: ec3-sim [--addr ADDR] [--running-polls N] [--rate-limit N] [--url-file PATH] [--tls CA_FILE]
 
 Options:
   --addr ADDR          IP:PORT to listen on [default: 127.0.0.1:0, a free port]
@@ -16,6 +17,8 @@ Options:
   --rate-limit N       at most N EC3 requests per minute per token, then 429 with
                        Retry-After [default: no limit]
   --url-file PATH      also write the base URL to PATH (a temporary file, then renamed)
+  --tls CA_FILE        serve HTTPS only, with a certificate for localhost signed by a
+                       fresh test CA, whose certificate is written to CA_FILE
   --quiet              do not log requests on stderr
   -h, --help           print this help
 
@@ -36,6 +39,8 @@ pub struct Args {
     pub rate_limit: Option<u64>,
     /// Where to also write the base URL.
     pub url_file: Option<String>,
+    /// Serve HTTPS, writing the test CA's certificate here.
+    pub tls: Option<String>,
     /// Whether to log requests on stderr.
     pub log: bool,
 }
@@ -47,6 +52,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>
         running_polls: 2,
         rate_limit: None,
         url_file: None,
+        tls: None,
         log: true,
     };
     let mut args = args.into_iter();
@@ -61,7 +67,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>
                 parsed.log = false;
                 continue;
             }
-            "--addr" | "--running-polls" | "--rate-limit" | "--url-file" => {}
+            "--addr" | "--running-polls" | "--rate-limit" | "--url-file" | "--tls" => {}
             _ => return Err(format!("unknown argument `{flag}`")),
         }
         let value = inline.or_else(|| args.next());
@@ -75,6 +81,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>
                 0 => return Err(invalid("a positive whole number")),
                 n => parsed.rate_limit = Some(n),
             },
+            "--tls" => parsed.tls = Some(value),
             _ => parsed.url_file = Some(value),
         }
     }
@@ -118,7 +125,15 @@ fn run(args: &Args) -> Result<(), String> {
         log: args.log,
         ..Options::default()
     };
-    let sim = Sim::bind(args.addr, options);
+    let sim = match &args.tls {
+        Some(ca_file) => {
+            let pki = Pki::new(&["localhost"]);
+            let written = write_atomically(ca_file, &pki.ca_pem);
+            written.map_err(|err| format!("cannot write {ca_file}: {err}"))?;
+            Sim::bind_tls(args.addr, options, &pki)
+        }
+        None => Sim::bind(args.addr, options),
+    };
     let sim = sim.map_err(|err| format!("cannot listen on {}: {err}", args.addr))?;
     let base = sim.url().to_owned();
     // A launcher may read only this line and close the pipe: write errors don't matter.

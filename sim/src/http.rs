@@ -3,7 +3,6 @@
 //! 4xx answer, never a panic.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 
 use serde_json::{Value, json};
 
@@ -79,7 +78,7 @@ impl Response {
 }
 
 /// Reads one request: its head, then exactly `Content-Length` bytes of body.
-pub fn read_request(reader: &mut BufReader<TcpStream>) -> Result<Request, ReadError> {
+pub fn read_request(reader: &mut BufReader<impl Read>) -> Result<Request, ReadError> {
     let mut line = read_line(reader)?;
     if line.is_empty() {
         // RFC 9112 §2.2: ignore an empty line before the request line.
@@ -140,7 +139,7 @@ pub fn read_request(reader: &mut BufReader<TcpStream>) -> Result<Request, ReadEr
 }
 
 /// One line without its line ending, at most `MAX_LINE` bytes.
-fn read_line(reader: &mut BufReader<TcpStream>) -> Result<String, ReadError> {
+fn read_line(reader: &mut BufReader<impl Read>) -> Result<String, ReadError> {
     let mut line = String::new();
     match reader.by_ref().take(MAX_LINE).read_line(&mut line) {
         Ok(0) => Err(ReadError::Closed),
@@ -153,7 +152,7 @@ fn read_line(reader: &mut BufReader<TcpStream>) -> Result<String, ReadError> {
 
 /// Writes the whole response at once: a head and body in two small writes
 /// would meet Nagle's algorithm and delayed ACKs (40 ms per answer).
-pub fn write_response(stream: &mut TcpStream, response: &Response, close: bool) -> io::Result<()> {
+pub fn write_response(stream: &mut impl Write, response: &Response, close: bool) -> io::Result<()> {
     let reason = match response.status {
         200 => "OK",
         201 => "Created",

@@ -5,7 +5,10 @@
 //!   the benchmarks. Job ids pick the scenario by prefix, so every test can use ids of its own.
 //! - [`scripted`]: a server that misbehaves at the socket level (half answers, resets, stalls,
 //!   trickles, outages), which a well-behaved service cannot express.
-//! - [`runner`]: what the GitHub Actions runner does with a step's `GITHUB_OUTPUT`.
+//! - [`runner`]: what the GitHub Actions runner does with a step's `GITHUB_OUTPUT` and log
+//!   (the workflow commands it would run: [`runner::unintended`]).
+//! - [`Sim::start_tls`] serves the same simulator over HTTPS with certificates made at test
+//!   time ([`tls::Pki`]); [`proxy`] is a CONNECT proxy that refuses (407) or tunnels to it.
 //!
 //! Job ids (`GET /insights/carbon-calculation/ec3/jobs/{id}`), by prefix:
 //!
@@ -42,9 +45,11 @@ use serde_json::{Value, json};
 
 pub mod cli;
 mod http;
+pub mod proxy;
 pub mod runner;
 pub mod scripted;
 mod service;
+pub mod tls;
 
 pub use service::{API, FAIL_MESSAGE};
 
@@ -207,26 +212,49 @@ pub struct Sim {
 }
 
 impl Sim {
-    /// Starts a simulator on a free loopback port.
+    /// Starts a simulator on a free loopback port, speaking plain HTTP.
     pub fn start(options: Options) -> io::Result<Sim> {
         Sim::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), options)
     }
 
     /// Starts a simulator on `addr`.
     pub fn bind(addr: SocketAddr, options: Options) -> io::Result<Sim> {
+        Sim::listen(addr, options, None)
+    }
+
+    /// Starts a simulator on a free loopback port that speaks only HTTPS, with `pki`'s
+    /// server certificate; its URL is `https://localhost:PORT`.
+    pub fn start_tls(options: Options, pki: &tls::Pki) -> io::Result<Sim> {
+        Sim::bind_tls(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), options, pki)
+    }
+
+    /// Starts a simulator on `addr` that speaks only HTTPS, like [`Sim::start_tls`].
+    pub fn bind_tls(addr: SocketAddr, options: Options, pki: &tls::Pki) -> io::Result<Sim> {
+        Sim::listen(addr, options, Some(pki.server_config()))
+    }
+
+    fn listen(
+        addr: SocketAddr,
+        options: Options,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> io::Result<Sim> {
         let listener = TcpListener::bind(addr)?;
-        let url = base_url(listener.local_addr()?);
+        let plain = base_url(listener.local_addr()?);
         // Where `drop` connects to wake the accept loop (loopback for a wildcard address).
-        let addr = url
+        let addr: SocketAddr = plain
             .trim_start_matches("http://")
             .parse()
             .map_err(io::Error::other)?;
+        let url = match tls {
+            Some(_) => format!("https://localhost:{}", addr.port()),
+            None => plain,
+        };
         let state = Arc::new(service::State::new(url.clone(), options));
         let stop = Arc::new(AtomicBool::new(false));
         let (s, halt) = (Arc::clone(&state), Arc::clone(&stop));
         let accept = thread::Builder::new()
             .name("ec3-sim".into())
-            .spawn(move || serve(&listener, &s, &halt))?;
+            .spawn(move || serve(&listener, &s, &halt, tls))?;
         Ok(Sim {
             url,
             addr,
@@ -236,10 +264,15 @@ impl Sim {
         })
     }
 
-    /// The base URL, `http://127.0.0.1:PORT`: both the API root (paths as under
+    /// The base URL, `http://127.0.0.1:PORT` (or `https://localhost:PORT`): both the API root (paths as under
     /// `https://api.bentley.com`) and the IMS authority.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The port it listens on (loopback).
+    pub fn port(&self) -> u16 {
+        self.addr.port()
     }
 
     /// The counters so far.
@@ -278,7 +311,12 @@ impl Drop for Sim {
 }
 
 /// Accepts connections until `stop`, one thread each.
-fn serve(listener: &TcpListener, state: &Arc<service::State>, stop: &AtomicBool) {
+fn serve(
+    listener: &TcpListener,
+    state: &Arc<service::State>,
+    stop: &AtomicBool,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) {
     for stream in listener.incoming() {
         if stop.load(Ordering::SeqCst) {
             return;
@@ -291,7 +329,15 @@ fn serve(listener: &TcpListener, state: &Arc<service::State>, stop: &AtomicBool)
         state.accepted();
         let state = Arc::clone(state);
         // A thread that cannot be created drops the connection instead of panicking.
-        let _ = thread::Builder::new().spawn(move || state.connection(stream));
+        let tls = tls.clone();
+        let _ = thread::Builder::new().spawn(move || match tls {
+            Some(config) => {
+                if let Some(stream) = tls::accept(&config, stream) {
+                    state.connection(stream);
+                }
+            }
+            None => state.connection(stream),
+        });
     }
 }
 

@@ -14,6 +14,24 @@ use crate::http::{
 };
 use crate::{Options, Stats};
 
+/// A connection the service answers on: plain TCP, or TLS over it.
+pub trait Stream: Read + Write {
+    /// The TCP connection underneath.
+    fn tcp(&self) -> &TcpStream;
+
+    /// Ends the sending side (after a `close_notify`, for TLS).
+    fn close_write(&mut self) {
+        let _ = self.flush();
+        let _ = self.tcp().shutdown(Shutdown::Write);
+    }
+}
+
+impl Stream for TcpStream {
+    fn tcp(&self) -> &TcpStream {
+        self
+    }
+}
+
 /// Root of the EC3 routes, as under `https://api.bentley.com`.
 pub const API: &str = "/insights/carbon-calculation/ec3";
 /// An idle keep-alive connection is dropped after this long, so its thread ends.
@@ -130,9 +148,9 @@ impl State {
     }
 
     /// Serves requests on one connection until the peer closes, idles out, or asks to close.
-    pub fn connection(&self, stream: TcpStream) {
-        let _ = stream.set_nodelay(true);
-        let _ = stream.set_read_timeout(Some(IDLE_TIMEOUT));
+    pub fn connection(&self, stream: impl Stream) {
+        let _ = stream.tcp().set_nodelay(true);
+        let _ = stream.tcp().set_read_timeout(Some(IDLE_TIMEOUT));
         let mut reader = BufReader::new(stream);
         loop {
             let read = read_request(&mut reader);
@@ -165,8 +183,8 @@ impl State {
             if close {
                 // Drain what the client still sends (an unread body, say): closing with unread
                 // data would reset the connection, and the client could lose the answer.
-                let _ = stream.shutdown(Shutdown::Write);
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+                stream.close_write();
+                let _ = stream.tcp().set_read_timeout(Some(Duration::from_secs(1)));
                 let _ = io::copy(&mut reader.take(4 * MAX_BODY as u64), &mut io::sink());
                 return;
             }

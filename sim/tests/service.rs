@@ -417,6 +417,8 @@ fn arguments_are_parsed_and_checked() {
     );
     assert_eq!(base_url(args.addr), "http://127.0.0.1:8080");
     assert_eq!(parse(&["--help"]), Ok(None));
+    let args = parse(&["--tls", "ca.pem"]).unwrap().unwrap();
+    assert_eq!(args.tls.as_deref(), Some("ca.pem"));
     let args = parse(&["--rate-limit", "500", "--quiet"]).unwrap().unwrap();
     assert_eq!((args.rate_limit, args.log), (Some(500), false));
 
@@ -663,4 +665,57 @@ fn routes_and_connections_are_counted_and_drop_stops_the_server() {
     assert_eq!(stats.api_requests.len(), 3);
     drop(sim);
     assert!(TcpStream::connect(base.trim_start_matches("http://")).is_err());
+}
+
+#[test]
+fn the_same_service_over_tls_through_the_proxy() {
+    use ec3_sim::proxy::{Proxy, ProxyMode};
+    use ec3_sim::tls::Pki;
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+
+    let pki = Pki::new(&["localhost"]);
+    let sim = Sim::start_tls(Options::default(), &pki).unwrap();
+    assert_eq!(sim.url(), format!("https://localhost:{}", sim.port()));
+    let proxy = Proxy::start(ProxyMode::TunnelTo(sim.port())).unwrap();
+
+    let mut tcp = TcpStream::connect(("127.0.0.1", proxy.port)).unwrap();
+    tcp.write_all(b"CONNECT api.example:443 HTTP/1.1\r\nHost: api.example:443\r\n\r\n")
+        .unwrap();
+    let mut reader = BufReader::new(tcp.try_clone().unwrap());
+    let mut status = String::new();
+    reader.read_line(&mut status).unwrap();
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    let mut line = String::new();
+    while line != "\r\n" {
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+    }
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(pki.ca_pem.as_bytes()).unwrap())
+        .unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let conn =
+        rustls::ClientConnection::new(std::sync::Arc::new(config), "localhost".try_into().unwrap())
+            .unwrap();
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    tls.write_all(
+        b"GET /insights/carbon-calculation/ec3/jobs/ok-tls HTTP/1.1\r\nHost: localhost\r\n\
+          Authorization: Bearer t0ken-value\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    let mut answer = String::new();
+    tls.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains(r#""status":"Queued""#), "{answer}");
+    assert_eq!(proxy.requests(), ["CONNECT api.example:443 HTTP/1.1"]);
+    assert_eq!(sim.stats().connections, 1);
+    assert_eq!(sim.stats().polls["ok-tls"], 1);
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::{Args as ClapArgs, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 use ec3_gate::{
-    DEFAULT_API_URL, DEFAULT_AUTHORITY, DEFAULT_CALL_TIMEOUT_MS, DEFAULT_INTERVAL_MS,
+    Check, DEFAULT_API_URL, DEFAULT_AUTHORITY, DEFAULT_CALL_TIMEOUT_MS, DEFAULT_INTERVAL_MS,
     DEFAULT_MAX_REQUESTS_PER_MINUTE, DEFAULT_SCOPE, DEFAULT_TIMEOUT_MS, MAX_REQUESTS_PER_MINUTE,
 };
 
@@ -37,6 +37,19 @@ pub struct Args {
     /// Most requests in any minute, all jobs together [env: EC3_MAX_REQUESTS_PER_MINUTE]
     #[arg(long, global = true, value_name = "N", help_heading = "Global options")]
     pub max_requests_per_minute: Option<u32>,
+
+    /// Extra CA certificates to trust (PEM file), on top of the system's [env: EC3_CA_CERT]
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        help_heading = "Global options"
+    )]
+    pub ca_cert: Option<String>,
+
+    /// Print only the result and errors: no progress, retry or success lines
+    #[arg(long, short, global = true, help_heading = "Global options")]
+    pub quiet: bool,
 
     /// What to do.
     #[command(subcommand)]
@@ -113,6 +126,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check the configuration end to end (settings, proxy, DNS, TCP, TLS, token) without touching a job.
+    Doctor {
+        /// Give each network check at most this long
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        timeout: Option<Duration>,
+    },
 }
 
 impl Command {
@@ -123,6 +142,7 @@ impl Command {
             | Self::Wait { json, .. }
             | Self::Upload { json, .. }
             | Self::Configurations { json, .. } => *json,
+            Self::Doctor { .. } => false,
         }
     }
 }
@@ -149,6 +169,7 @@ pub fn parse() -> Result<Args, clap::Error> {
             format!("{wait}; without --wait: {call}"),
         ),
         ("upload", "interval", poll),
+        ("doctor", "timeout", show(Check::DEFAULT_TIMEOUT_MS)),
     ];
     for (sub, arg, default) in defaults {
         command = command.mut_subcommand(sub, |c| {
@@ -211,6 +232,7 @@ Environment (flags win; empty values count as unset):
     }
     text.push_str(
         "  HTTPS_PROXY, NO_PROXY  proxies, with curl's rules (loopback is never proxied)
+  SSL_CERT_FILE, SSL_CERT_DIR  the system's CA certificates (Linux)
 Secrets are read only from the environment, never from flags.",
     );
     text

@@ -11,6 +11,8 @@ use std::fmt::Write as _;
 use std::io::{self, Write as _};
 use std::path::Path;
 
+use super::text::one_line;
+
 /// Escapes workflow-command data: `%`, CR and LF (percent first), as the
 /// toolkit's `escapeData`.
 pub fn escape_data(s: &str) -> String {
@@ -25,16 +27,35 @@ pub fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
-/// Formats one workflow command line (without the trailing newline):
-/// `::name k=v,k2=v2::data`, everything escaped.
-pub fn command(name: &str, properties: &[(&str, &str)], data: &str) -> String {
+/// One workflow command line of the command's own (without the trailing
+/// newline), as [`command`] and [`annotation`] make it; print it with
+/// `runner!`, the only way past the sanitiser's line guard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Command(pub String);
+
+/// The annotation title of the command's own warnings.
+pub const WARNING_TITLE: &str = "ec3-gate warning";
+
+/// Formats one workflow command line: `::name k=v,k2=v2::data`, escaped as
+/// the toolkit does (the data exactly, so an `add-mask` value matches).
+pub fn command(name: &str, properties: &[(&str, &str)], data: &str) -> Command {
     let mut line = format!("::{name}");
     for (i, (key, value)) in properties.iter().enumerate() {
         line.push(if i == 0 { ' ' } else { ',' });
         let _ = write!(line, "{key}={}", escape_property(value));
     }
     let _ = write!(line, "::{}", escape_data(data));
-    line
+    Command(line)
+}
+
+/// An `error`, `warning` or `notice` annotation titled `title`, whose `text`
+/// may hold server text: each of its lines passes the sanitiser first
+/// (controls and invisible characters shown, no `##[`), and the lines are
+/// kept as the annotation's lines.
+pub fn annotation(level: &str, title: &str, text: &str) -> Command {
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    let lines: Vec<String> = text.split('\n').map(|l| one_line(l, 4000)).collect();
+    command(level, &[("title", title)], &lines.join("\n"))
 }
 
 /// A fresh `ghadelimiter_<uuid v4>` from the operating system's randomness.
@@ -98,33 +119,34 @@ pub fn append(path: &Path, text: &str) -> io::Result<()> {
         .write_all(text.as_bytes())
 }
 
-/// Escapes text for one Markdown table cell: no line breaks (they become
-/// `<br>`), no raw `|`, HTML and Markdown syntax made literal.
+/// Escapes text for one Markdown table cell, inert whatever it holds: each
+/// line passes the sanitiser (controls, ESC sequences, bidi and zero-width
+/// characters shown as escapes), line breaks become `<br>`, and HTML,
+/// Markdown syntax, `|` and `@` are made literal, so nothing becomes a tag,
+/// a link or an autolink (`https:`, `www.`, e-mail addresses) and the table
+/// stays whole. Secrets are cut out before this (by the core): the runner's
+/// mask would not recognise them escaped.
 pub fn markdown_cell(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 16);
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\r' => {
-                if chars.peek() == Some(&'\n') {
-                    chars.next();
+    let normalized = s.replace("\r\n", "\n").replace('\r', "\n");
+    for (i, line) in normalized.split('\n').enumerate() {
+        if i > 0 {
+            out.push_str("<br>");
+        }
+        for c in one_line(line, usize::MAX).chars() {
+            match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '|' => out.push_str("&#124;"),
+                '@' => out.push_str("&#64;"),
+                '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '#' | '!' | '~' | '{' | '}'
+                | '+' | '-' | '.' | ':' => {
+                    out.push('\\');
+                    out.push(c);
                 }
-                out.push_str("<br>");
+                c => out.push(c),
             }
-            '\n' => out.push_str("<br>"),
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '|' => out.push_str("&#124;"),
-            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '#' | '!' | '~' | '{' | '}' | '+'
-            | '-' | '.' | ':' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if c.is_control() => {
-                let _ = write!(out, "&#{};", c as u32);
-            }
-            c => out.push(c),
         }
     }
     out
@@ -161,10 +183,14 @@ mod tests {
         assert_eq!(escape_data("50% a\r\nb"), "50%25 a%0D%0Ab");
         assert_eq!(escape_property("a:b,c%"), "a%3Ab%2Cc%25");
         assert_eq!(
-            command("error", &[("title", "EC3: failed, sorry")], "x\n::y"),
+            command("error", &[("title", "EC3: failed, sorry")], "x\n::y").0,
             "::error title=EC3%3A failed%2C sorry::x%0A::y"
         );
-        assert_eq!(command("add-mask", &[], "tok"), "::add-mask::tok");
+        assert_eq!(command("add-mask", &[], "50%\n").0, "::add-mask::50%25%0A");
+        assert_eq!(
+            annotation("error", "t", "a\n\u{1b}[2J ##[error]x").0,
+            "::error title=t::a%0A\\u{1b}[2J ##\\[error]x"
+        );
     }
 
     #[test]
@@ -211,6 +237,11 @@ mod tests {
         assert_eq!(
             markdown_link("javascript:alert(1)"),
             "javascript\\:alert\\(1\\)"
+        );
+        // No autolink, no mention, no ESC or bidi character, table whole.
+        assert_eq!(
+            markdown_cell("mail evil@example.com www.x.org \u{1b}]8;;x\u{7}\u{202e}"),
+            "mail evil&#64;example\\.com www\\.x\\.org \\\\u\\{1b\\}\\]8;;x\\\\u\\{7\\}\\\\u\\{202e\\}"
         );
     }
 }

@@ -3,7 +3,8 @@
 //! answered at once), and report.
 
 pub mod args;
-mod github;
+mod doctor;
+pub(crate) mod github;
 mod group;
 mod progress;
 #[cfg(test)]
@@ -11,7 +12,7 @@ mod properties;
 mod report;
 mod reporter;
 pub mod settings;
-mod text;
+pub(crate) mod text;
 
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
@@ -33,6 +34,8 @@ pub enum Outcome {
     Created(JobId),
     /// `configurations`: the list.
     Listed(Vec<Configuration>),
+    /// `doctor`: every check passed.
+    Checked,
     /// Something stopped the run (usage, auth, timeout, …).
     Failed(Error),
     /// A signal (its number) stopped the run.
@@ -54,24 +57,38 @@ impl Outcome {
     }
 }
 
-/// Prints a line on stdout. A closed pipe (`ec3-gate status | head -0`) is
-/// not worth a panic: the outcome and exit code still stand.
+/// Prints a line on stdout, through the sanitiser's line guard
+/// ([`text::line`]). A closed pipe (`ec3-gate status | head -0`) is not worth
+/// a panic: the outcome and exit code still stand.
 macro_rules! out {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
+        let line = $crate::cli::text::line(&format!($($arg)*));
+        let _ = writeln!(std::io::stdout(), "{line}");
     }};
 }
 
-/// Prints a line on stderr, ignoring a closed pipe like [`out!`].
+/// Prints a line on stderr, through the line guard, like [`out!`].
 macro_rules! err {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
+        let line = $crate::cli::text::line(&format!($($arg)*));
+        let _ = writeln!(std::io::stderr(), "{line}");
     }};
 }
 
-pub(crate) use {err, out};
+/// Prints one of the command's own workflow commands (made by
+/// [`github::command`], its data escaped) on stderr: the only output that
+/// skips the line guard.
+macro_rules! runner {
+    ($command:expr) => {{
+        use std::io::Write as _;
+        let command: $crate::cli::github::Command = $command;
+        let _ = writeln!(std::io::stderr(), "{}", command.0);
+    }};
+}
+
+pub(crate) use {err, out, runner};
 
 /// After a signal, how long the worker gets to stop by itself before the
 /// outcome is reported without it.
@@ -90,7 +107,7 @@ pub fn read_env(
 ) -> (Env, Option<Error>) {
     let (env, error) = Env::read(vars);
     if env.github() {
-        let reporter = reporter::for_mode(true, false);
+        let reporter = reporter::for_mode(true, false, false);
         for secret in env.secrets() {
             reporter.mask(&secret);
         }
@@ -107,7 +124,7 @@ pub fn refuse_args(error: &clap::Error, env: &Env) -> Outcome {
     let first = first.strip_prefix("error: ").unwrap_or(first);
     let e = Error::config("command line", first);
     if env.github() {
-        reporter::for_mode(true, false).verdict(&reporter::Verdict {
+        reporter::for_mode(true, false, false).verdict(&reporter::Verdict {
             title: "ec3-gate usage error",
             text: format!("error: {e}"),
             level: "error",
@@ -122,10 +139,13 @@ pub fn refuse_args(error: &clap::Error, env: &Env) -> Outcome {
 /// Gates on what `args` and `env` ask for, and reports the outcome on
 /// stdout/stderr and, in GitHub mode, to the runner's files.
 pub fn gate(args: args::Args, env: &Env, env_error: Option<Error>) -> Outcome {
-    let reporter = reporter::for_mode(env.github(), args.command.json());
+    let reporter = reporter::for_mode(env.github(), args.command.json(), args.quiet);
     let seen = LastSeen::default();
     let started = Instant::now();
-    let gates = !matches!(args.command, args::Command::Configurations { .. });
+    let gates = !matches!(
+        args.command,
+        args::Command::Configurations { .. } | args::Command::Doctor { .. }
+    );
     let settings = match env_error {
         Some(e) => Err(e),
         None => settings::validate(args, env),
@@ -225,7 +245,7 @@ fn call_service(
             match then_wait {
                 None => Outcome::Created(job_id),
                 Some(options) => {
-                    creating.line(&format!("ec3-gate: created job {job_id}"));
+                    creating.progress(&format!("ec3-gate: created job {job_id}"));
                     let left = options
                         .timeout()
                         .saturating_sub(started.elapsed())
@@ -243,6 +263,7 @@ fn call_service(
                 .configurations(&itwin_id, timeout, cancel, &mut progress)
                 .map_or_else(Outcome::Failed, Outcome::Listed)
         }
+        Task::Doctor { timeout, settings } => doctor::run(client, &settings, timeout, cancel),
     }
 }
 

@@ -23,7 +23,9 @@ pub struct Progress {
 
 impl Progress {
     /// A progress display for `job_id`; a spinner (`live`) only in an
-    /// interactive terminal outside CI and without `NO_COLOR`.
+    /// interactive terminal that can draw it, outside CI, when the reporter
+    /// allows one. The spinner has no colour, so `NO_COLOR` does not concern
+    /// it.
     pub fn new(
         reporter: Arc<dyn Reporter>,
         job_id: Option<JobId>,
@@ -33,7 +35,6 @@ impl Progress {
         let interactive = live
             && reporter.live()
             && std::io::stderr().is_terminal()
-            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             && std::env::var_os("CI").is_none();
         let spinner = interactive.then(|| {
             let bar = ProgressBar::new_spinner();
@@ -45,6 +46,9 @@ impl Progress {
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
         });
+        // indicatif hides the bar where it cannot draw (`TERM=dumb`, no
+        // `TERM`), and then swallows its lines too: print plain lines instead.
+        let spinner = spinner.filter(|bar| !bar.is_hidden());
         Self {
             reporter,
             job_id,
@@ -56,7 +60,8 @@ impl Progress {
     /// Prints one line on stderr, above the spinner if there is one.
     pub fn line(&self, text: &str) {
         match &self.spinner {
-            Some(bar) => bar.println(text),
+            // `err!` guards its line; the spinner's line gets the same guard.
+            Some(bar) => bar.println(super::text::line(text)),
             None => err!("{text}"),
         }
     }
@@ -64,6 +69,13 @@ impl Progress {
     /// Where the run reports.
     pub fn reporter(&self) -> &dyn Reporter {
         &*self.reporter
+    }
+
+    /// Prints a progress line, when the reporter shows them (not `--quiet`).
+    pub fn progress(&self, text: &str) {
+        if self.reporter.chatty() {
+            self.line(text);
+        }
     }
 
     /// Removes the spinner before the final report.
@@ -79,7 +91,7 @@ impl Observer for Progress {
         match event {
             // Before anything else could print it.
             Event::TokenIssued(token) => self.reporter.mask(token.expose()),
-            Event::Retrying { error, delay } => self.line(&format!(
+            Event::Retrying { error, delay } => self.progress(&format!(
                 "ec3-gate: {error}; retrying in {}",
                 humantime::format_duration(Duration::from_millis(delay.as_millis() as u64))
             )),
@@ -89,7 +101,7 @@ impl Observer for Progress {
                 if let Some(bar) = &self.spinner {
                     bar.set_message(format!("job {id} is {}", job.status));
                 } else {
-                    self.line(&format!("ec3-gate: job {id} is {} ({elapsed})", job.status));
+                    self.progress(&format!("ec3-gate: job {id} is {} ({elapsed})", job.status));
                 }
             }
             Event::Polled { job, .. } => self.seen.job(job),
@@ -98,7 +110,7 @@ impl Observer for Progress {
                     "unknown job status '{}'; still waiting",
                     one_line(value, 64)
                 );
-                self.line(&self.reporter.warning(&text));
+                self.reporter.warning(&text, &|l| self.line(l));
             }
             Event::ForJob { id, event, .. } => self.for_job(id, event),
             _ => {}
@@ -110,13 +122,13 @@ impl Progress {
     /// One job's event in a group run: the same lines, each naming its job.
     fn for_job(&mut self, id: &JobId, event: &Event<'_>) {
         match event {
-            Event::Retrying { error, delay } => self.line(&format!(
+            Event::Retrying { error, delay } => self.progress(&format!(
                 "ec3-gate: job {id}: {error}; retrying in {}",
                 humantime::format_duration(Duration::from_millis(delay.as_millis() as u64))
             )),
             Event::StatusChanged { job, elapsed } => {
                 let elapsed = humantime::format_duration(Duration::from_secs(elapsed.as_secs()));
-                self.line(&format!("ec3-gate: job {id} is {} ({elapsed})", job.status));
+                self.progress(&format!("ec3-gate: job {id} is {} ({elapsed})", job.status));
             }
             Event::Polled { job, .. } => self.seen.member_job(id, job),
             Event::UnknownStatus(value) => {
@@ -124,7 +136,7 @@ impl Progress {
                     "job {id}: unknown job status '{}'; still waiting",
                     one_line(value, 64)
                 );
-                self.line(&self.reporter.warning(&text));
+                self.reporter.warning(&text, &|l| self.line(l));
             }
             Event::Ended(result) => self.seen.member_ended(id, result),
             _ => {}

@@ -9,9 +9,16 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use ec3_gate::{Job, JobStatus, parse_retry_after};
 use ec3_sim::runner::parse_output_file;
 
-use super::github::{append_outputs, command, escape_data, escape_property, output_entry};
+use ec3_gate::{Configuration, Error, JobId, ServiceError};
+use ec3_sim::runner::{Allowed, log_lines, unintended};
+
+use super::Outcome;
+use super::github::{
+    WARNING_TITLE, annotation, append_outputs, command, escape_data, escape_property, output_entry,
+};
 use super::report::Report;
-use super::text::one_line;
+use super::reporter::{Human, Json, Reporter, verdict};
+use super::text::{line, one_line};
 
 /// The core's cap on one server text, and its marker (`src/text.rs`).
 const MAX_TEXT_CHARS: usize = 16 * 1024;
@@ -42,6 +49,20 @@ fn hostile_text() -> impl Strategy<Value = String> {
         Just("<br>".to_owned()),
         Just("](javascript:x)".to_owned()),
         Just("\u{85}\u{2028}\u{202e}\u{0}\u{1b}".to_owned()),
+        Just(" ::warning::".to_owned()),
+        Just("\u{a0}\u{3000}\t::error title=EC3 job failed::".to_owned()),
+        Just("##[".to_owned()),
+        Just("##[error]".to_owned()),
+        Just("##[set-output name=status;]".to_owned()),
+        Just("::stop-commands::x".to_owned()),
+        Just("\u{200b}\u{feff}\u{2060}".to_owned()),
+        Just("\u{1b}]8;;https://evil.example\u{7}".to_owned()),
+        Just("evil@example.com".to_owned()),
+        Just("https://evil.example/x".to_owned()),
+        Just("www.evil.example".to_owned()),
+        Just("<b>".to_owned()),
+        Just("#".to_owned()),
+        Just("[".to_owned()),
         "[ -~]{0,8}",
         any::<String>(),
     ];
@@ -164,14 +185,14 @@ proptest! {
     /// the exact data and property values back.
     #[test]
     fn command_lines_cannot_be_hijacked(title in hostile_text(), data in hostile_text()) {
-        let line = command("error", &[("title", &title)], &data);
+        let line = command("error", &[("title", &title)], &data).0;
         prop_assert!(!line.contains('\r') && !line.contains('\n'));
         let (name, props, got) = parse_command(&line).unwrap();
         prop_assert_eq!(name, "error");
         prop_assert_eq!(props, vec![("title".to_owned(), title)]);
         prop_assert_eq!(&got, &data);
 
-        let mask = command("add-mask", &[], &data);
+        let mask = command("add-mask", &[], &data).0;
         prop_assert!(!mask.contains('\r') && !mask.contains('\n'));
         prop_assert_eq!(parse_command(&mask).unwrap().2, data);
     }
@@ -260,6 +281,163 @@ proptest! {
         prop_assert_eq!(parse_retry_after(&ahead, now), Some(Duration::from_secs(k)));
         let before = httpdate::fmt_http_date(now - Duration::from_secs(k));
         prop_assert_eq!(parse_retry_after(&before, now), Some(Duration::ZERO));
+    }
+}
+
+/// A configuration's id, name, description and date, as the service sent them.
+type ConfigurationFields = (String, Option<String>, Option<String>, Option<String>);
+
+/// Every server field a run can print, each an arbitrary string.
+#[derive(Debug)]
+struct ServerFields {
+    status: String,
+    message: Option<String>,
+    link: Option<String>,
+    code: Option<String>,
+    error_message: Option<String>,
+    configurations: Vec<ConfigurationFields>,
+    header: String,
+}
+
+fn server_fields() -> impl Strategy<Value = ServerFields> {
+    let configuration = (hostile_text(), opt_text(), opt_text(), opt_text());
+    (
+        hostile_text(),
+        opt_text(),
+        prop::option::of(prop_oneof![
+            hostile_text(),
+            hostile_text().prop_map(|t| format!("https://x.org/{t}")),
+        ]),
+        opt_text(),
+        opt_text(),
+        prop::collection::vec(configuration, 0..3),
+        hostile_text(),
+    )
+        .prop_map(
+            |(status, message, link, code, error_message, configurations, header)| ServerFields {
+                status,
+                message,
+                link,
+                code,
+                error_message,
+                configurations,
+                header,
+            },
+        )
+}
+
+/// Everything a GitHub-mode run prints on stdout and stderr for answers
+/// holding `f`, through the same functions the run uses: progress lines,
+/// warnings, each outcome's result lines (plain and JSON), verdict
+/// annotations and plain verdicts; and the step summary.
+fn printed(f: &ServerFields) -> (String, Vec<String>) {
+    use serde_json::json;
+    let body = json!({"job": {
+        "status": f.status,
+        "message": f.message,
+        "_links": {"ec3Project": {"href": f.link}},
+    }});
+    let Ok(job) = Job::from_json(body.to_string().as_bytes()) else {
+        return (String::new(), Vec::new());
+    };
+    let mut detail = ServiceError::default();
+    detail.code = f.code.clone();
+    detail.message = f.error_message.clone();
+    let configurations: Vec<Configuration> = f
+        .configurations
+        .iter()
+        .filter_map(|(id, name, description, modified)| {
+            serde_json::from_value(json!({
+                "id": id, "displayName": name, "description": description, "modifiedOn": modified,
+            }))
+            .ok()
+        })
+        .collect();
+    let id = JobId::new("j1").unwrap();
+    let mut log = Vec::new();
+    let service = || Error::Service {
+        status: 503,
+        detail: detail.clone(),
+    };
+    // Progress (stderr): `out!`/`err!` pass every line through `line`.
+    log.push(line(&format!("ec3-gate: {}; retrying in 1s", service())));
+    log.push(line(&format!("ec3-gate: job {id} is {} (1s)", job.status)));
+    let unknown = format!(
+        "unknown job status '{}'; still waiting",
+        one_line(job.status.as_str(), 64)
+    );
+    log.push(annotation("warning", WARNING_TITLE, &unknown).0);
+    log.push(line(&format!(
+        "ec3-gate: warning: {}",
+        one_line(&unknown, 2000)
+    )));
+    log.push(line(&format!(
+        "ec3-gate: invalid duration '{}'",
+        one_line(&f.header, 40)
+    )));
+    // Each outcome whose lines hold different server text (the others, such
+    // as a 404's or a 401's, print the same detail as the 503's).
+    let outcomes = [
+        Outcome::Finished(job.clone()),
+        Outcome::Answered(job.clone()),
+        Outcome::Failed(Error::TimedOut),
+        Outcome::Failed(service()),
+        Outcome::Listed(configurations),
+    ];
+    let report = Report::new(Some(&id), Some(&job));
+    for outcome in &outcomes {
+        for reporter in [&Human::default() as &dyn Reporter, &Json::default()] {
+            for l in reporter.result_lines(outcome, &report) {
+                log.push(line(&l));
+            }
+        }
+        let v = verdict(outcome, Some(&job), &report, Duration::from_secs(3), true);
+        log.push(annotation(v.level, v.title, &v.text).0);
+        log.push(line(&format!("ec3-gate: {}", one_line(&v.text, 2000))));
+    }
+    // The summary's server text is the report's, whatever the title.
+    let summary = report.summary("EC3 job failed", Duration::from_secs(3));
+    (log.join("\n"), vec![summary])
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(10_000))]
+
+    /// Whatever every server field holds, the runner finds no command the
+    /// tool did not write in anything a run prints, no line holds a control,
+    /// ESC, bidi or zero-width character, and the summary stays inert: its
+    /// table whole, no HTML, no autolink (`@`, `://`, `www.`).
+    #[test]
+    fn server_text_never_commands_the_runner(f in server_fields()) {
+        let (log, summaries) = printed(&f);
+        let bad = unintended(&log, &Allowed::ec3_gate());
+        prop_assert!(bad.is_empty(), "{:?}\n{}", bad, log);
+        for l in log_lines(&log) {
+            // The configuration table's own tabs are the only control.
+            let hidden = |c: char| c != '\t' && ec3_gate::text::is_hidden(c);
+            prop_assert!(!l.chars().any(hidden), "{:?}", l);
+            prop_assert!(!l.contains("##["), "{:?}", l);
+        }
+        for summary in summaries {
+            let rows: Vec<&str> = summary.lines().filter(|l| l.starts_with('|')).collect();
+            prop_assert_eq!(rows.len(), 7, "{}", summary);
+            prop_assert!(!summary.replace("<br>", "").contains('<'), "{}", summary);
+            for l in summary.lines() {
+                prop_assert!(!l.chars().any(ec3_gate::text::is_hidden), "{:?}", l);
+            }
+            // Only the link target (percent-encoded, after `](`) may hold `://` or `www.`.
+            let text: String = summary
+                .split("](")
+                .enumerate()
+                .map(|(i, part)| match part.split_once(')') {
+                    Some((_, after)) if i > 0 => after,
+                    _ => part,
+                })
+                .collect();
+            prop_assert!(!text.contains('@'), "{}", summary);
+            let unescaped = text.replace("\\:", "");
+            prop_assert!(!unescaped.contains("://") && !text.contains("www."), "{}", summary);
+        }
     }
 }
 

@@ -5,14 +5,14 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use ec3_gate::{Job, JobId};
+use ec3_gate::{Error, Job, JobId};
 
 use super::github::{markdown_cell, markdown_link};
 use super::group::{Member, deciding};
 
 /// What is known about a job at the end of a run (or when it was cut short):
 /// the `--json` object `{"jobId","status","message","ec3ProjectUrl"}`, with
-/// `null` where absent.
+/// `null` where absent (and `"error"` after a run that ended in one).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
@@ -37,9 +37,24 @@ impl Report {
         }
     }
 
-    /// The one-line JSON object.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|_| "{}".to_owned())
+    /// The one-line JSON object; when the run ended in `error`, with an
+    /// `"error"` key holding its text (the text stderr shows).
+    pub fn to_json(&self, error: Option<&Error>) -> String {
+        /// The report's keys, then `error`.
+        #[derive(Serialize)]
+        struct Failed<'a> {
+            #[serde(flatten)]
+            report: &'a Report,
+            error: String,
+        }
+        let json = match error {
+            Some(e) => serde_json::to_string(&Failed {
+                report: self,
+                error: e.to_string(),
+            }),
+            None => serde_json::to_string(self),
+        };
+        json.unwrap_or_else(|_| "{}".to_owned())
     }
 
     /// The step outputs `status`, `message`, `ec3-project-url`, `job-id`
@@ -162,14 +177,19 @@ mod tests {
     #[test]
     fn json_has_nulls_where_absent() {
         assert_eq!(
-            Report::default().to_json(),
+            Report::default().to_json(None),
             r#"{"jobId":null,"status":null,"message":null,"ec3ProjectUrl":null}"#
         );
         let job = Job::from_json(br#"{"job":{"status":"Failed","message":"a\nb"}}"#).unwrap();
         let r = Report::new(Some(&JobId::new("j1").unwrap()), Some(&job));
         assert_eq!(
-            r.to_json(),
+            r.to_json(None),
             r#"{"jobId":"j1","status":"Failed","message":"a\nb","ec3ProjectUrl":null}"#
+        );
+        // Only a run that ended in an error adds its text.
+        assert_eq!(
+            r.to_json(Some(&Error::TimedOut)),
+            r#"{"jobId":"j1","status":"Failed","message":"a\nb","ec3ProjectUrl":null,"error":"timed out waiting for the job"}"#
         );
         assert_eq!(r.outputs()[1], ("message", "a\nb"));
         assert_eq!(r.outputs()[2], ("ec3-project-url", ""));

@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use ec3_gate::{Error, Job, JobId, JobStatus};
 
-use super::github::{self, command};
+use super::github::{self, WARNING_TITLE, annotation, command};
 use super::group::Member;
 use super::report::{GroupReport, Report};
-use super::text::one_line;
-use super::{Outcome, err, out};
+use super::text::{json_line, one_line};
+use super::{Outcome, err, out, runner};
 
 /// The job id and the last answer seen, shared with the thread that reports
 /// the outcome, so even an interrupted run reports them.
@@ -84,12 +84,16 @@ pub trait Reporter: Send + Sync {
     /// escaped text.
     fn result(&self, outcome: &Outcome, report: &Report);
 
+    /// The lines [`Reporter::result`] prints (without line ends).
+    fn result_lines(&self, outcome: &Outcome, report: &Report) -> Vec<String>;
+
     /// Tells the person (or the runner) how the run ended.
     fn verdict(&self, verdict: &Verdict);
 
-    /// A warning line for stderr.
-    fn warning(&self, text: &str) -> String {
-        format!("ec3-gate: warning: {text}")
+    /// Prints a warning whose `text` may hold server text; `line` prints a
+    /// plain line on stderr (above a spinner, if any).
+    fn warning(&self, text: &str, line: &dyn Fn(&str)) {
+        line(&format!("ec3-gate: warning: {}", one_line(text, 2000)));
     }
 
     /// A job was created: its id is known before the wait.
@@ -114,14 +118,21 @@ pub trait Reporter: Send + Sync {
     fn live(&self) -> bool {
         true
     }
+
+    /// Progress and retry lines are shown (not with `--quiet`).
+    fn chatty(&self) -> bool {
+        true
+    }
 }
 
-/// The reporter for the mode the environment and flags ask for.
-pub fn for_mode(github: bool, json: bool) -> Arc<dyn Reporter> {
+/// The reporter for the mode the environment and flags ask for; `quiet`
+/// keeps stderr to errors (and the runner's annotations).
+pub fn for_mode(github: bool, json: bool, quiet: bool) -> Arc<dyn Reporter> {
+    let human = Human { quiet };
     let stdout: Box<dyn Reporter> = if json {
-        Box::new(Json)
+        Box::new(Json { human })
     } else {
-        Box::new(Human)
+        Box::new(human)
     };
     if github {
         Arc::new(GitHub { stdout })
@@ -147,33 +158,54 @@ pub struct Verdict {
 }
 
 /// Plain text: the status word, the job id, or a configuration table.
-pub struct Human;
+#[derive(Default)]
+pub struct Human {
+    /// `--quiet`: no progress, retry or success lines; only errors.
+    quiet: bool,
+}
 
 impl Reporter for Human {
     fn result(&self, outcome: &Outcome, report: &Report) {
+        for line in self.result_lines(outcome, report) {
+            out!("{line}");
+        }
+    }
+
+    fn result_lines(&self, outcome: &Outcome, report: &Report) -> Vec<String> {
         match outcome {
-            Outcome::Listed(list) => {
-                for c in list {
+            Outcome::Listed(list) => list
+                .iter()
+                .map(|c| {
                     let field = |v: &Option<String>| one_line(v.as_deref().unwrap_or(""), 200);
-                    out!(
+                    format!(
                         "{}\t{}\t{}",
                         one_line(&c.id, 256),
                         field(&c.display_name),
                         field(&c.modified_on)
-                    );
-                }
-            }
-            Outcome::Created(id) => out!("{id}"),
-            _ => {
-                if let Some(status) = &report.status {
-                    out!("{}", one_line(status, 64));
-                }
-            }
+                    )
+                })
+                .collect(),
+            Outcome::Created(id) => vec![id.to_string()],
+            _ => report
+                .status
+                .iter()
+                .map(|status| one_line(status, 64))
+                .collect(),
         }
     }
 
     fn verdict(&self, verdict: &Verdict) {
-        err!("ec3-gate: {}", one_line(&verdict.text, 2000));
+        if !self.quiet || verdict.level == "error" {
+            err!("ec3-gate: {}", one_line(&verdict.text, 2000));
+        }
+    }
+
+    fn live(&self) -> bool {
+        !self.quiet
+    }
+
+    fn chatty(&self) -> bool {
+        !self.quiet
     }
 
     /// `ID<TAB>STATUS` per job (`-` where unknown); only the id for a job
@@ -192,29 +224,49 @@ impl Reporter for Human {
     }
 }
 
-/// One JSON value on stdout.
-pub struct Json;
+/// One JSON value on stdout; stderr as for people.
+#[derive(Default)]
+pub struct Json {
+    human: Human,
+}
 
 impl Reporter for Json {
     fn result(&self, outcome: &Outcome, report: &Report) {
-        match outcome {
-            Outcome::Listed(list) => out!(
-                "{}",
-                serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
-            ),
-            Outcome::Failed(e) if e.is_usage() => {}
-            _ => out!("{}", report.to_json()),
+        for line in self.result_lines(outcome, report) {
+            out!("{line}");
         }
     }
 
-    fn verdict(&self, verdict: &Verdict) {
-        Human.verdict(verdict);
+    fn result_lines(&self, outcome: &Outcome, report: &Report) -> Vec<String> {
+        let json = match outcome {
+            Outcome::Listed(list) => serde_json::to_string(list).unwrap_or_else(|_| "[]".into()),
+            Outcome::Failed(e) if e.is_usage() => return Vec::new(),
+            Outcome::Failed(e) => report.to_json(Some(e)),
+            _ => report.to_json(None),
+        };
+        vec![json_line(&json)]
     }
 
-    /// JSON Lines: one object per job, in input order.
-    fn group_result(&self, _members: &[Member], reports: &[Report]) {
-        for report in reports {
-            out!("{}", report.to_json());
+    fn verdict(&self, verdict: &Verdict) {
+        self.human.verdict(verdict);
+    }
+
+    fn live(&self) -> bool {
+        self.human.live()
+    }
+
+    fn chatty(&self) -> bool {
+        self.human.chatty()
+    }
+
+    /// JSON Lines: one object per job, in input order, each as one job's
+    /// (with `"error"` for a job whose wait ended in one).
+    fn group_result(&self, members: &[Member], reports: &[Report]) {
+        for (member, report) in members.iter().zip(reports) {
+            out!(
+                "{}",
+                json_line(&report.to_json(member.result.as_ref().err()))
+            );
         }
     }
 }
@@ -230,15 +282,17 @@ impl Reporter for GitHub {
         self.stdout.result(outcome, report);
     }
 
-    fn verdict(&self, verdict: &Verdict) {
-        err!(
-            "{}",
-            command(verdict.level, &[("title", verdict.title)], &verdict.text)
-        );
+    fn result_lines(&self, outcome: &Outcome, report: &Report) -> Vec<String> {
+        self.stdout.result_lines(outcome, report)
     }
 
-    fn warning(&self, text: &str) -> String {
-        command("warning", &[], text)
+    fn verdict(&self, verdict: &Verdict) {
+        runner!(annotation(verdict.level, verdict.title, &verdict.text));
+    }
+
+    fn warning(&self, text: &str, _line: &dyn Fn(&str)) {
+        // No spinner in GitHub mode: straight to stderr.
+        runner!(annotation("warning", WARNING_TITLE, text));
     }
 
     fn job_created(&self, id: &JobId, seen: &LastSeen) {
@@ -288,11 +342,15 @@ impl Reporter for GitHub {
     }
 
     fn mask(&self, secret: &str) {
-        err!("{}", command("add-mask", &[], secret));
+        runner!(command("add-mask", &[], secret));
     }
 
     fn live(&self) -> bool {
         false
+    }
+
+    fn chatty(&self) -> bool {
+        self.stdout.chatty()
     }
 }
 
@@ -401,7 +459,7 @@ fn finish_group(
 }
 
 /// A title and a one-paragraph verdict for people.
-fn verdict(
+pub(super) fn verdict(
     outcome: &Outcome,
     job: Option<&Job>,
     report: &Report,
@@ -432,6 +490,7 @@ fn verdict(
             "EC3 configurations",
             format!("{} configuration(s)", list.len()),
         ),
+        Outcome::Checked => ("ec3-gate doctor", "all checks passed".to_owned()),
         Outcome::Failed(Error::TimedOut) => (
             "EC3 job timed out",
             format!(
@@ -450,7 +509,7 @@ fn verdict(
     };
     let level = match outcome {
         Outcome::Finished(j) | Outcome::Answered(j) if j.status != JobStatus::Failed => "notice",
-        Outcome::Created(_) | Outcome::Listed(_) => "notice",
+        Outcome::Created(_) | Outcome::Listed(_) | Outcome::Checked => "notice",
         Outcome::Answered(_) => "warning",
         _ => "error",
     };
@@ -474,20 +533,21 @@ fn runner_file(name: &str) -> Option<PathBuf> {
 /// reported as a warning, never silent, and does not change the verdict.
 fn write_outputs(outputs: &[(&str, &str)]) -> bool {
     let Some(path) = runner_file("GITHUB_OUTPUT") else {
-        err!("::warning::GITHUB_OUTPUT is not set; step outputs were not written");
+        runner!(annotation(
+            "warning",
+            WARNING_TITLE,
+            "GITHUB_OUTPUT is not set; step outputs were not written"
+        ));
         return false;
     };
     match github::append_outputs(&path, outputs) {
         Ok(()) => true,
         Err(e) => {
-            err!(
-                "{}",
-                command(
-                    "warning",
-                    &[],
-                    &format!("could not write step outputs: {e}")
-                )
-            );
+            runner!(annotation(
+                "warning",
+                WARNING_TITLE,
+                &format!("could not write step outputs: {e}")
+            ));
             false
         }
     }
@@ -496,14 +556,11 @@ fn write_outputs(outputs: &[(&str, &str)]) -> bool {
 fn write_summary(text: &str) {
     if let Some(path) = runner_file("GITHUB_STEP_SUMMARY") {
         if let Err(e) = github::append(&path, text) {
-            err!(
-                "{}",
-                command(
-                    "warning",
-                    &[],
-                    &format!("could not write the step summary: {e}")
-                )
-            );
+            runner!(annotation(
+                "warning",
+                WARNING_TITLE,
+                &format!("could not write the step summary: {e}")
+            ));
         }
     }
 }

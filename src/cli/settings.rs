@@ -5,8 +5,9 @@ use std::ffi::OsString;
 use std::time::Duration;
 
 use ec3_gate::{
-    Client, Config, Credentials, DEFAULT_INTERVAL_MS, DEFAULT_TIMEOUT_MS, Error, JobId, NewJob,
-    NewJobs, Secret, Timeout, WaitOptions,
+    CaCert, Check, Client, Config, Credentials, DEFAULT_API_URL, DEFAULT_AUTHORITY,
+    DEFAULT_INTERVAL_MS, DEFAULT_SCOPE, DEFAULT_TIMEOUT_MS, Error, JobId, NewJob, NewJobs, Secret,
+    Timeout, WaitOptions,
 };
 use serde::Deserialize;
 
@@ -81,6 +82,11 @@ pub const VARIABLES: &[Variable] = &[
         "`--max-requests-per-minute`: most requests in any minute",
     ),
     var(
+        "EC3_CA_CERT",
+        Some("ca-cert"),
+        "extra CA certificates (PEM file path or PEM text), as --ca-cert",
+    ),
+    var(
         "GITHUB_ACTIONS",
         None,
         "`true`: write step outputs, summary and annotations",
@@ -110,6 +116,7 @@ pub struct Env {
     ec3_project_name: Option<String>,
     ec3_extraction_id: Option<String>,
     ec3_max_requests_per_minute: Option<String>,
+    ec3_ca_cert: Option<String>,
     github_actions: Option<String>,
 }
 
@@ -218,6 +225,23 @@ pub enum Task {
     },
     /// List an iTwin's EC3 configurations.
     Configurations { itwin_id: String, timeout: Timeout },
+    /// Check the configuration; `settings` says where each setting came from.
+    Doctor {
+        timeout: Timeout,
+        settings: Vec<Setting>,
+    },
+}
+
+/// One resolved setting, for `doctor`: never a secret's value.
+pub struct Setting {
+    /// The setting, as the flags name it.
+    pub name: &'static str,
+    /// Its value as given, unescaped (for credentials: which kind, not the
+    /// value).
+    pub value: String,
+    /// Where it came from: the flag, the variable (or Action input), the
+    /// environment, or `default`.
+    pub from: String,
 }
 
 /// Everything a run needs, validated: nothing has been sent yet.
@@ -230,7 +254,11 @@ pub struct Settings {
 
 /// Validates the flags and the environment into settings.
 pub fn validate(args: Args, env: &Env) -> Result<Settings, Error> {
-    let task = task(args.command, env)?;
+    let shown = matches!(args.command, Command::Doctor { .. }).then(|| provenance(&args, env));
+    let mut task = task(args.command, env)?;
+    if let (Task::Doctor { settings, .. }, Some(shown)) = (&mut task, shown) {
+        *settings = shown;
+    }
     let credentials = match (
         &env.itwin_access_token,
         &env.itwin_client_id,
@@ -265,6 +293,7 @@ pub fn validate(args: Args, env: &Env) -> Result<Settings, Error> {
     let mut config = Config::new(credentials);
     let api_url_name = env.source(args.api_url.as_deref(), "--api-url", "ITWIN_API_URL");
     let authority_name = env.source(args.authority.as_deref(), "--authority", "ITWIN_AUTHORITY");
+    let ca_cert_name = env.source(args.ca_cert.as_deref(), "--ca-cert", "EC3_CA_CERT");
     if let Some(url) = args.api_url.or_else(|| env.itwin_api_url.clone()) {
         config = config.api_url(url);
     }
@@ -295,6 +324,9 @@ pub fn validate(args: Args, env: &Env) -> Result<Settings, Error> {
         }
         (None, None) => "--max-requests-per-minute".to_owned(),
     };
+    if let Some(pem_or_path) = args.ca_cert.or_else(|| env.ec3_ca_cert.clone()) {
+        config = config.ca_cert(pem_or_path);
+    }
     // An EC3 token in the environment is cut out of every answer, even of
     // a `wait` for a job an earlier step created with it.
     if let Some(token) = &env.ec3_bearer_token {
@@ -305,6 +337,7 @@ pub fn validate(args: Args, env: &Env) -> Result<Settings, Error> {
             .rename_setting("authority", &authority_name)
             .rename_setting("scope", &env.name("ITWIN_SCOPE"))
             .rename_setting("max requests per minute", &budget_name)
+            .rename_setting("CA certificate", &ca_cert_name)
     })?;
     Ok(Settings { client, task })
 }
@@ -481,7 +514,82 @@ fn task(command: Command, env: &Env) -> Result<Task, Error> {
             itwin_id,
             timeout: call_timeout(timeout)?,
         },
+        Command::Doctor { timeout } => Task::Doctor {
+            timeout: match timeout {
+                Some(t) => Timeout::new(t).map_err(|e| e.rename_setting("timeout", "--timeout"))?,
+                None => Timeout::new(Duration::from_millis(Check::DEFAULT_TIMEOUT_MS))?,
+            },
+            settings: Vec::new(),
+        },
     })
+}
+
+/// The settings `doctor` shows, each with where it came from: the flag,
+/// else the variable, else the core's default. Secrets only by kind.
+fn provenance(args: &Args, env: &Env) -> Vec<Setting> {
+    let pick = |name,
+                flag: &Option<String>,
+                flag_name: &str,
+                var,
+                value: &Option<String>,
+                default: &str| {
+        let (value, from) = match (flag, value) {
+            (Some(v), _) => (v.clone(), flag_name.to_owned()),
+            (None, Some(v)) => (v.clone(), env.name(var)),
+            (None, None) => (default.to_owned(), "default".to_owned()),
+        };
+        Setting { name, value, from }
+    };
+    let credentials = match (&env.itwin_access_token, &env.itwin_client_id) {
+        (Some(_), _) => "access token from ITWIN_ACCESS_TOKEN",
+        (None, Some(_)) => "client credentials from ITWIN_CLIENT_ID and ITWIN_CLIENT_SECRET",
+        (None, None) => "none",
+    };
+    let mut ca_cert = pick(
+        "ca-cert",
+        &args.ca_cert,
+        "--ca-cert",
+        "EC3_CA_CERT",
+        &env.ec3_ca_cert,
+        "none",
+    );
+    ca_cert.value = match CaCert::of(&ca_cert.value) {
+        CaCert::Pem(text) => format!("PEM text ({} bytes)", text.len()),
+        CaCert::Path(path) => path.to_owned(),
+        _ => "given".to_owned(),
+    };
+    vec![
+        Setting {
+            name: "credentials",
+            value: credentials.to_owned(),
+            from: "environment".to_owned(),
+        },
+        pick(
+            "api-url",
+            &args.api_url,
+            "--api-url",
+            "ITWIN_API_URL",
+            &env.itwin_api_url,
+            DEFAULT_API_URL,
+        ),
+        pick(
+            "authority",
+            &args.authority,
+            "--authority",
+            "ITWIN_AUTHORITY",
+            &env.itwin_authority,
+            DEFAULT_AUTHORITY,
+        ),
+        pick(
+            "scope",
+            &None,
+            "",
+            "ITWIN_SCOPE",
+            &env.itwin_scope,
+            DEFAULT_SCOPE,
+        ),
+        ca_cert,
+    ]
 }
 
 /// `--timeout`/`EC3_TIMEOUT` and `--interval`/`EC3_INTERVAL`, flags first,
@@ -538,6 +646,20 @@ fn call_timeout(timeout: Option<Duration>) -> Result<Timeout, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// scripts/action/run.sh clears the job's `ITWIN_*` and `EC3_*` variables
+    /// so that only the Action's inputs configure the step: that prefix rule
+    /// must cover every variable an input can set.
+    #[test]
+    fn every_variable_an_input_sets_has_a_prefix_the_action_clears() {
+        for v in VARIABLES.iter().filter(|v| v.input.is_some()) {
+            assert!(
+                v.name.starts_with("ITWIN_") || v.name.starts_with("EC3_"),
+                "{}",
+                v.name
+            );
+        }
+    }
 
     #[test]
     fn every_listed_variable_is_read_and_only_those() {

@@ -1,7 +1,9 @@
 //! Runs the composite action (`action.yml` and `scripts/action/*.sh`) the way the GitHub runner
 //! does: each step's `run:` under `bash --noprofile --norc -eo pipefail`, with exactly the `env:`
 //! that action.yml maps from the inputs, a fresh `GITHUB_OUTPUT` per step, a temporary
-//! `RUNNER_TOOL_CACHE`, `RUNNER_OS=Linux` and `RUNNER_ARCH=X64`.
+//! `RUNNER_TOOL_CACHE`, `RUNNER_OS=Linux` and `RUNNER_ARCH=X64`. `GITHUB_ACTION_PATH` is a
+//! temporary checkout of the action with its own release manifest, which a test fills as a
+//! release commit would (`scripts/release/manifest.sh`).
 //!
 //! Nothing reaches the internet: a stub `curl` first on `PATH` serves files from a temporary
 //! directory (404 for anything else) and records its arguments. The job service is the
@@ -134,7 +136,7 @@ fn sim() -> Sim {
 fn runner_with_real_release() -> Runner {
     let runner = Runner::new();
     runner.forbid_cargo();
-    runner.publish(&fs::read(env!("CARGO_BIN_EXE_ec3-gate")).unwrap(), None);
+    runner.publish(&fs::read(env!("CARGO_BIN_EXE_ec3-gate")).unwrap());
     runner
 }
 
@@ -160,6 +162,7 @@ fn action_yml_is_thin_and_maps_every_input_through_env() {
             "api-url",
             "authority",
             "scope",
+            "ca-cert",
             "timeout",
             "interval",
             "max-requests-per-minute",
@@ -430,26 +433,29 @@ fn bad_input_values_are_refused_by_ec3_gate_naming_the_input_before_anything_is_
 fn download_uses_hardened_curl_verifies_the_checksum_and_fills_the_tool_cache() {
     let runner = Runner::new();
     runner.forbid_cargo();
-    let archive = runner.publish(&fake_binary(), None);
+    let archive = runner.publish(&fake_binary());
     let run = runner.run_steps(&valid_with(&[]), Some("install"));
     assert_eq!(run.code(), 0, "{}", run.show());
 
+    // One download, the archive: its checksum comes from the action's manifest, not the host.
     let base = format!("https://github.com/{REPO}/releases/download/v{VERSION}");
     let calls = runner.curl_calls();
-    assert_eq!(calls.len(), 2, "{calls:?}");
-    for (call, file) in calls.iter().zip(["SHA256SUMS", archive.as_str()]) {
-        let flags = [
-            "--proto",
-            "=https",
-            "--tlsv1.2",
-            "-fsSL",
-            "--retry",
-            "10",
-            "--retry-connrefused",
-        ];
-        assert_eq!(&call[..flags.len()], flags, "{call:?}");
-        assert_eq!(call.last().unwrap(), &format!("{base}/{file}"));
-    }
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    let flags = [
+        "--proto",
+        "=https",
+        "--tlsv1.2",
+        "-fsSL",
+        "--retry",
+        "10",
+        "--retry-delay",
+        "2",
+        "--retry-max-time",
+        "60",
+        "--retry-connrefused",
+    ];
+    assert_eq!(&calls[0][..flags.len()], flags, "{:?}", calls[0]);
+    assert_eq!(calls[0].last().unwrap(), &format!("{base}/{archive}"));
 
     let cache = runner.cache_dir();
     let bin = cache.join("ec3-gate");
@@ -489,14 +495,14 @@ fn download_uses_hardened_curl_verifies_the_checksum_and_fills_the_tool_cache() 
 
     // A leading `v` names the same release.
     let runner = Runner::new();
-    runner.publish(&fake_binary(), None);
+    runner.publish(&fake_binary());
     let run = runner.run_steps(
         &valid_with(&[("version", &format!("v{VERSION}"))]),
         Some("install"),
     );
     assert_eq!(run.code(), 0, "{}", run.show());
     assert_eq!(
-        runner.curl_calls()[1].last().unwrap(),
+        runner.curl_calls()[0].last().unwrap(),
         &format!("{base}/{archive}")
     );
 }
@@ -505,7 +511,7 @@ fn download_uses_hardened_curl_verifies_the_checksum_and_fills_the_tool_cache() 
 fn a_cached_binary_is_reused_without_calling_curl() {
     let runner = Runner::new();
     runner.forbid_cargo();
-    runner.publish(&fake_binary(), None);
+    runner.publish(&fake_binary());
     let first = runner.run_steps(&valid_with(&[]), Some("install"));
     assert_eq!(first.code(), 0, "{}", first.show());
     let calls = runner.curl_calls().len();
@@ -518,9 +524,11 @@ fn a_cached_binary_is_reused_without_calling_curl() {
         "the second use must not download"
     );
     let step = second.step("install");
+    let cached = sha256(&runner.cache_dir().join("ec3-gate"));
     assert!(
-        step.stdout
-            .contains(&format!("ec3-gate {VERSION} found in the tool cache")),
+        step.stdout.contains(&format!(
+            "ec3-gate {VERSION} found in the tool cache (sha256 verified: {cached})"
+        )),
         "{}",
         step.stdout
     );
@@ -530,14 +538,15 @@ fn a_cached_binary_is_reused_without_calling_curl() {
     fs::remove_file(runner.cache_dir().with_extension("complete")).unwrap();
     let third = runner.run_steps(&valid_with(&[]), Some("install"));
     assert_eq!(third.code(), 0, "{}", third.show());
-    assert_eq!(runner.curl_calls().len(), calls + 2);
+    assert_eq!(runner.curl_calls().len(), calls + 1);
 }
 
 #[test]
 fn a_bad_checksum_is_refused_and_never_falls_back_to_a_build() {
     let runner = Runner::new();
     runner.forbid_cargo();
-    let archive = runner.publish(&fake_binary(), Some(&"ab".repeat(32)));
+    let archive = runner.publish(&fake_binary());
+    runner.repin(&archive, &"ab".repeat(32));
     let run = runner.run_action(&valid_with(&[]));
     assert_eq!(run.code(), 1, "{}", run.show());
     assert_eq!(run.steps.len(), 1, "nothing runs after a refused install");
@@ -551,8 +560,8 @@ fn a_bad_checksum_is_refused_and_never_falls_back_to_a_build() {
     assert_eq!(
         error,
         format!(
-            "::error title=ec3-gate install::checksum mismatch for {archive}: SHA256SUMS says {}, \
-             the download is {actual}: refusing to install or run it",
+            "::error title=ec3-gate install::checksum mismatch for {archive}: the action's release \
+             manifest pins {}, the download is {actual}: refusing to unpack or run it",
             "ab".repeat(32)
         )
     );
@@ -562,22 +571,27 @@ fn a_bad_checksum_is_refused_and_never_falls_back_to_a_build() {
         "a mismatch is not a missing release"
     );
 
-    // A SHA256SUMS without our archive is refused as well.
-    fs::write(
-        runner.path("serve/SHA256SUMS"),
-        format!("{actual}  some-other-file.tar.gz\n"),
-    )
-    .unwrap();
+    // The archive as pinned, but the binary in it is not the one pinned: refused as well.
+    runner.repin(&archive, &actual);
+    let name = archive.strip_suffix(".tar.gz").unwrap();
+    let binary = format!("{name}/ec3-gate");
+    runner.repin(&binary, &"cd".repeat(32));
     let run = runner.run_action(&valid_with(&[]));
-    assert_eq!(run.code(), 1);
+    assert_eq!(run.code(), 1, "{}", run.show());
+    // package.sh copies the binary as it is.
+    fs::write(runner.path("inside"), fake_binary()).unwrap();
+    let inside = sha256(&runner.path("inside"));
     assert!(
         run.stdout().contains(&format!(
-            "SHA256SUMS of release v{VERSION} has no checksum for {archive}: refusing to install it"
+            "::error title=ec3-gate install::checksum mismatch for {binary} in {archive}: the release \
+             manifest pins {}, the archive holds {inside}: refusing to run it",
+            "cd".repeat(32)
         )),
         "{}",
         run.show()
     );
     assert!(!runner.cache_dir().exists());
+    assert!(!runner.cargo_was_called());
 }
 
 #[test]
@@ -634,11 +648,21 @@ fn windows_and_every_platform_map_to_the_release_names() {
         );
     }
 
-    // A Windows runner asks for the .zip and reuses a cached ec3-gate.exe.
+    // A Windows runner asks for the .zip the manifest pins (the stub host has none) and
+    // reuses a cached ec3-gate.exe whose sha256 the manifest pins.
     let mut runner = Runner::new();
     runner.os = "Windows";
     runner.forbid_cargo();
-    fs::write(runner.path("serve/SHA256SUMS"), "").unwrap();
+    let windows = "x86_64-pc-windows-msvc";
+    for version in ["9.9.9", VERSION] {
+        let name = format!("ec3-gate-{version}-{windows}");
+        runner.pin(version, &format!("{name}.zip"), &"ab".repeat(32));
+    }
+    runner.pin(
+        "9.9.9",
+        &format!("ec3-gate-9.9.9-{windows}/ec3-gate.exe"),
+        &"cd".repeat(32),
+    );
     let run = runner.run_steps(&valid_with(&[("version", "9.9.9")]), Some("install"));
     assert_eq!(run.code(), 1, "{}", run.show());
     let urls: Vec<String> = runner
@@ -646,27 +670,37 @@ fn windows_and_every_platform_map_to_the_release_names() {
         .iter()
         .map(|c| c.last().unwrap().clone())
         .collect();
-    let base = format!("https://github.com/{REPO}/releases/download/v9.9.9");
+    let zip = format!("ec3-gate-9.9.9-{windows}.zip");
     assert_eq!(
         urls,
-        [
-            format!("{base}/SHA256SUMS"),
-            format!("{base}/ec3-gate-9.9.9-x86_64-pc-windows-msvc.zip")
-        ]
+        [format!(
+            "https://github.com/{REPO}/releases/download/v9.9.9/{zip}"
+        )]
     );
-    assert!(run.stdout().contains(&format!(
-        "release v9.9.9 of {REPO} has no ec3-gate-9.9.9-x86_64-pc-windows-msvc.zip, and the action's source is version {VERSION}, not 9.9.9"
-    )));
+    assert!(
+        run.stdout().contains(&format!(
+            "could not download {zip} of ec3-gate v9.9.9 from {REPO}, and the action's source is \
+             version {VERSION}, not 9.9.9"
+        )),
+        "{}",
+        run.show()
+    );
     let cache = runner.cache_dir();
     fs::create_dir_all(&cache).unwrap();
     write_executable(&cache.join("ec3-gate.exe"), "#!/bin/sh\n");
     fs::write(cache.with_extension("complete"), "").unwrap();
+    runner.pin(
+        VERSION,
+        &format!("ec3-gate-{VERSION}-{windows}/ec3-gate.exe"),
+        &sha256(&cache.join("ec3-gate.exe")),
+    );
     let run = runner.run_steps(&valid_with(&[]), Some("install"));
     assert_eq!(run.code(), 0, "{}", run.show());
     assert_eq!(
         run.step("install").output("path"),
         Some(cache.join("ec3-gate.exe").display().to_string().as_str())
     );
+    assert_eq!(runner.curl_calls().len(), 1, "no download for a cache hit");
 }
 
 #[test]
@@ -674,8 +708,15 @@ fn a_platform_without_a_release_and_another_version_fails_clearly() {
     let mut runner = Runner::new();
     runner.arch = "ARM";
     runner.forbid_cargo();
+    // 9.9.9 is released (for other platforms), but not for 32-bit ARM, and it is not the
+    // checkout's version, so there is nothing to build either.
+    runner.pin(
+        "9.9.9",
+        &format!("ec3-gate-9.9.9-{LINUX_TARGET}.tar.gz"),
+        &"ab".repeat(32),
+    );
     let run = runner.run_steps(&valid_with(&[("version", "9.9.9")]), Some("install"));
-    assert_eq!(run.code(), 1);
+    assert_eq!(run.code(), 1, "{}", run.show());
     assert_eq!(
         run.stdout().trim_end(),
         format!(
@@ -683,7 +724,22 @@ fn a_platform_without_a_release_and_another_version_fails_clearly() {
              version {VERSION}, not 9.9.9: pick a released 'version' or 'source'"
         )
     );
+
+    // A version the manifest does not list has no checksum to verify: refused, with advice.
+    let run = runner.run_steps(&valid_with(&[("version", "9.9.8")]), Some("install"));
+    assert_eq!(run.code(), 1, "{}", run.show());
+    assert_eq!(
+        run.stdout().trim_end(),
+        format!(
+            "::error title=ec3-gate install::ec3-gate 9.9.8 is not in this action's release manifest \
+             ({}), so there is no checksum to verify a download against: use a released version \
+             listed there (e.g. uses: …@v0 with an empty 'version'), or 'version: source' to build \
+             from the action's checkout",
+            runner.manifest().display()
+        )
+    );
     assert!(runner.curl_calls().is_empty());
+    assert!(!runner.cargo_was_called());
 }
 
 /// Really builds: `cargo build --profile dist --locked` from this checkout, the action's source. It
@@ -691,13 +747,15 @@ fn a_platform_without_a_release_and_another_version_fails_clearly() {
 #[test]
 fn a_missing_release_falls_back_to_cargo_build_from_the_action_source() {
     let runner = Runner::new();
-    // Nothing published: the stub curl answers 404 to every URL.
+    // Pinned in the manifest, but the host does not serve it: the stub curl answers 404.
+    let archive = runner.publish(&fake_binary());
+    fs::remove_file(runner.path("serve").join(&archive)).unwrap();
     let run = runner.run_steps(&valid_with(&[]), Some("install"));
     assert_eq!(run.code(), 0, "{}", run.show());
     let step = run.step("install");
     assert!(
         step.stdout.contains(&format!(
-            "::notice title=ec3-gate install::no ec3-gate release v{VERSION} in {REPO} (could not download SHA256SUMS): \
+            "::notice title=ec3-gate install::could not download {archive} of ec3-gate v{VERSION} from {REPO}: \
              building ec3-gate {VERSION} from the action's source with cargo build --profile dist --locked"
         )),
         "{}",
@@ -707,11 +765,7 @@ fn a_missing_release_falls_back_to_cargo_build_from_the_action_source() {
         step.stdout
             .contains("::group::cargo build --profile dist --locked (")
     );
-    assert_eq!(
-        runner.curl_calls().len(),
-        1,
-        "no archive is fetched once SHA256SUMS is missing"
-    );
+    assert_eq!(runner.curl_calls().len(), 1, "one download, then the build");
     let dir = runner.path("temp/ec3-gate-source/x64");
     assert_eq!(step.path, [dir.display().to_string()]);
     assert_eq!(
@@ -729,15 +783,15 @@ fn a_missing_release_falls_back_to_cargo_build_from_the_action_source() {
     assert!(help.status.success(), "the built binary runs");
     assert!(String::from_utf8_lossy(&help.stdout).contains("wait"));
 
-    // `version: source` builds without asking for a release at all.
-    let runner = Runner::new();
+    // `version: source` builds without asking for a release at all (the same checkout: its
+    // build is done already).
     let run = runner.run_steps(&valid_with(&[("version", "source")]), Some("install"));
     assert_eq!(run.code(), 0, "{}", run.show());
     assert!(
         run.stdout()
             .contains("version: source: building ec3-gate from the action's checkout")
     );
-    assert!(runner.curl_calls().is_empty());
+    assert_eq!(runner.curl_calls().len(), 1, "no download for 'source'");
 }
 
 #[test]
@@ -903,6 +957,73 @@ fn a_cancelled_run_reaches_ec3_gate_which_exits_143_with_its_outputs() {
     assert_eq!(step.output("job-id"), Some("slow-cancelled"));
 }
 
+/// Hostile-service point "the Action's URL checks echo a password from URL user info": no
+/// step of the Action (its scripts or ec3-gate) shows user info from `api-url` or
+/// `authority`, and no step prints a workflow command of its own but what the runner
+/// check allows (the scripts print no `::add-mask::`; ec3-gate masks).
+#[test]
+fn no_step_echoes_url_user_info() {
+    let runner = runner_with_real_release();
+    for (input, url) in [
+        ("api-url", "https://me:hunter2@api.example.com"),
+        ("authority", "https://me:hunter2@ims.example.com"),
+        ("api-url", "http://me:hunter2@127.0.0.1:9"),
+    ] {
+        for fail_on_failed in ["true", "false"] {
+            let run = runner.run_action(&valid_with(&[
+                (input, url),
+                ("fail-on-failed", fail_on_failed),
+            ]));
+            assert_eq!(run.code(), 2, "{url}\n{}", run.show());
+            let shown = run.show();
+            assert!(!shown.contains("hunter2"), "{url}: {shown}");
+            for step in ["install", "run"] {
+                let step = run.step(step);
+                for log in [&step.stdout, &step.stderr] {
+                    let bad =
+                        ec3_sim::runner::unintended(log, &ec3_sim::runner::Allowed::ec3_gate());
+                    assert!(
+                        bad.iter().all(|b| b.contains("title=ec3-gate install")),
+                        "{bad:?}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Hostile-service point "with fail-on-failed: false a cancelled run loses every output":
+/// run.sh then outlives ec3-gate (it maps exit 1 to 0), so it passes the runner's SIGINT and
+/// SIGTERM on; ec3-gate writes its outputs and exits 130/143.
+#[test]
+fn with_fail_on_failed_false_a_cancelled_run_still_reaches_ec3_gate() {
+    let sim = sim();
+    let mut runner = runner_with_real_release();
+    let installed = runner.run_steps(&valid_with(&[]), Some("install"));
+    assert_eq!(installed.code(), 0, "{}", installed.show());
+    for (signal, code) in [("INT", 130), ("TERM", 143)] {
+        runner.cancel_after = Some(Duration::from_millis(1500));
+        runner.cancel_signal = signal;
+        let run = runner.run_action(&valid_with(&[
+            ("job-id", "slow-cancelled-ff"),
+            ("api-url", sim.url()),
+            ("authority", sim.url()),
+            ("interval", "100ms"),
+            ("timeout", "10s"),
+            ("fail-on-failed", "false"),
+        ]));
+        assert_eq!(run.code(), code, "SIG{signal}\n{}", run.show());
+        let step = run.step("run");
+        assert_eq!(step.output("status"), Some("Running"), "SIG{signal}");
+        assert_eq!(step.output("job-id"), Some("slow-cancelled-ff"));
+        assert!(
+            step.stderr.contains("interrupted by signal"),
+            "{}",
+            step.stderr
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Creating the job: `configuration-id` instead of `job-id` runs `ec3-gate upload --wait`.
 
@@ -911,15 +1032,17 @@ fn is_created_id(sim: &Sim, id: &str) -> bool {
     sim.stats().created.iter().any(|created| created == id)
 }
 
-/// Every file under `dir`, recursively.
+/// Every file under `dir`, recursively, not following links (the action's checkout links to
+/// this repository's sources, which hold the test token).
 fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut files = vec![];
     for entry in fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(files_under(&path));
-        } else {
-            files.push(path);
+        let entry = entry.unwrap();
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
+            files.extend(files_under(&entry.path()));
+        } else if kind.is_file() {
+            files.push(entry.path());
         }
     }
     files
@@ -1194,4 +1317,28 @@ fn a_cancelled_wait_after_creating_still_sets_the_job_id_output() {
     assert!(is_created_id(&sim, job), "job-id {job:?}\n{}", run.show());
     assert_eq!(step.output("status"), Some("Queued"));
     assert_eq!(run.outputs["job-id"], job);
+}
+
+#[test]
+fn ca_cert_input_trusts_a_private_ca_given_as_pem_text() {
+    let pki = ec3_sim::tls::Pki::new(&["localhost"]);
+    let server = Sim::start_tls(Options::default(), &pki).unwrap();
+    let runner = runner_with_real_release();
+    let base = [
+        ("job-id", "ok-ca-cert"),
+        ("api-url", server.url()),
+        ("interval", "10ms"),
+    ];
+    let untrusted = runner.run_action(&valid_with(&base));
+    assert_eq!(untrusted.code(), 6, "{}", untrusted.show());
+    assert!(
+        run_text(&untrusted).contains("certificate not trusted (unknown issuer"),
+        "{}",
+        untrusted.show()
+    );
+    let mut with = base.to_vec();
+    with.push(("ca-cert", pki.ca_pem.as_str()));
+    let trusted = runner.run_action(&valid_with(&with));
+    assert_eq!(trusted.code(), 0, "{}", trusted.show());
+    assert_eq!(trusted.outputs["status"], "Succeeded");
 }

@@ -283,6 +283,8 @@ pub struct Runner {
     /// Sends SIGTERM to each step's process this long after it starts, as the runner does
     /// to a cancelled run.
     pub cancel_after: Option<Duration>,
+    /// The signal `cancel_after` sends: `TERM` (the default) or `INT`.
+    pub cancel_signal: &'static str,
 }
 
 impl Runner {
@@ -291,6 +293,7 @@ impl Runner {
         for sub in ["tool-cache", "temp", "workspace", "stubs", "serve"] {
             fs::create_dir_all(dir.path().join(sub)).unwrap();
         }
+        check_out_action(&dir.path().join("action"));
         let stubs = dir.path().join("stubs");
         // Serves `serve/<last URL segment>` or fails like `curl -f` on a 404; records its
         // arguments, one per line, each call ended by `--end--`, and its environment (in
@@ -309,7 +312,7 @@ printf -- '--end--\n' >>"$log"
 while [ $# -gt 0 ]; do
   case $1 in
     -o|--output) out=$2; shift 2 ;;
-    --proto|--retry|--connect-timeout|--max-time) shift 2 ;;
+    --proto|--retry|--retry-delay|--retry-max-time|--connect-timeout|--max-time) shift 2 ;;
     -*) shift ;;
     *) url=$1; shift ;;
   esac
@@ -329,6 +332,7 @@ exit 22
             os: "Linux",
             arch: "X64",
             cancel_after: None,
+            cancel_signal: "TERM",
         }
     }
 
@@ -366,10 +370,11 @@ exit 22
         calls
     }
 
-    /// Publishes a release the stub curl serves: the archive `scripts/release/package.sh` makes
-    /// (the one release.yml uploads) around `binary`, and a SHA256SUMS naming `checksum` for it
-    /// (the true one when `None`).
-    pub fn publish(&self, binary: &[u8], checksum: Option<&str>) -> String {
+    /// Publishes a release of this checkout's version the stub curl serves: the archive
+    /// `scripts/release/package.sh` makes (the one release.yml uploads) around `binary`, pinned
+    /// in the action's manifest by `scripts/release/manifest.sh` as release.yml pins it.
+    /// Returns the archive's name.
+    pub fn publish(&self, binary: &[u8]) -> String {
         let stage = temp_dir("stage");
         let bin = stage.path().join("ec3-gate");
         fs::write(&bin, binary).unwrap();
@@ -391,15 +396,50 @@ exit 22
             printed.trim_end(),
             self.path("serve").join(&archive).display().to_string()
         );
-        let sum = checksum
-            .map(str::to_string)
-            .unwrap_or_else(|| sha256(&self.path("serve").join(&archive)));
-        fs::write(
-            self.path("serve/SHA256SUMS"),
-            format!("{sum}  {archive}\n0000  other.zip\n"),
-        )
-        .unwrap();
+        let out = Command::new("bash")
+            .arg(Path::new(ROOT).join("scripts/release/manifest.sh"))
+            .arg(VERSION)
+            .arg(self.path("serve"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let lines = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(lines.lines().count(), 2, "archive and binary: {lines}");
+        // The shipped manifest (its header, no release yet) with this release.
+        let shipped = fs::read_to_string(Path::new(ROOT).join(MANIFEST)).unwrap();
+        fs::write(self.manifest(), format!("{shipped}{lines}")).unwrap();
         archive
+    }
+
+    /// The action checkout's release manifest.
+    pub fn manifest(&self) -> PathBuf {
+        self.path("action").join(MANIFEST)
+    }
+
+    /// Adds a line to the action's manifest, in the `VERSION ASSET SHA256` form
+    /// `scripts/release/manifest.sh` writes: for releases this test does not pack.
+    pub fn pin(&self, version: &str, asset: &str, sha256: &str) {
+        let mut text = fs::read_to_string(self.manifest()).unwrap();
+        text.push_str(&format!("{version} {asset} {sha256}\n"));
+        fs::write(self.manifest(), text).unwrap();
+    }
+
+    /// Replaces the sha256 the manifest pins for `asset` (every version).
+    pub fn repin(&self, asset: &str, sha256: &str) {
+        let text = fs::read_to_string(self.manifest()).unwrap();
+        let mut found = false;
+        let lines: Vec<String> = text
+            .lines()
+            .map(|line| match line.split(' ').collect::<Vec<_>>()[..] {
+                [version, name, _] if name == asset => {
+                    found = true;
+                    format!("{version} {name} {sha256}")
+                }
+                _ => line.to_string(),
+            })
+            .collect();
+        assert!(found, "the manifest pins no {asset}");
+        fs::write(self.manifest(), lines.join("\n") + "\n").unwrap();
     }
 
     /// Runs the action's steps in order, stopping at the first that fails, as a composite
@@ -508,7 +548,10 @@ exit 22
                 "GITHUB_WORKSPACE",
                 self.path("workspace").display().to_string(),
             ),
-            ("GITHUB_ACTION_PATH", ROOT.to_string()),
+            (
+                "GITHUB_ACTION_PATH",
+                self.path("action").display().to_string(),
+            ),
             ("GITHUB_OUTPUT", output.display().to_string()),
             ("GITHUB_PATH", path.display().to_string()),
             ("GITHUB_STEP_SUMMARY", summary.display().to_string()),
@@ -520,7 +563,8 @@ exit 22
         if let Some(delay) = self.cancel_after {
             std::thread::sleep(delay);
             let pid = child.id().to_string();
-            Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+            let signal = format!("-{}", self.cancel_signal);
+            Command::new("kill").args([&signal, &pid]).status().unwrap();
         }
         let out = child.wait_with_output().unwrap();
         StepResult {
@@ -542,6 +586,41 @@ exit 22
             .join("ec3-gate")
             .join(VERSION)
             .join("x64")
+    }
+}
+
+/// Where the action's release manifest lives in its checkout.
+const MANIFEST: &str = "scripts/action/manifest.txt";
+
+/// The action's checkout, as the runner fetches it for `uses:`: its own copy of
+/// `scripts/action/` (so a test pins releases in its manifest, as a release commit does) and
+/// links to everything else, this build's target dir included, so a source build reuses the
+/// dependencies this test run built.
+fn check_out_action(action: &Path) {
+    let root = Path::new(ROOT);
+    link_all_but(root, action, &["scripts", "target"]);
+    link_all_but(&root.join("scripts"), &action.join("scripts"), &["action"]);
+    let scripts = action.join("scripts/action");
+    fs::create_dir_all(&scripts).unwrap();
+    for entry in fs::read_dir(root.join("scripts/action")).unwrap() {
+        let entry = entry.unwrap();
+        fs::copy(entry.path(), scripts.join(entry.file_name())).unwrap();
+    }
+    // target/<profile>/ec3-gate: install.sh builds into <checkout>/target unless
+    // CARGO_TARGET_DIR says otherwise, and the runner passes that one through.
+    let bin = Path::new(env!("CARGO_BIN_EXE_ec3-gate"));
+    let target = bin.parent().and_then(Path::parent).unwrap();
+    std::os::unix::fs::symlink(target, action.join("target")).unwrap();
+}
+
+/// Links every entry of `from` into `to` (made here), except `but`.
+fn link_all_but(from: &Path, to: &Path, but: &[&str]) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let name = entry.unwrap().file_name();
+        if !but.iter().any(|b| name == *b) {
+            std::os::unix::fs::symlink(from.join(&name), to.join(&name)).unwrap();
+        }
     }
 }
 

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use ec3_sim::runner::parse_output_file;
+use ec3_sim::runner::{Allowed, parse_output_file, unintended};
 
 /// Where the tests' jobs live.
 pub const JOBS: &str = "/insights/carbon-calculation/ec3/jobs";
@@ -90,6 +90,21 @@ impl Run {
         assert!(!all.contains("panicked"), "panic: {all}");
         assert!(!all.contains("RUST_BACKTRACE"), "panic: {all}");
     }
+
+    /// Asserts that the runner, reading stdout and stderr by its rules, finds
+    /// no workflow command ec3-gate did not mean to write.
+    pub fn assert_commands_intended(&self) {
+        let allowed = Allowed::ec3_gate();
+        let mut bad = unintended(&self.stdout, &allowed);
+        bad.extend(unintended(&self.stderr, &allowed));
+        assert!(
+            bad.is_empty(),
+            "unintended workflow commands:\n{}\nstdout:\n{}\nstderr:\n{}",
+            bad.join("\n"),
+            self.stdout,
+            self.stderr
+        );
+    }
 }
 
 /// A command for the binary with an empty environment (no proxies, no CI).
@@ -143,4 +158,33 @@ pub fn finish(out: std::process::Output, dir: Option<PathBuf>) -> Run {
         output_file,
         summary: read("summary"),
     }
+}
+
+/// A process's output stream as text.
+pub fn as_text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Lines of `stderr` that report a retry.
+pub fn retries(stderr: &str) -> usize {
+    stderr
+        .lines()
+        .filter(|l| l.contains("; retrying in "))
+        .count()
+}
+
+/// The simulated service over HTTPS with `pki`'s certificate (jobs answer
+/// `Running` twice); `client` is the one client the token endpoint accepts.
+pub fn sim_tls(pki: &ec3_sim::tls::Pki, client: Option<(&str, &str)>) -> ec3_sim::Sim {
+    let options = ec3_sim::Options {
+        client: client.map(|(id, secret)| (id.to_owned(), secret.to_owned())),
+        ..ec3_sim::Options::default()
+    };
+    ec3_sim::Sim::start_tls(options, pki).expect("start the simulator over TLS")
+}
+
+/// A loopback port nothing listens on.
+pub fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
 }

@@ -4,6 +4,8 @@
 //
 //   api_test_cpp BASE_URL TAG VERSION [SLOWNESS]
 
+/* This program also tests the deprecated flat calls, which stay until 1.0. */
+#define EC3_GATE_NO_DEPRECATED
 #include "ec3_gate.h"
 
 #include <chrono>

@@ -28,8 +28,16 @@ pub struct Paths {
 }
 
 impl Paths {
+    /// The shared library as the linker finds it (`-lec3_gate`).
     pub fn shared_lib(&self) -> PathBuf {
-        self.lib_dir.join("libec3_gate.so")
+        let name = if cfg!(target_os = "macos") {
+            "libec3_gate.dylib"
+        } else if cfg!(windows) {
+            "ec3_gate.dll"
+        } else {
+            "libec3_gate.so"
+        };
+        self.lib_dir.join(name)
     }
 
     pub fn static_lib(&self) -> PathBuf {
