@@ -38,16 +38,16 @@ pub struct JobOutcome {
 fn rank<T>(result: &Result<T, Error>, succeeded: impl Fn(&T) -> bool) -> Option<u8> {
     match result {
         Ok(value) if succeeded(value) => None,
-        // A finished job that did not succeed: `Failed`.
-        Ok(_) => Some(5),
+        // A finished job that did not succeed: `Failed`, last.
+        Ok(_) => Some(7),
         Err(error) => Some(match error.kind() {
             ErrorKind::Cancelled => 0,
             ErrorKind::Usage => 1,
             ErrorKind::Auth => 2,
             ErrorKind::NotFound => 3,
             ErrorKind::Rejected => 4,
-            ErrorKind::Service => 6,
-            ErrorKind::TimedOut => 7,
+            ErrorKind::Service => 5,
+            ErrorKind::TimedOut => 6,
         }),
     }
 }
@@ -69,13 +69,17 @@ fn rank<T>(result: &Result<T, Error>, succeeded: impl Fn(&T) -> bool) -> Option<
 ///    would have said;
 /// 3. [`ErrorKind::NotFound`], [`ErrorKind::Rejected`]: a wrong id or
 ///    request in the input;
-/// 4. a `Failed` job: a verdict, final: fix the model or the configuration;
-/// 5. [`ErrorKind::Service`]: a service or network error; a rerun may pass;
-/// 6. [`ErrorKind::TimedOut`], last: the job may still succeed; a longer
-///    wait may pass.
+/// 4. [`ErrorKind::Service`]: a service or network error;
+/// 5. [`ErrorKind::TimedOut`]: a job still unfinished at the deadline;
+/// 6. a `Failed` job, last.
 ///
-/// So what a rerun cannot cure comes first, and a script that reruns on a
-/// service error or a timeout never reruns a gate that cannot pass.
+/// A `Failed` job is the gate's clean verdict: the service finished the
+/// job and said no. Every other way a job can end is something the gate
+/// could not decide, and it outranks that verdict. So when the result is
+/// `Failed` (exit status 1, `EC3_GATE_RESULT_JOB_FAILED`), every job that
+/// did not succeed `Failed`: `fail-on-failed: false`, and any script that
+/// lets a `Failed` job pass, can trust it and never lets a timeout or an
+/// error through with it.
 pub fn deciding_result<'a, T: 'a>(
     results: impl IntoIterator<Item = &'a Result<T, Error>>,
     succeeded: impl Fn(&T) -> bool,
@@ -433,7 +437,6 @@ mod tests {
                     status: 400,
                     detail: Default::default(),
                 })),
-                outcome(Ok(JobStatus::Failed)),
                 outcome(Err(Error::Network(Box::new(crate::NetError::new(
                     crate::Role::Api,
                     "api.example",
@@ -442,6 +445,7 @@ mod tests {
                     crate::Cause::Reset,
                 ))))),
                 outcome(Err(Error::TimedOut)),
+                outcome(Ok(JobStatus::Failed)),
             ]
         };
         assert_eq!(deciding_outcome(&[]), None);
@@ -455,7 +459,7 @@ mod tests {
                     o.remove(low),
                     ok(),
                     o.remove(high),
-                    outcome(Err(Error::TimedOut)),
+                    outcome(Ok(JobStatus::Failed)),
                 ];
                 assert_eq!(deciding_outcome(&group), Some(2), "{high} before {low}");
             }

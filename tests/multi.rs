@@ -46,7 +46,8 @@ fn mixed_outcomes_exit_with_the_cores_precedence() {
             "slow-m4\tRunning"
         ]
     );
-    // Without the not-found job, the failed one decides (1) over the timeout.
+    // Without the not-found job, the timeout decides (3) over the failed
+    // one: 1 only ever means that every job that did not succeed Failed.
     let r = run(
         &[
             "wait",
@@ -60,6 +61,9 @@ fn mixed_outcomes_exit_with_the_cores_precedence() {
         ],
         &e,
     );
+    assert_eq!(r.code, 3, "{r:?}");
+    // Failed alone (beside successes): 1.
+    let r = run(&["wait", "ok-m9", "fail-m10", "--interval", "20ms"], &e);
     assert_eq!(r.code, 1, "{r:?}");
     // A timeout alone: 3; all succeeded: 0.
     let r = run(

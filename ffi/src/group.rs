@@ -55,9 +55,10 @@ use crate::result::{Failure, ec3_gate_result};
 /// Returns `EC3_GATE_RESULT_OK` only when every job `Succeeded`. Otherwise
 /// the results' code that comes first in this order: `_CANCELLED` (the
 /// arrays hold everything known by then), `_INVALID_ARGUMENT`, `_AUTH`,
-/// `_NOT_FOUND`, `_REJECTED`, `_JOB_FAILED`, `_SERVICE`, `_TIMED_OUT` (the
+/// `_NOT_FOUND`, `_REJECTED`, `_SERVICE`, `_TIMED_OUT`, `_JOB_FAILED` (the
 /// core's precedence, which the `ec3-gate` command's exit status follows
-/// too: what a rerun cannot cure first, a timeout last). Before the
+/// too: `_JOB_FAILED` comes out only when every job that did not succeed
+/// `Failed`; anything the library could not decide outranks it). Before the
 /// wait: `_INVALID_ARGUMENT` (`n` is 0, an id is malformed, a timeout or
 /// interval is out of range), `_NULL_ARGUMENT` (`client`, `job_ids`, one of
 /// its elements, `jobs_out` or `results_out` NULL) or `_INVALID_UTF8`.

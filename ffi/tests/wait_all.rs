@@ -14,6 +14,7 @@ use support::{Lang, Link, build_program, paths, run, server};
 /// The scenarios the program must report as passed.
 const SCENARIOS: &[&str] = &[
     "mixed_outcomes",
+    "failed_is_last",
     "all_succeed",
     "cancel_keeps_what_is_known",
     "budget_is_applied",

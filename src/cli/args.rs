@@ -199,8 +199,8 @@ fn contract_help() -> String {
     let mut text = String::from(
         "Exit status:
   0    job Succeeded (for `status`: the service answered with the job);
-       several jobs: 0 only when all Succeeded, else one job's status: what a
-       rerun cannot cure before a failed job, a timeout last
+       several jobs: 0 only when all Succeeded, else one job's status,
+       Failed (1) last: 1 means every job that did not succeed Failed
   1    job Failed
   2    usage or configuration error; nothing was sent
   3    timed out: the job was still Queued/Running at the deadline

@@ -932,6 +932,31 @@ fn fail_on_failed_false_does_not_hide_other_errors() {
     }
 }
 
+/// With several jobs, `fail-on-failed: false` lets the step pass only when every job that did
+/// not succeed Failed: one Failed and one still running at the deadline fail it with 3 (the
+/// core ranks a timeout above a Failed job, so exit 1 never hides one).
+#[test]
+fn fail_on_failed_false_with_several_jobs_does_not_hide_a_timeout() {
+    let sim = sim();
+    let runner = runner_with_real_release();
+    let run = runner.run_action(&valid_with(&[
+        ("job-id", "fail-action-3\nslow-action-4"),
+        ("api-url", sim.url()),
+        ("interval", "50ms"),
+        ("timeout", "2s"),
+        ("max-requests-per-minute", "600"),
+        ("fail-on-failed", "false"),
+    ]));
+    assert_eq!(run.code(), 3, "{}", run.show());
+    assert_eq!(run.outputs["job-id"], "fail-action-3\nslow-action-4");
+    let jobs: Vec<serde_json::Value> = serde_json::from_str(&run.outputs["jobs"]).unwrap();
+    let statuses: Vec<&str> = jobs.iter().map(|j| j["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses[0], "Failed");
+    assert!(matches!(statuses[1], "Queued" | "Running"), "{statuses:?}");
+    // The timed-out job decides: its status is the step's.
+    assert_eq!(run.outputs["status"], statuses[1]);
+}
+
 #[test]
 fn a_cancelled_run_reaches_ec3_gate_which_exits_143_with_its_outputs() {
     let sim = sim();

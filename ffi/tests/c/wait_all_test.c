@@ -190,6 +190,34 @@ static void mixed_outcomes(void) {
   ec3_gate_client_free(client);
 }
 
+/* A Failed job and one still running at the deadline: TIMED_OUT, not
+ * JOB_FAILED, which comes out only when every job that did not succeed
+ * Failed. */
+static void failed_is_last(void) {
+  ec3_gate_client *client = client_with_budget(EC3_GATE_MAX_REQUESTS_PER_MINUTE);
+  struct ids ids;
+  ec3_gate_job *jobs[MAX_JOBS];
+  ec3_gate_result results[MAX_JOBS];
+  set_id(&ids, 0, "fail", "last");
+  set_id(&ids, 1, "slow", "last");
+  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 2, limit_ms(800), 20,
+                                      NULL, NULL, NULL, jobs, results),
+             EC3_GATE_RESULT_TIMED_OUT);
+  CHECK_PREFIX(ec3_gate_client_last_error(client), "job_ids[1] (slow-");
+  CHECK_CODE(results[0], EC3_GATE_RESULT_JOB_FAILED);
+  CHECK_CODE(results[1], EC3_GATE_RESULT_TIMED_OUT);
+  free_jobs(jobs, 2);
+  /* Failed beside a success: JOB_FAILED. */
+  set_id(&ids, 0, "ok", "last-b");
+  set_id(&ids, 1, "fail", "last-b");
+  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 2, limit_ms(10000), 20,
+                                      NULL, NULL, NULL, jobs, results),
+             EC3_GATE_RESULT_JOB_FAILED);
+  CHECK_PREFIX(ec3_gate_client_last_error(client), "job_ids[1] (fail-");
+  free_jobs(jobs, 2);
+  ec3_gate_client_free(client);
+}
+
 static void all_succeed(void) {
   ec3_gate_client *client = client_with_budget(0);
   struct ids ids;
@@ -330,6 +358,7 @@ static const struct {
   void (*run)(void);
 } scenarios[] = {
     {"mixed_outcomes", mixed_outcomes},
+    {"failed_is_last", failed_is_last},
     {"all_succeed", all_succeed},
     {"cancel_keeps_what_is_known", cancel_keeps_what_is_known},
     {"budget_is_applied", budget_is_applied},
