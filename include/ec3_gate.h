@@ -81,6 +81,20 @@
 // Longest accepted time between polls, in milliseconds (1 hour).
 #define EC3_GATE_MAX_INTERVAL_MS 3600000
 
+// Default request budget of a client: at most this many requests in any
+// 60 seconds.
+//
+// A modest share of the community tier's 500 a minute and 5,000 an hour:
+// 12% of the minute's limit, and, over the default 30-minute deadline, at
+// most 1,800 requests (36% of the hour's). It keeps 5 jobs at the default
+// 5-second interval at full speed, and polls 50 jobs each about once every
+// 50 seconds.
+#define EC3_GATE_DEFAULT_MAX_REQUESTS_PER_MINUTE 60
+
+// Largest accepted request budget: the paid tiers' 5,000 a minute. More
+// would only ever earn 429s. The smallest is 1.
+#define EC3_GATE_MAX_REQUESTS_PER_MINUTE 5000
+
 // The result of every fallible function.
 //
 // The numbers are stable: a number, once given a meaning, keeps it, and a
@@ -219,7 +233,9 @@ typedef uint32_t ec3_gate_status;
 typedef struct ec3_gate_cancel ec3_gate_cancel;
 
 // A client of the Carbon Calculation API: one HTTP agent (kept-alive
-// connections) and, with client credentials, one cached token.
+// connections), with client credentials one cached token, and one request
+// budget that every call on it shares, from every thread
+// (`ec3_gate_client_options_set_max_requests_per_minute`).
 //
 // Made by `ec3_gate_client_new`, freed by `ec3_gate_client_free`.
 //
@@ -305,6 +321,11 @@ typedef struct ec3_gate_progress {
   // For `RETRYING`: a one-line description of the failure (no secrets;
   // server text escaped). Otherwise NULL.
   const char *detail;
+  // Which job the report is about: for `ec3_gate_client_wait_all`, its
+  // position in `job_ids` (the first one, for an id given twice), or
+  // `SIZE_MAX` for a report about no single job (a token request being
+  // retried); for `ec3_gate_client_wait`, 0.
+  size_t job_index;
 } ec3_gate_progress;
 
 // Receives progress reports of a wait (`ec3_gate_client_wait_with`), on the thread that
@@ -564,10 +585,11 @@ const char *ec3_gate_client_last_error_target(const struct ec3_gate_client *clie
 // One line; server text escaped; never a token or secret.
 //
 // Owned by `client`: valid until this thread's next call that takes the
-// client (job creation, status query or wait), or `ec3_gate_client_free`;
-// do not free it. Per thread: another thread's calls never change it. Each
-// thread keeps its own last errors, freed when the thread ends (or at its
-// next call after the client is freed). NULL when `client` is NULL.
+// client (job creation, status query, wait or `ec3_gate_client_wait_all`),
+// or `ec3_gate_client_free`; do not free it. Per thread: another thread's
+// calls never change it. Each thread keeps its own last errors, freed when
+// the thread ends (or at its next call after the client is freed). NULL
+// when `client` is NULL.
 const char *ec3_gate_client_last_error(const struct ec3_gate_client *client);
 
 // Frees a client made by `ec3_gate_client_new`: its connections, cached
@@ -575,6 +597,62 @@ const char *ec3_gate_client_last_error(const struct ec3_gate_client *client);
 // call on the client has returned, and only once. Jobs it returned stay
 // valid.
 void ec3_gate_client_free(struct ec3_gate_client *client);
+
+// Waits for `n` jobs at once, under one deadline, on one connection and
+// one token of `client`, within its request budget; fills `jobs_out[i]`
+// and `results_out[i]` for each `job_ids[i]`, in the order given.
+//
+// `job_ids`: an array of `n` (at least 1) job ids, each as for
+// `ec3_gate_client_wait`; an id given twice is polled once and reported at
+// both positions. `timeout_ms`, `interval_ms`, `cancel`: as for
+// `ec3_gate_client_wait`, for the whole group; each job is polled no more
+// often than `interval_ms`, and not at all once it is finished. When the
+// client's budget (`ec3_gate_client_options_set_max_requests_per_minute`)
+// is too short for that, the polls are paced evenly through it (each of
+// `n` jobs about every `n` × 60 s / budget), in turn; a 429 or
+// `Retry-After` from the service pauses every job.
+//
+// `progress` (may be NULL) gets the same reports as for
+// `ec3_gate_client_wait`, each with the `job_index` of the job it is
+// about, on this thread, with `user_data` passed through.
+//
+// `jobs_out` and `results_out`: arrays of `n` elements, written when the
+// wait ran (every code below but `_INVALID_ARGUMENT`, `_NULL_ARGUMENT`,
+// `_INVALID_UTF8` and `_PANIC`, which leave them untouched).
+// `results_out[i]` is what `ec3_gate_client_wait` would have returned for
+// that job alone: `EC3_GATE_RESULT_OK` (`Succeeded`), `_JOB_FAILED`,
+// `_TIMED_OUT`, `_NOT_FOUND`, `_AUTH`, `_SERVICE`, `_REJECTED` or
+// `_CANCELLED` (the cancel came before the job finished). `jobs_out[i]` is
+// the service's last answer about that job, whatever its result (a
+// timed-out job shows its last status), or NULL when it never answered
+// with the job. The caller owns every non-NULL job, one per position (an id
+// given twice gets two), and frees each with `ec3_gate_job_free`.
+//
+// Returns `EC3_GATE_RESULT_OK` only when every job `Succeeded`. Otherwise
+// the results' code that comes first in this order: `_CANCELLED` (the
+// arrays hold everything known by then), `_INVALID_ARGUMENT`, `_AUTH`,
+// `_NOT_FOUND`, `_REJECTED`, `_SERVICE`, `_TIMED_OUT`, `_JOB_FAILED` (the
+// core's precedence, which the `ec3-gate` command's exit status follows
+// too: `_JOB_FAILED` comes out only when every job that did not succeed
+// `Failed`; anything the library could not decide outranks it). Before the
+// wait: `_INVALID_ARGUMENT` (`n` is 0, an id is malformed, a timeout or
+// interval is out of range), `_NULL_ARGUMENT` (`client`, `job_ids`, one of
+// its elements, `jobs_out` or `results_out` NULL) or `_INVALID_UTF8`.
+// `ec3_gate_client_last_error(client)` then says `"job_ids[i] (ID): …"`
+// for the first job with the returned code, or why the arguments were
+// refused.
+//
+// Thread-safe; blocks the calling thread for at most about `timeout_ms`.
+ec3_gate_result ec3_gate_client_wait_all(const struct ec3_gate_client *client,
+                                         const char *const *job_ids,
+                                         size_t n,
+                                         uint64_t timeout_ms,
+                                         uint64_t interval_ms,
+                                         ec3_gate_progress_callback progress,
+                                         void *user_data,
+                                         const struct ec3_gate_cancel *cancel,
+                                         struct ec3_gate_job **jobs_out,
+                                         ec3_gate_result *results_out);
 
 // The job's id (1-128 ASCII letters, digits, `-`, `_` or `.`), as given to
 // the call that made the job.
@@ -649,6 +727,18 @@ ec3_gate_result ec3_gate_client_options_set_authority(struct ec3_gate_client_opt
 // `ec3_gate_client_options_set_api_url`.
 ec3_gate_result ec3_gate_client_options_set_scope(struct ec3_gate_client_options *options,
                                                   const char *scope);
+
+// Sets the client's request budget: at most `n` requests in any 60
+// seconds, all calls on the client together (polls, job creations, token
+// requests, from every thread); a request that would exceed it waits
+// (within its call's timeout). Default
+// `EC3_GATE_DEFAULT_MAX_REQUESTS_PER_MINUTE`.
+//
+// `n` must be 1 to `EC3_GATE_MAX_REQUESTS_PER_MINUTE`; that is checked by
+// `ec3_gate_client_new` (`EC3_GATE_RESULT_INVALID_ARGUMENT`). Returns
+// `EC3_GATE_RESULT_OK`, or `EC3_GATE_RESULT_NULL_ARGUMENT`.
+ec3_gate_result ec3_gate_client_options_set_max_requests_per_minute(struct ec3_gate_client_options *options,
+                                                                    uint32_t n);
 
 // Adds CA certificates to trust, on top of the platform's certificate
 // store: `pem_or_path` is PEM text (one or more `-----BEGIN CERTIFICATE-----`

@@ -8,6 +8,7 @@ use ureq::Agent;
 use ureq::config::RedirectAuthHeaders;
 
 use crate::auth::Auth;
+use crate::budget::{Budget, Slot};
 use crate::endpoint::{Endpoint, Resolver};
 use crate::net_error::{NetError, Persistence, Role, classify};
 use crate::redact::Redactor;
@@ -34,9 +35,11 @@ const JOBS_PATH: &str = "/insights/carbon-calculation/ec3/jobs";
 
 /// A client of the Carbon Calculation API.
 ///
-/// It holds one HTTP agent, so all calls share kept-alive connections, and
-/// (with client credentials) one cached token. A `Client` is `Send + Sync`:
-/// calls from several threads may run at once.
+/// It holds one HTTP agent, so all calls share kept-alive connections,
+/// (with client credentials) one cached token, and one request budget
+/// ([`Config::max_requests_per_minute`]) that every request of every call
+/// passes. A `Client` is `Send + Sync`: calls from several threads may run
+/// at once.
 pub struct Client {
     api: Endpoint,
     auth: Auth,
@@ -46,6 +49,8 @@ pub struct Client {
     /// Which addresses a connection may use (see [`Resolver`]).
     resolver: Resolver,
     agent: Mutex<Agent>,
+    /// Every request of this client passes it (see [`Budget`]).
+    budget: Budget,
     /// Every secret this client has known (credentials, issued tokens, EC3
     /// tokens): cut out of every answer it reads.
     redactor: Mutex<Redactor>,
@@ -132,6 +137,23 @@ impl Reply {
     }
 }
 
+/// What one try of a request came to.
+pub(crate) enum Step {
+    /// A final answer (anything but a retryable status).
+    Done(Reply),
+    /// A failure worth another try, after `delay`.
+    Retry {
+        /// Why this try failed.
+        error: Error,
+        /// Backoff, and never sooner than `Retry-After`.
+        delay: Duration,
+    },
+    /// A failure no other try would cure, or a cancel.
+    Failed(Error),
+    /// Not sent: the deadline came, or the budget allows nothing before it.
+    Late,
+}
+
 /// The outcome of one attempt.
 enum Attempt {
     Answered {
@@ -168,6 +190,7 @@ impl Client {
                 "must be non-empty, without control characters",
             ));
         }
+        let budget = Budget::per_minute(config.max_requests_per_minute)?;
         let trust = match &config.ca_cert {
             Some(value) => Trust::with_extra(value)?,
             None => Trust::default(),
@@ -182,12 +205,18 @@ impl Client {
             trust_source,
             resolver,
             agent: Mutex::new(agent),
+            budget,
             redactor: Mutex::default(),
         };
         for secret in client.auth.secrets().iter().chain(&config.secrets) {
             client.remember_secret(secret);
         }
         Ok(client)
+    }
+
+    /// How far apart polls go when a group paces them through the budget.
+    pub(crate) fn budget_spacing(&self) -> Duration {
+        self.budget.spacing()
     }
 
     /// Adds `secret` to those cut out of every later answer.
@@ -222,6 +251,23 @@ impl Client {
         observer: &mut dyn Observer,
         f: impl FnOnce(&Self, &mut Call<'_>) -> Result<T, Error>,
     ) -> Result<T, Error> {
+        let result = self.run_to_end(timeout, cancel, observer, f)?;
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        result
+    }
+
+    /// [`Client::run`] that hands back what `f` returned even after a cancel
+    /// (a group keeps what it learnt); `Err` only when `f` could not start
+    /// (a timeout too large, or cancelled already).
+    pub(crate) fn run_to_end<T>(
+        &self,
+        timeout: Duration,
+        cancel: &Cancel,
+        observer: &mut dyn Observer,
+        f: impl FnOnce(&Self, &mut Call<'_>) -> T,
+    ) -> Result<T, Error> {
         let deadline = Instant::now()
             .checked_add(timeout)
             .ok_or_else(|| Error::config("timeout", "is too large"))?;
@@ -236,9 +282,8 @@ impl Client {
         if cancel.is_cancelled() {
             *self.agent.lock().unwrap_or_else(PoisonError::into_inner) =
                 build_agent(&self.user_agent, &self.trust, &self.resolver).0;
-            return Err(Error::Cancelled);
         }
-        result
+        Ok(result)
     }
 
     /// The API's endpoint.
@@ -290,13 +335,18 @@ impl Client {
     }
 
     pub(crate) fn fetch_job(&self, job: &JobId, call: &mut Call<'_>) -> Result<Job, Error> {
-        let url = self.api.join(&format!("{JOBS_PATH}/{job}"));
+        let url = self.job_url(job);
         let reply = self.api_call(Method::Get, url, None, Policy::Idempotent, call)?;
         Job::from_json(&reply.into_body(Error::JobNotFound)?)
     }
 
-    /// A call to the API with the bearer token: renews the token once on a
-    /// 401 when it can (a token revoked or expired early), then gives up.
+    /// Where `job`'s status is read.
+    pub(crate) fn job_url(&self, job: &JobId) -> String {
+        self.api.join(&format!("{JOBS_PATH}/{job}"))
+    }
+
+    /// A call to the API with the bearer token, retried like
+    /// [`Client::execute`].
     pub(crate) fn api_call(
         &self,
         method: Method,
@@ -305,24 +355,47 @@ impl Client {
         policy: Policy,
         call: &mut Call<'_>,
     ) -> Result<Reply, Error> {
+        retry(call, &self.api, |backoff, call| {
+            self.api_attempt(method, &url, payload, policy, backoff, call)
+        })
+    }
+
+    /// One try of a call to the API with the bearer token: renews the token
+    /// once on a 401 when it can (a token revoked or expired early), then
+    /// gives up.
+    pub(crate) fn api_attempt(
+        &self,
+        method: Method,
+        url: &str,
+        payload: Option<&Payload>,
+        policy: Policy,
+        backoff: &mut Backoff,
+        call: &mut Call<'_>,
+    ) -> Step {
         let mut renewed = false;
         loop {
-            let token = self.auth.bearer(self, call)?;
+            let token = match self.auth.bearer(self, call) {
+                Ok(token) => token,
+                Err(error) => return Step::Failed(error),
+            };
             let request = Request {
                 method,
-                url: url.clone(),
+                url: url.to_owned(),
                 endpoint: &self.api,
                 authorization: Some(Secret::new(format!("Bearer {}", token.expose()))),
                 accept: ITWIN_ACCEPT,
                 body: payload.map(|p| ("application/json", p.json.clone())),
             };
-            let reply = self.execute(&request, policy, call)?;
-            if reply.status == 401 && !renewed && self.auth.can_renew() {
+            let step = self.attempt(&request, policy, backoff, call);
+            if matches!(&step, Step::Done(r) if r.status == 401)
+                && !renewed
+                && self.auth.can_renew()
+            {
                 self.auth.invalidate();
                 renewed = true;
                 continue;
             }
-            return Ok(reply);
+            return step;
         }
     }
 
@@ -335,73 +408,89 @@ impl Client {
         policy: Policy,
         call: &mut Call<'_>,
     ) -> Result<Reply, Error> {
-        let mut backoff = Backoff::new();
-        let started = Instant::now();
-        let mut brief_failures = 0;
-        loop {
-            call.cancel.check()?;
-            let remaining = call.deadline.saturating_duration_since(Instant::now());
-            if remaining.is_zero() {
-                return Err(Error::Network(Box::new(NetError::deadline(
-                    request.endpoint,
-                ))));
-            }
-            let attempt = self.send_once(request, remaining);
-            call.cancel.check()?;
-            let (error, retry_after, brief) = match attempt {
-                Attempt::Answered {
-                    status,
-                    body,
-                    retry_after,
-                } => {
-                    let retry = is_retryable_status(status)
-                        && (policy == Policy::Idempotent
-                            || status == 429
-                            || (status == 503 && retry_after.is_some()));
-                    if !retry {
-                        return Ok(Reply { status, body });
-                    }
-                    let detail = ServiceError::from_body(&body);
-                    (Error::Service { status, detail }, retry_after, false)
-                }
-                Attempt::Failed { error } => {
-                    let Some(net) = classify(&error, request.endpoint) else {
-                        return Err(transport_error(error));
-                    };
-                    let persistence = net.persistence();
-                    let not_sent = net.surely_not_sent();
-                    let error = Error::Network(Box::new(net));
-                    let brief = persistence == Persistence::Brief;
-                    if brief {
-                        brief_failures += 1;
-                    }
-                    if persistence == Persistence::Permanent
-                        || brief_failures >= BRIEF_ATTEMPTS
-                        || (policy == Policy::NotIdempotent && !not_sent)
-                    {
-                        return Err(error);
-                    }
-                    (error, None, brief)
-                }
-            };
-            let delay = backoff.next_delay().max(retry_after.unwrap_or_default());
-            // A brief retry must end within its window even when the resolver
-            // is slow: the next try may take up to MAX_CONNECT_TIME.
-            let window_over = brief && started.elapsed() + delay + MAX_CONNECT_TIME > BRIEF_WINDOW;
-            // `Retry-After` may be absurd (u64::MAX seconds): no overflow, just too late.
-            if window_over
-                || Instant::now()
-                    .checked_add(delay)
-                    .is_none_or(|t| t >= call.deadline)
-            {
-                return Err(error);
-            }
-            call.observer.on_event(Event::Retrying {
-                error: &error,
-                delay,
-            });
-            call.cancel.sleep(delay)?;
+        retry(call, request.endpoint, |backoff, call| {
+            self.attempt(request, policy, backoff, call)
+        })
+    }
+
+    /// Sends `request` once, when the budget allows, and says what came of
+    /// it. A 429, or any answer with `Retry-After`, pauses the whole
+    /// client's budget: the service's limit is shared by every call.
+    pub(crate) fn attempt(
+        &self,
+        request: &Request<'_>,
+        policy: Policy,
+        backoff: &mut Backoff,
+        call: &mut Call<'_>,
+    ) -> Step {
+        if let Err(error) = call.cancel.check() {
+            return Step::Failed(error);
         }
+        match self.budget.acquire(call.deadline, call.cancel) {
+            Ok(Slot::Granted) => {}
+            Ok(Slot::Late) => return Step::Late,
+            Err(error) => return Step::Failed(error),
+        }
+        let remaining = call.deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Step::Late;
+        }
+        let attempt = self.send_once(request, remaining);
+        if let Err(error) = call.cancel.check() {
+            return Step::Failed(error);
+        }
+        let (error, retry_after, slows_everyone, brief) = match attempt {
+            Attempt::Answered {
+                status,
+                body,
+                retry_after,
+            } => {
+                let retry = is_retryable_status(status)
+                    && (policy == Policy::Idempotent
+                        || status == 429
+                        || (status == 503 && retry_after.is_some()));
+                if !retry {
+                    return Step::Done(Reply { status, body });
+                }
+                let detail = ServiceError::from_body(&body);
+                let slows_everyone = status == 429 || retry_after.is_some();
+                (
+                    Error::Service { status, detail },
+                    retry_after,
+                    slows_everyone,
+                    false,
+                )
+            }
+            Attempt::Failed { error } => {
+                let Some(net) = classify(&error, request.endpoint) else {
+                    return Step::Failed(transport_error(error));
+                };
+                let persistence = net.persistence();
+                let not_sent = net.surely_not_sent();
+                let error = Error::Network(Box::new(net));
+                let brief = persistence == Persistence::Brief;
+                if brief {
+                    backoff.brief_failures += 1;
+                }
+                if persistence == Persistence::Permanent
+                    || backoff.brief_failures >= BRIEF_ATTEMPTS
+                    || (policy == Policy::NotIdempotent && !not_sent)
+                {
+                    return Step::Failed(error);
+                }
+                (error, None, false, brief)
+            }
+        };
+        let delay = backoff.next_delay().max(retry_after.unwrap_or_default());
+        // A brief retry must end within its window even when the resolver
+        // is slow: the next try may take up to MAX_CONNECT_TIME.
+        if brief && backoff.since_first_try() + delay + MAX_CONNECT_TIME > BRIEF_WINDOW {
+            return Step::Failed(error);
+        }
+        if slows_everyone {
+            self.budget.pause(delay);
+        }
+        Step::Retry { error, delay }
     }
 
     fn send_once(&self, request: &Request<'_>, remaining: Duration) -> Attempt {
@@ -456,6 +545,47 @@ impl Client {
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
+}
+
+/// Tries until a final answer: after each retryable failure, reports it and
+/// sleeps its delay, as long as the next try can start before the deadline.
+fn retry(
+    call: &mut Call<'_>,
+    endpoint: &Endpoint,
+    mut attempt: impl FnMut(&mut Backoff, &mut Call<'_>) -> Step,
+) -> Result<Reply, Error> {
+    let mut backoff = Backoff::new();
+    loop {
+        match attempt(&mut backoff, call) {
+            Step::Done(reply) => return Ok(reply),
+            Step::Failed(error) => return Err(error),
+            Step::Late => return Err(late(endpoint)),
+            Step::Retry { error, delay } => {
+                if !starts_in_time(delay, call.deadline) {
+                    return Err(error);
+                }
+                call.observer.on_event(Event::Retrying {
+                    error: &error,
+                    delay,
+                });
+                call.cancel.sleep(delay)?;
+            }
+        }
+    }
+}
+
+/// True when a try `delay` from now starts before `deadline`.
+/// (`Retry-After` may be absurd, u64::MAX seconds: no overflow, just too late.)
+pub(crate) fn starts_in_time(delay: Duration, deadline: Instant) -> bool {
+    Instant::now()
+        .checked_add(delay)
+        .is_some_and(|t| t < deadline)
+}
+
+/// The error of a request to `endpoint` the deadline (or the budget) kept
+/// from being sent.
+pub(crate) fn late(endpoint: &Endpoint) -> Error {
+    Error::Network(Box::new(NetError::deadline(endpoint)))
 }
 
 fn configure<B>(

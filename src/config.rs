@@ -77,6 +77,7 @@ pub struct Config {
     pub(crate) scope: String,
     pub(crate) credentials: Credentials,
     pub(crate) user_agent: String,
+    pub(crate) max_requests_per_minute: u32,
     pub(crate) ca_cert: Option<String>,
     pub(crate) secrets: Vec<Secret>,
 }
@@ -90,6 +91,7 @@ impl Config {
             scope: DEFAULT_SCOPE.to_owned(),
             credentials,
             user_agent: format!("ec3-gate/{}", env!("CARGO_PKG_VERSION")),
+            max_requests_per_minute: crate::DEFAULT_MAX_REQUESTS_PER_MINUTE,
             ca_cert: None,
             secrets: Vec::new(),
         }
@@ -124,6 +126,16 @@ impl Config {
     /// Defaults to `itwin-platform`.
     pub fn scope(mut self, scope: impl Into<String>) -> Self {
         self.scope = scope.into();
+        self
+    }
+
+    /// Most requests the client sends in any 60 seconds, all calls together
+    /// (polls, job creations, token requests), from 1 to
+    /// [`MAX_REQUESTS_PER_MINUTE`](crate::MAX_REQUESTS_PER_MINUTE); checked
+    /// when the client is made. A request that would exceed it waits.
+    /// Defaults to [`DEFAULT_MAX_REQUESTS_PER_MINUTE`](crate::DEFAULT_MAX_REQUESTS_PER_MINUTE) (60).
+    pub fn max_requests_per_minute(mut self, n: u32) -> Self {
+        self.max_requests_per_minute = n;
         self
     }
 

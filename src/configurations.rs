@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::client::{Method, Policy};
+use crate::client::{Call, Method, Policy};
 use crate::{Cancel, Client, Error, Observer, Timeout, text};
 
 /// Most pages followed; a service that links on forever is an error.
@@ -123,6 +123,53 @@ impl Client {
                 "more than {MAX_PAGES} pages of configurations"
             )))
         })
+    }
+}
+
+impl Client {
+    /// Reads one EC3 configuration (`GET /ec3/configurations/{id}`): its
+    /// display name names the projects of [`Client::create_jobs`].
+    ///
+    /// `id` is checked as [`NewJob::validate`](crate::NewJob::validate)
+    /// checks a configuration id (so nothing in it needs encoding). A
+    /// configuration the service does not know (404) is
+    /// [`Error::Rejected`]: a wrong id in the input, which no retry cures.
+    pub fn configuration(
+        &self,
+        id: &str,
+        timeout: Timeout,
+        cancel: &Cancel,
+        observer: &mut dyn Observer,
+    ) -> Result<Configuration, Error> {
+        crate::upload::check_id("configuration id", id)?;
+        self.run(timeout.get(), cancel, observer, |client, call| {
+            client.fetch_configuration(id, call)
+        })
+    }
+
+    /// [`Client::configuration`] within `call`, `id` checked.
+    pub(crate) fn fetch_configuration(
+        &self,
+        id: &str,
+        call: &mut Call<'_>,
+    ) -> Result<Configuration, Error> {
+        #[derive(Deserialize)]
+        struct Single {
+            configuration: Configuration,
+        }
+        // Checked by the caller: nothing in the id needs encoding.
+        let url = self.api_url(&format!(
+            "/insights/carbon-calculation/ec3/configurations/{id}"
+        ));
+        let reply = self.api_call(Method::Get, url, None, Policy::Idempotent, call)?;
+        let body = reply.into_body(|detail| Error::Rejected {
+            status: 404,
+            detail,
+        })?;
+        let single: Single = serde_json::from_slice(&body).map_err(|_| {
+            Error::InvalidResponse("configuration is not the documented JSON".into())
+        })?;
+        Ok(sanitize(single.configuration))
     }
 }
 

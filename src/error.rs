@@ -65,7 +65,7 @@ impl fmt::Display for ServiceError {
 /// The variants follow the CLI's exit-code contract, so a caller can map an
 /// error to an outcome without reading its text. `Display` never includes a
 /// token or secret, and server text in it is escaped onto one line.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Error {
     /// A job id that is not 1-128 ASCII letters, digits, `-`, `_` or `.`.

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::{Error, Job, Secret};
+use crate::{Error, Job, JobId, Secret};
 
 /// One thing that happened during a call, reported to an [`Observer`].
 #[derive(Debug)]
@@ -35,6 +35,22 @@ pub enum Event<'a> {
     /// The service answered a status value this version does not know; it
     /// is reported once per distinct value and treated as unfinished.
     UnknownStatus(&'a str),
+    /// In a group wait ([`Client::wait_all`](crate::Client::wait_all)):
+    /// `event` (`Polled`, `StatusChanged`, `UnknownStatus`, `Retrying` or
+    /// `Ended`) happened to the job `id`. A one-job
+    /// [`Client::wait`](crate::Client::wait) reports its events bare.
+    ForJob {
+        /// The job's position among the ids given (the first one, for an id
+        /// given more than once).
+        index: usize,
+        /// The job.
+        id: &'a JobId,
+        /// What happened to it.
+        event: &'a Event<'a>,
+    },
+    /// In a group wait, inside [`Event::ForJob`]: the wait for this job is
+    /// over, with this outcome; it is not polled again.
+    Ended(&'a Result<Job, Error>),
 }
 
 /// Receives [`Event`]s. Closures taking an `Event` are observers; `()` ignores

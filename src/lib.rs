@@ -2,8 +2,10 @@
 //! Carbon Calculation API, as a CI gate.
 //!
 //! One synchronous [`Client`] (one HTTP agent, so one kept-alive connection
-//! per host) answers [`Client::job_status`] and [`Client::wait`]. The
-//! `ec3-gate` binary and the C library are thin layers over it.
+//! per host) answers [`Client::job_status`] and [`Client::wait`], waits for
+//! many jobs at once ([`Client::wait_all`]) and creates them
+//! ([`Client::create_job`], [`Client::create_jobs`]). The `ec3-gate` binary
+//! and the C library are thin layers over it.
 //!
 //! # Network rules
 //! - `https://` only, except plain `http://` to loopback hosts.
@@ -11,6 +13,10 @@
 //!   connections, timeouts) are retried with capped exponential backoff and
 //!   jitter until the call's deadline; `Retry-After` is honoured; no request
 //!   outlives the deadline. Answers are read up to 1 MiB.
+//! - Every request of a client (polls, creations, token requests, from every
+//!   thread) passes one request budget, at most
+//!   [`Config::max_requests_per_minute`] in any 60 seconds; a 429 or
+//!   `Retry-After` pauses the whole client, not one call.
 //! - A host that does not resolve is retried briefly (4 tries, 30 s at most);
 //!   an untrusted certificate, a proxy refusing `CONNECT` with a 4xx and an
 //!   unusable redirect are final at once. [`NetError`] names the endpoint,
@@ -27,7 +33,9 @@
 //!
 //! Waits and calls are bounded by [`MIN_TIMEOUT_MS`]..=[`MAX_TIMEOUT_MS`] and
 //! polls by [`MIN_INTERVAL_MS`]..=[`MAX_INTERVAL_MS`]; [`WaitOptions`] and
-//! [`Timeout`] check them. Every error has an [`ErrorKind`], which carries
+//! [`Timeout`] check them. A client's request budget is 1 to
+//! [`MAX_REQUESTS_PER_MINUTE`] (default [`DEFAULT_MAX_REQUESTS_PER_MINUTE`]).
+//! Every error has an [`ErrorKind`], which carries
 //! the command's exit status and the C library's result code.
 //!
 //! # Example
@@ -47,6 +55,7 @@
 #![deny(missing_docs)]
 
 mod auth;
+mod budget;
 mod cancel;
 mod certinfo;
 mod check;
@@ -56,9 +65,11 @@ mod configurations;
 mod endpoint;
 mod error;
 mod event;
+mod group;
 mod job;
 mod limits;
 mod net_error;
+mod new_jobs;
 mod proxy;
 mod redact;
 mod resolver;
@@ -76,12 +87,15 @@ pub use config::{Config, Credentials, DEFAULT_API_URL, DEFAULT_AUTHORITY, DEFAUL
 pub use configurations::Configuration;
 pub use error::{Error, ErrorKind, ServiceError};
 pub use event::{Event, Observer};
+pub use group::{JobOutcome, deciding_outcome, deciding_result};
 pub use job::{Job, JobId, JobStatus};
 pub use limits::{
-    DEFAULT_CALL_TIMEOUT_MS, DEFAULT_INTERVAL_MS, DEFAULT_TIMEOUT_MS, MAX_INTERVAL_MS,
-    MAX_TIMEOUT_MS, MIN_INTERVAL_MS, MIN_TIMEOUT_MS,
+    DEFAULT_CALL_TIMEOUT_MS, DEFAULT_INTERVAL_MS, DEFAULT_MAX_REQUESTS_PER_MINUTE,
+    DEFAULT_TIMEOUT_MS, MAX_INTERVAL_MS, MAX_REQUESTS_PER_MINUTE, MAX_TIMEOUT_MS, MIN_INTERVAL_MS,
+    MIN_TIMEOUT_MS,
 };
 pub use net_error::{Cause, CertProblem, NetError, Persistence, Phase, Role};
+pub use new_jobs::{NewJobs, PLACEHOLDER_CONFIGURATION, PLACEHOLDER_N};
 /// For the fuzz targets and property tests only; not part of the API.
 #[doc(hidden)]
 pub use retry::parse_retry_after;

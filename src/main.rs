@@ -38,5 +38,8 @@ fn exit_code(outcome: &Outcome) -> u8 {
         Outcome::Failed(e) => e.kind().code(),
         // 128 + signal number, as shells report it: 130 for SIGINT, 143 for SIGTERM.
         Outcome::Interrupted(sig) => u8::try_from(128 + sig).unwrap_or(130),
+        // Several jobs: 0 only when every one succeeded, else the status of
+        // the job the core's precedence picks, as for that job alone.
+        Outcome::Group(_) => outcome.deciding().map_or(0, |one| exit_code(&one)),
     }
 }

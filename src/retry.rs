@@ -1,7 +1,7 @@
 //! When to try again: capped exponential backoff with jitter, and
 //! `Retry-After`.
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 /// Statuses that are worth another try: the request may succeed later.
 pub(crate) fn is_retryable_status(status: u16) -> bool {
@@ -11,9 +11,16 @@ pub(crate) fn is_retryable_status(status: u16) -> bool {
 /// Capped exponential backoff: 500 ms, 1 s, 2 s, … up to 30 s, each delay
 /// drawn uniformly from its upper half so that many gates restarted together
 /// do not retry in lockstep.
+///
+/// It also counts the failures that are only worth a brief retry (a host
+/// that does not resolve), which the client bounds in number and in time
+/// from the first try.
 #[derive(Debug)]
 pub(crate) struct Backoff {
     next: Duration,
+    first_try: Instant,
+    /// Failures so far that are worth only brief retries.
+    pub(crate) brief_failures: u32,
 }
 
 impl Backoff {
@@ -21,7 +28,16 @@ impl Backoff {
     const CAP: Duration = Duration::from_secs(30);
 
     pub(crate) fn new() -> Self {
-        Self { next: Self::FIRST }
+        Self {
+            next: Self::FIRST,
+            first_try: Instant::now(),
+            brief_failures: 0,
+        }
+    }
+
+    /// Time since the first try of this series.
+    pub(crate) fn since_first_try(&self) -> Duration {
+        self.first_try.elapsed()
     }
 
     /// The delay before the next attempt.

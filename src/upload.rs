@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::client::{Method, Payload, Policy};
+use crate::client::{Call, Method, Payload, Policy};
 use crate::{Cancel, Client, Error, JobId, Observer, Secret, Timeout};
 
 /// What to upload: a report-based job, or extraction-based with
@@ -48,38 +48,10 @@ impl NewJob {
     /// Refuses empty fields, control characters and oversized values before
     /// anything is sent. Errors never include the EC3 token.
     pub fn validate(&self) -> Result<(), Error> {
-        let check = |what: &str, value: &str, max: usize| {
-            if value.trim().is_empty()
-                || value.chars().count() > max
-                || value.chars().any(char::is_control)
-            {
-                Err(Error::config(
-                    what,
-                    format!("must be 1-{max} characters without control characters"),
-                ))
-            } else {
-                Ok(())
-            }
-        };
-        // Ids are the service's GUIDs: a typo or a pasted URL fails here.
-        let id = |what: &str, value: &str| {
-            let ok = (1..=256).contains(&value.len())
-                && value
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-            if ok {
-                Ok(())
-            } else {
-                Err(Error::config(
-                    what,
-                    "must be 1-256 ASCII letters, digits, '.', '_' or '-'",
-                ))
-            }
-        };
-        id("configuration id", &self.configuration_id)?;
+        check_id("configuration id", &self.configuration_id)?;
         check("project name", &self.project_name, 256)?;
         if let Some(extraction) = &self.extraction_id {
-            id("extraction id", extraction)?;
+            check_id("extraction id", extraction)?;
         }
         if self.ec3_token.expose().trim().is_empty()
             || self.ec3_token.expose().chars().any(char::is_control)
@@ -90,6 +62,38 @@ impl NewJob {
             ));
         }
         Ok(())
+    }
+}
+
+/// Refuses a blank `value`, one over `max` characters, or one with control
+/// characters, naming the field `what`.
+fn check(what: &str, value: &str, max: usize) -> Result<(), Error> {
+    if value.trim().is_empty() || value.chars().count() > max || value.chars().any(char::is_control)
+    {
+        Err(Error::config(
+            what,
+            format!("must be 1-{max} characters without control characters"),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Refuses anything but the shape of the service's ids (GUIDs), naming the
+/// field `what`: a typo or a pasted URL fails here, and a checked id goes
+/// into a URL path as it is.
+pub(crate) fn check_id(what: &str, value: &str) -> Result<(), Error> {
+    let ok = (1..=256).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::config(
+            what,
+            "must be 1-256 ASCII letters, digits, '.', '_' or '-'",
+        ))
     }
 }
 
@@ -107,6 +111,14 @@ impl Client {
         cancel: &Cancel,
         observer: &mut dyn Observer,
     ) -> Result<JobId, Error> {
+        job.validate()?;
+        self.run(timeout.get(), cancel, observer, |client, call| {
+            client.post_job(job, call)
+        })
+    }
+
+    /// `POST /ec3/jobs` for a validated `job`, within `call`.
+    pub(crate) fn post_job(&self, job: &NewJob, call: &mut Call<'_>) -> Result<JobId, Error> {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
         struct Body<'a> {
@@ -125,7 +137,6 @@ impl Client {
             id: Option<String>,
         }
 
-        job.validate()?;
         let json = serde_json::to_vec(&Body {
             configuration_id: &job.configuration_id,
             project_name: &job.project_name,
@@ -135,29 +146,27 @@ impl Client {
         .map_err(|e| Error::InvalidResponse(format!("cannot encode the request: {e}")))?;
         self.remember_secret(&job.ec3_token);
         let payload = Payload { json };
-        self.run(timeout.get(), cancel, observer, |client, call| {
-            let url = client.api_url("/insights/carbon-calculation/ec3/jobs");
-            let reply = client.api_call(
-                Method::Post,
-                url,
-                Some(&payload),
-                Policy::NotIdempotent,
-                call,
-            )?;
-            let answer = reply.into_body(|detail| Error::Service {
-                status: 404,
-                detail,
-            })?;
-            let created: Created = serde_json::from_slice(&answer).map_err(|_| {
-                Error::InvalidResponse("job creation answer is not the documented JSON".into())
-            })?;
-            let id = created.job.and_then(|j| j.id).ok_or_else(|| {
-                Error::InvalidResponse("job creation answer has no job id".into())
-            })?;
-            JobId::new(&id).map_err(|_| {
-                Error::InvalidResponse("the service returned an invalid job id".into())
-            })
-        })
+        let url = self.api_url("/insights/carbon-calculation/ec3/jobs");
+        let reply = self.api_call(
+            Method::Post,
+            url,
+            Some(&payload),
+            Policy::NotIdempotent,
+            call,
+        )?;
+        let answer = reply.into_body(|detail| Error::Service {
+            status: 404,
+            detail,
+        })?;
+        let created: Created = serde_json::from_slice(&answer).map_err(|_| {
+            Error::InvalidResponse("job creation answer is not the documented JSON".into())
+        })?;
+        let id = created
+            .job
+            .and_then(|j| j.id)
+            .ok_or_else(|| Error::InvalidResponse("job creation answer has no job id".into()))?;
+        JobId::new(&id)
+            .map_err(|_| Error::InvalidResponse("the service returned an invalid job id".into()))
     }
 }
 

@@ -1,10 +1,8 @@
 //! Waiting for a job to finish.
 
-use std::collections::HashSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::retry::jitter;
-use crate::{Cancel, Client, Error, Event, Job, JobId, JobStatus, Observer};
+use crate::{Cancel, Client, Error, Job, JobId, Observer};
 
 use crate::limits::{
     DEFAULT_CALL_TIMEOUT_MS, DEFAULT_INTERVAL_MS, DEFAULT_TIMEOUT_MS, MAX_INTERVAL_MS,
@@ -102,7 +100,8 @@ impl Client {
     ///
     /// The last poll starts a little before the deadline (a quarter of the
     /// timeout, at most 1 s), so that it can finish in time: no request
-    /// outlives the deadline.
+    /// outlives the deadline. It is the one-job case of
+    /// [`Client::wait_all`], with its events bare.
     pub fn wait(
         &self,
         job: &JobId,
@@ -110,46 +109,11 @@ impl Client {
         cancel: &Cancel,
         observer: &mut dyn Observer,
     ) -> Result<Job, Error> {
-        let start = Instant::now();
-        let slack = (options.timeout() / 4).min(Duration::from_secs(1));
         self.run(options.timeout(), cancel, observer, |client, call| {
-            let last_chance = call.deadline - slack;
-            let mut previous: Option<JobStatus> = None;
-            let mut unknown = HashSet::new();
-            loop {
-                let current = client.fetch_job(job, call)?;
-                let elapsed = start.elapsed();
-                if let JobStatus::Other(value) = &current.status {
-                    if unknown.insert(value.clone()) {
-                        call.observer.on_event(Event::UnknownStatus(value));
-                    }
-                }
-                if previous.as_ref() != Some(&current.status) {
-                    call.observer.on_event(Event::StatusChanged {
-                        job: &current,
-                        elapsed,
-                    });
-                }
-                call.observer.on_event(Event::Polled {
-                    job: &current,
-                    elapsed,
-                });
-                if current.status.is_terminal() {
-                    return Ok(current);
-                }
-                previous = Some(current.status);
-
-                let now = Instant::now();
-                if now >= last_chance {
-                    return Err(Error::TimedOut);
-                }
-                let step = options.interval()
-                    + jitter((options.interval() / 10).min(Duration::from_secs(1)));
-                let wake = now
-                    .checked_add(step)
-                    .map_or(last_chance, |t| t.min(last_chance));
-                call.cancel.sleep(wake - now)?;
-            }
+            let mut outcomes = client.poll(call, std::slice::from_ref(job), options, false);
+            outcomes
+                .pop()
+                .map_or_else(|| Err(Error::Internal("no outcome".into())), |o| o.result)
         })
     }
 }

@@ -35,6 +35,8 @@ const _: () = {
     assert!(limits::MAX_TIMEOUT_MS == ec3::MAX_TIMEOUT_MS);
     assert!(limits::MIN_INTERVAL_MS == ec3::MIN_INTERVAL_MS);
     assert!(limits::MAX_INTERVAL_MS == ec3::MAX_INTERVAL_MS);
+    assert!(limits::DEFAULT_MAX_REQUESTS_PER_MINUTE == ec3::DEFAULT_MAX_REQUESTS_PER_MINUTE);
+    assert!(limits::MAX_REQUESTS_PER_MINUTE == ec3::MAX_REQUESTS_PER_MINUTE);
 };
 
 /// A suggested timeout for `ec3_gate_client_create_job`: the core's default
@@ -45,7 +47,9 @@ pub const EC3_GATE_DEFAULT_CREATE_TIMEOUT_MS: u64 = DEFAULT_CALL_TIMEOUT_MS;
 pub const EC3_GATE_DEFAULT_STATUS_TIMEOUT_MS: u64 = DEFAULT_CALL_TIMEOUT_MS;
 
 /// A client of the Carbon Calculation API: one HTTP agent (kept-alive
-/// connections) and, with client credentials, one cached token.
+/// connections), with client credentials one cached token, and one request
+/// budget that every call on it shares, from every thread
+/// (`ec3_gate_client_options_set_max_requests_per_minute`).
 ///
 /// Made by `ec3_gate_client_new`, freed by `ec3_gate_client_free`.
 ///
@@ -60,8 +64,8 @@ pub struct ec3_gate_client {
 /// The Rust value behind `ec3_gate_client`.
 #[derive(Debug)]
 pub(crate) struct Client {
-    core: ec3::Client,
-    errors: LastError,
+    pub(crate) core: ec3::Client,
+    pub(crate) errors: LastError,
 }
 
 impl Castable for ec3_gate_client {
@@ -74,11 +78,18 @@ fn call_timeout(ms: u64) -> Result<Timeout, Failure> {
         .map_err(|e| e.rename_setting("timeout", "timeout_ms"))?)
 }
 
+/// The last error of a wait whose job `Failed`: the service's reason.
+pub(crate) fn failed_message(job: &ec3::Job) -> String {
+    let reason = job.message_line();
+    let reason = reason.as_deref().unwrap_or("the service gave no reason");
+    format!("job failed: {reason}")
+}
+
 /// A job id from C, checked as the service's URL path needs.
 ///
 /// # Safety
 /// `ptr` is NULL or a NUL-terminated string.
-unsafe fn parse_job_id(ptr: *const c_char) -> Result<JobId, Failure> {
+pub(crate) unsafe fn parse_job_id(ptr: *const c_char) -> Result<JobId, Failure> {
     // SAFETY: per this function's contract.
     Ok(JobId::new(unsafe { arg_str(ptr, "job_id") }?)?)
 }
@@ -87,7 +98,7 @@ unsafe fn parse_job_id(ptr: *const c_char) -> Result<JobId, Failure> {
 ///
 /// # Safety
 /// `ptr` is NULL or a live `ec3_gate_cancel`.
-unsafe fn cancel_flag(ptr: *const ec3_gate_cancel) -> Cancel {
+pub(crate) unsafe fn cancel_flag(ptr: *const ec3_gate_cancel) -> Cancel {
     // SAFETY: per this function's contract.
     unsafe { try_from(ptr) }.map_or_else(Cancel::new, Cancel::clone)
 }
@@ -242,7 +253,7 @@ fn or_default(ms: u64, default: u64) -> u64 {
 }
 
 /// A wait's timeout and interval from C, checked by the core.
-fn wait_options(timeout_ms: u64, interval_ms: u64) -> Result<WaitOptions, Failure> {
+pub(crate) fn wait_options(timeout_ms: u64, interval_ms: u64) -> Result<WaitOptions, Failure> {
     Ok(WaitOptions::new(
         Duration::from_millis(timeout_ms),
         Duration::from_millis(interval_ms),
@@ -461,18 +472,13 @@ unsafe fn wait(
         }
         Err(error) => return Err(error.into()),
     };
-    let failed = job.status == JobStatus::Failed;
-    let message = job.message_line();
+    let failed = (job.status == JobStatus::Failed).then(|| failed_message(&job));
     // SAFETY: `job_out` is non-NULL (checked) and writable (contract).
     unsafe { out.write(to_boxed_mut_ptr(Job::new(&id, &job))) };
-    if failed {
-        let reason = message.as_deref().unwrap_or("the service gave no reason");
-        return Err(Failure::new(
-            ec3_gate_result::JobFailed,
-            format!("job failed: {reason}"),
-        ));
+    match failed {
+        Some(message) => Err(Failure::new(ec3_gate_result::JobFailed, message)),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// The result code of the calling thread's most recent call on `client`
@@ -549,10 +555,11 @@ pub extern "C" fn ec3_gate_client_last_error_target(
 /// One line; server text escaped; never a token or secret.
 ///
 /// Owned by `client`: valid until this thread's next call that takes the
-/// client (job creation, status query or wait), or `ec3_gate_client_free`;
-/// do not free it. Per thread: another thread's calls never change it. Each
-/// thread keeps its own last errors, freed when the thread ends (or at its
-/// next call after the client is freed). NULL when `client` is NULL.
+/// client (job creation, status query, wait or `ec3_gate_client_wait_all`),
+/// or `ec3_gate_client_free`; do not free it. Per thread: another thread's
+/// calls never change it. Each thread keeps its own last errors, freed when
+/// the thread ends (or at its next call after the client is freed). NULL
+/// when `client` is NULL.
 #[unsafe(no_mangle)]
 pub extern "C" fn ec3_gate_client_last_error(client: *const ec3_gate_client) -> *const c_char {
     ffi_panic_boundary! {

@@ -6,8 +6,9 @@
 //! (`ffi/cbindgen.toml`), so the doc comments on exported items are the C
 //! documentation.
 //!
-//! One file per C object family: `options.rs`, `client.rs`, `job.rs`,
-//! `cancel.rs`, `params.rs` (argument structs that grow), `progress.rs`, `result.rs`, `string.rs`, `version.rs`. `panic.rs` holds the
+//! One file per C object family: `options.rs`, `client.rs`, `group.rs`
+//! (waiting for several jobs), `job.rs`, `cancel.rs`, `params.rs` (argument
+//! structs that grow), `progress.rs`, `result.rs`, `string.rs`, `version.rs`. `panic.rs` holds the
 //! boundary every exported function runs in; `ffi.rs` is the only place where
 //! C pointers become Rust references.
 //!
@@ -36,6 +37,7 @@
 mod cancel;
 mod client;
 mod ffi;
+mod group;
 mod job;
 mod options;
 mod panic;
@@ -47,6 +49,7 @@ mod version;
 
 pub use cancel::*;
 pub use client::*;
+pub use group::*;
 pub use job::*;
 pub use options::*;
 pub use params::*;

@@ -33,6 +33,7 @@ pub(crate) struct Options {
     scope: Option<String>,
     ca_cert: Option<String>,
     credentials: Option<Credentials>,
+    max_requests_per_minute: Option<u32>,
     pub(crate) errors: LastError,
 }
 
@@ -60,6 +61,9 @@ impl Options {
         }
         if let Some(scope) = &self.scope {
             config = config.scope(scope);
+        }
+        if let Some(n) = self.max_requests_per_minute {
+            config = config.max_requests_per_minute(n);
         }
         if let Some(pem_or_path) = &self.ca_cert {
             config = config.ca_cert(pem_or_path);
@@ -138,6 +142,28 @@ pub extern "C" fn ec3_gate_client_options_set_scope(
         set(options, |o| {
             // SAFETY: `scope` is NULL or a NUL-terminated string (documented).
             o.scope = Some(unsafe { arg_str(scope, "scope") }?.to_owned());
+            Ok(())
+        })
+    }
+}
+
+/// Sets the client's request budget: at most `n` requests in any 60
+/// seconds, all calls on the client together (polls, job creations, token
+/// requests, from every thread); a request that would exceed it waits
+/// (within its call's timeout). Default
+/// `EC3_GATE_DEFAULT_MAX_REQUESTS_PER_MINUTE`.
+///
+/// `n` must be 1 to `EC3_GATE_MAX_REQUESTS_PER_MINUTE`; that is checked by
+/// `ec3_gate_client_new` (`EC3_GATE_RESULT_INVALID_ARGUMENT`). Returns
+/// `EC3_GATE_RESULT_OK`, or `EC3_GATE_RESULT_NULL_ARGUMENT`.
+#[unsafe(no_mangle)]
+pub extern "C" fn ec3_gate_client_options_set_max_requests_per_minute(
+    options: *mut ec3_gate_client_options,
+    n: u32,
+) -> ec3_gate_result {
+    ffi_panic_boundary! {
+        set(options, |o| {
+            o.max_requests_per_minute = Some(n);
             Ok(())
         })
     }

@@ -53,6 +53,11 @@ pub struct ec3_gate_progress {
     /// For `RETRYING`: a one-line description of the failure (no secrets;
     /// server text escaped). Otherwise NULL.
     pub detail: *const c_char,
+    /// Which job the report is about: for `ec3_gate_client_wait_all`, its
+    /// position in `job_ids` (the first one, for an id given twice), or
+    /// `SIZE_MAX` for a report about no single job (a token request being
+    /// retried); for `ec3_gate_client_wait`, 0.
+    pub job_index: usize,
 }
 
 /// Receives progress reports of a wait (`ec3_gate_client_wait_with`), on the thread that
@@ -68,24 +73,42 @@ pub type ec3_gate_progress_callback =
 /// The core's observer for one wait: forwards events to the C callback, and
 /// keeps the last job answered (what a timed-out wait hands back).
 pub(crate) struct Progress<'a> {
-    id: &'a JobId,
+    /// The job of a one-job wait; `None` for a group, whose events name
+    /// their job.
+    id: Option<&'a JobId>,
     callback: ec3_gate_progress_callback,
     user_data: *mut c_void,
     start: Instant,
+    /// The `job_index` of events about no job in particular.
+    bare_index: usize,
     pub(crate) last: Option<ec3::Job>,
 }
 
 impl<'a> Progress<'a> {
+    /// For `ec3_gate_client_wait`: every report is about its one job.
     pub(crate) fn new(
         id: &'a JobId,
         callback: ec3_gate_progress_callback,
         user_data: *mut c_void,
     ) -> Self {
         Self {
-            id,
+            id: Some(id),
             callback,
             user_data,
             start: Instant::now(),
+            bare_index: 0,
+            last: None,
+        }
+    }
+
+    /// For `ec3_gate_client_wait_all`: reports say which job they are about.
+    pub(crate) fn for_group(callback: ec3_gate_progress_callback, user_data: *mut c_void) -> Self {
+        Self {
+            id: None,
+            callback,
+            user_data,
+            start: Instant::now(),
+            bare_index: usize::MAX,
             last: None,
         }
     }
@@ -101,6 +124,12 @@ impl Observer for Progress<'_> {
             self.last = Some(job.clone());
             return;
         }
+        self.report(&event, self.id, self.bare_index);
+    }
+}
+
+impl Progress<'_> {
+    fn report(&mut self, event: &Event<'_>, id: Option<&JobId>, job_index: usize) {
         let Some(callback) = self.callback else {
             return;
         };
@@ -108,20 +137,24 @@ impl Observer for Progress<'_> {
         let job: Job;
         let detail: CString;
         let report = match event {
+            Event::ForJob { id, index, event } => return self.report(event, Some(id), *index),
             Event::StatusChanged {
                 job: answer,
                 elapsed,
             } => {
-                job = Job::new(self.id, answer);
+                // Every job of a group names itself (`ForJob`).
+                let Some(id) = id else { return };
+                job = Job::new(id, answer);
                 ec3_gate_progress {
                     struct_size: size_of::<ec3_gate_progress>(),
                     kind: ec3_gate_progress_kind::StatusChanged,
                     status: job.status(),
-                    elapsed_ms: millis(elapsed),
+                    elapsed_ms: millis(*elapsed),
                     job: to_const_ptr::<ec3_gate_job>(&job),
                     retry_in_ms: 0,
                     error: ec3_gate_result::Ok,
                     detail: null(),
+                    job_index,
                 }
             }
             Event::Retrying { error, delay } => {
@@ -132,9 +165,10 @@ impl Observer for Progress<'_> {
                     status: ec3_gate_status::Unknown,
                     elapsed_ms: millis(self.start.elapsed()),
                     job: null(),
-                    retry_in_ms: millis(delay),
-                    error: error.into(),
+                    retry_in_ms: millis(*delay),
+                    error: (*error).into(),
                     detail: detail.as_ptr(),
+                    job_index,
                 }
             }
             // Tokens never reach C; per-poll and unknown-status events add

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs `ec3-gate wait` (input job-id) or `ec3-gate upload --wait` (input
 # configuration-id: create the job, then wait for it) for the composite action.
+# Either input may hold several values, one per line: ec3-gate reads the lists
+# from EC3_JOB_ID / EC3_CONFIGURATION_ID as they are.
 #
 # ec3-gate itself writes the step outputs (status, message, ec3-project-url,
 # job-id), the step summary, annotations and masks when GITHUB_ACTIONS=true;
@@ -59,6 +61,7 @@ set_env ITWIN_AUTHORITY "${INPUT_AUTHORITY:-}"
 set_env EC3_CA_CERT "${INPUT_CA_CERT:-}"
 set_env EC3_TIMEOUT "${INPUT_TIMEOUT:-}"
 set_env EC3_INTERVAL "${INPUT_INTERVAL:-}"
+set_env EC3_MAX_REQUESTS_PER_MINUTE "${INPUT_MAX_REQUESTS_PER_MINUTE:-}"
 if [[ ${INPUT_FAIL_ON_FAILED:-true} == true ]]; then
   # Nothing to do afterwards: ec3-gate takes this process's place (action.yml
   # execs this script too), so a cancellation's SIGINT/SIGTERM reaches it.

@@ -22,6 +22,10 @@
 //! | `stall` | never answered |
 //! | anything else | 404 `JobNotFound` |
 //!
+//! An `ok` or `fail` id with a `-ms{N}` part (`ok-ms1500-a`) lasts a time instead of a
+//! number of polls: `Running` until N ms after its first poll. [`Stats::notice_delays`]
+//! says how long after that each such job's terminal status was first sent.
+//!
 //! Bearer token `denied` gets 403, `expired` or none 401. Job creation is described at
 //! [`Sim`]; `GET /__stats` reports the counters as JSON and `POST /__reset` clears them.
 //! Authorization values, request bodies and the `ec3BearerToken` are never logged.
@@ -130,6 +134,9 @@ pub struct Stats {
     pub after_terminal: BTreeMap<String, u64>,
     /// When each authorized EC3 request came, since the simulator started.
     pub api_requests: Vec<Duration>,
+    /// Per job with a length (an id with a `-ms{N}` part): how long after it
+    /// ended its terminal status was first sent, that is, noticed.
+    pub notice_delays: BTreeMap<String, Duration>,
 }
 
 impl Stats {
@@ -176,6 +183,11 @@ impl Stats {
             "maxRequestsPerMinute": self.max_requests_in(Duration::from_secs(60)),
             "jobs": jobs,
             "requestsAfterTerminal": self.requests_after_terminal(),
+            "noticeDelaysMs": self
+                .notice_delays
+                .iter()
+                .map(|(id, d)| (id.clone(), json!(d.as_millis() as u64)))
+                .collect::<serde_json::Map<_, _>>(),
         })
     }
 }

@@ -78,6 +78,11 @@ struct Job {
     polls: u64,
     after_terminal: u64,
     terminal_sent: bool,
+    /// For an id with a `-ms{N}` part: it ends N ms after its first poll.
+    length: Option<Duration>,
+    first_poll: Option<Instant>,
+    /// How long after it ended the terminal status was first sent.
+    noticed_after: Option<Duration>,
 }
 
 /// Everything that changes, behind one lock.
@@ -122,6 +127,9 @@ impl State {
         for (id, job) in &book.jobs {
             stats.polls.insert(id.clone(), job.polls);
             stats.after_terminal.insert(id.clone(), job.after_terminal);
+            if let Some(delay) = job.noticed_after {
+                stats.notice_delays.insert(id.clone(), delay);
+            }
         }
         stats
     }
@@ -310,8 +318,14 @@ impl State {
     /// `GET …/ec3/jobs/{id}`: the job's next step.
     fn poll(&self, id: &str) -> Option<Response> {
         let mut book = self.book();
+        let now = Instant::now();
         let job = book.jobs.entry(id.to_string()).or_insert_with(|| Job {
             outcome: Outcome::of(id),
+            length: id
+                .split('-')
+                .find_map(|part| part.strip_prefix("ms")?.parse().ok())
+                .map(Duration::from_millis),
+            first_poll: Some(now),
             ..Job::default()
         });
         job.polls += 1;
@@ -330,10 +344,14 @@ impl State {
             Outcome::Flaky => polls -= 1,
             _ => {}
         }
-        let running = polls <= self.options.running_polls.saturating_add(1);
+        let ends_at = job.length.zip(job.first_poll).map(|(l, first)| first + l);
+        let running = match ends_at {
+            Some(at) => now < at,
+            None => polls <= self.options.running_polls.saturating_add(1),
+        };
         let (status, message, links) = match job.outcome {
             Outcome::Odd => ("Paused", Value::Null, json!({})),
-            _ if polls == 1 => ("Queued", Value::Null, json!({})),
+            _ if polls == 1 && running => ("Queued", Value::Null, json!({})),
             Outcome::Never => ("Running", Value::Null, json!({})),
             _ if running => ("Running", Value::Null, json!({})),
             Outcome::Failed => ("Failed", json!(FAIL_MESSAGE), json!({})),
@@ -346,7 +364,11 @@ impl State {
                 )
             }
         };
-        job.terminal_sent |= matches!(status, "Succeeded" | "Failed");
+        let terminal = matches!(status, "Succeeded" | "Failed");
+        if terminal && !job.terminal_sent {
+            job.noticed_after = ends_at.map(|at| now.saturating_duration_since(at));
+        }
+        job.terminal_sent |= terminal;
         let body = json!({ "job": { "status": status, "message": message, "_links": links } });
         Some(reply(200, body))
     }

@@ -7,7 +7,7 @@ use clap::{Args as ClapArgs, CommandFactory as _, FromArgMatches as _, Parser, S
 
 use ec3_gate::{
     Check, DEFAULT_API_URL, DEFAULT_AUTHORITY, DEFAULT_CALL_TIMEOUT_MS, DEFAULT_INTERVAL_MS,
-    DEFAULT_SCOPE, DEFAULT_TIMEOUT_MS,
+    DEFAULT_MAX_REQUESTS_PER_MINUTE, DEFAULT_SCOPE, DEFAULT_TIMEOUT_MS, MAX_REQUESTS_PER_MINUTE,
 };
 
 use super::settings::VARIABLES;
@@ -33,6 +33,10 @@ pub struct Args {
         help_heading = "Global options"
     )]
     pub authority: Option<String>,
+
+    /// Most requests in any minute, all jobs together [env: EC3_MAX_REQUESTS_PER_MINUTE]
+    #[arg(long, global = true, value_name = "N", help_heading = "Global options")]
+    pub max_requests_per_minute: Option<u32>,
 
     /// Extra CA certificates to trust (PEM file), on top of the system's [env: EC3_CA_CERT]
     #[arg(
@@ -77,22 +81,25 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Wait until the job Succeeded (exit 0) or Failed (exit 1), or time out (exit 3).
+    /// Wait until the job Succeeded (exit 0) or Failed (exit 1), or time out (exit 3);
+    /// with several ids, wait for all of them (exit 0 only when all Succeeded).
     Wait {
-        /// The EC3 upload job id [env: EC3_JOB_ID]
-        job_id: Option<String>,
+        /// The EC3 upload job ids [env: EC3_JOB_ID, separated by spaces, commas or newlines]
+        #[arg(value_name = "JOB_ID")]
+        job_id: Vec<String>,
         #[command(flatten)]
         wait: WaitFlags,
-        /// Print `{"jobId","status","message","ec3ProjectUrl"}` at the end
+        /// Print `{"jobId","status","message","ec3ProjectUrl"}` at the end (one line per job)
         #[arg(long)]
         json: bool,
     },
     /// Create an EC3 upload job (POST), print its id, and with --wait gate on it like `wait`.
     Upload {
-        /// EC3 configuration id (see `configurations`) [env: EC3_CONFIGURATION_ID]
+        /// EC3 configuration id (see `configurations`); repeat it for one job each [env: EC3_CONFIGURATION_ID]
         #[arg(long, value_name = "ID")]
-        configuration_id: Option<String>,
-        /// Name of the EC3 project to create [env: EC3_PROJECT_NAME]
+        configuration_id: Vec<String>,
+        /// Name of the EC3 project to create; with several configurations it must hold
+        /// `{configuration}` (the configuration's name) or `{n}` (its position) [env: EC3_PROJECT_NAME]
         #[arg(long, value_name = "NAME")]
         project_name: Option<String>,
         /// Extraction to upload, for extraction-based jobs [env: EC3_EXTRACTION_ID]
@@ -172,6 +179,12 @@ pub fn parse() -> Result<Args, clap::Error> {
             })
         });
     }
+    command = command.mut_arg("max_requests_per_minute", |a| {
+        let help = a.get_help().map(ToString::to_string).unwrap_or_default();
+        a.help(format!(
+            "{help} [default: {DEFAULT_MAX_REQUESTS_PER_MINUTE}; at most {MAX_REQUESTS_PER_MINUTE}]"
+        ))
+    });
     let matches = command.try_get_matches()?;
     Args::from_arg_matches(&matches)
 }
@@ -185,7 +198,9 @@ fn show(ms: u64) -> String {
 fn contract_help() -> String {
     let mut text = String::from(
         "Exit status:
-  0    job Succeeded (for `status`: the service answered with the job)
+  0    job Succeeded (for `status`: the service answered with the job);
+       several jobs: 0 only when all Succeeded, else one job's status,
+       Failed (1) last: 1 means every job that did not succeed Failed
   1    job Failed
   2    usage or configuration error; nothing was sent
   3    timed out: the job was still Queued/Running at the deadline
@@ -202,6 +217,7 @@ Environment (flags win; empty values count as unset):
         let default = match v.name {
             "EC3_TIMEOUT" => show(DEFAULT_TIMEOUT_MS),
             "EC3_INTERVAL" => show(DEFAULT_INTERVAL_MS),
+            "EC3_MAX_REQUESTS_PER_MINUTE" => DEFAULT_MAX_REQUESTS_PER_MINUTE.to_string(),
             "ITWIN_SCOPE" => DEFAULT_SCOPE.to_owned(),
             "ITWIN_AUTHORITY" => DEFAULT_AUTHORITY.to_owned(),
             "ITWIN_API_URL" => DEFAULT_API_URL.to_owned(),

@@ -5,6 +5,7 @@
 pub mod args;
 mod doctor;
 pub(crate) mod github;
+mod group;
 mod progress;
 #[cfg(test)]
 mod properties;
@@ -39,6 +40,21 @@ pub enum Outcome {
     Failed(Error),
     /// A signal (its number) stopped the run.
     Interrupted(i32),
+    /// Several jobs (`wait ID ID…`, `upload` with several configurations):
+    /// each as far as it got, in input order.
+    Group(Vec<group::Member>),
+}
+
+impl Outcome {
+    /// The outcome that decides the exit status: this one, or for a group
+    /// the outcome of its deciding job alone (the core's precedence); `None`
+    /// for a group whose every job succeeded.
+    pub fn deciding(&self) -> Option<Outcome> {
+        match self {
+            Self::Group(members) => group::deciding(members).map(|i| members[i].outcome()),
+            _ => None,
+        }
+    }
 }
 
 /// Prints a line on stdout, through the sanitiser's line guard
@@ -200,6 +216,18 @@ fn call_service(
         Task::Wait { job_id, options } => {
             let mut progress = progress(Some(job_id.clone()), true);
             wait(client, &job_id, &options, cancel, &mut progress)
+        }
+        Task::WaitAll { job_ids, options } => {
+            let mut progress = progress(None, false);
+            group::wait_all(client, &job_ids, &options, cancel, seen, &mut progress)
+        }
+        Task::UploadAll {
+            jobs,
+            timeout,
+            wait,
+        } => {
+            let mut progress = progress(None, false);
+            group::upload_all(client, &jobs, timeout, wait, cancel, seen, &mut progress)
         }
         Task::Upload {
             job,

@@ -66,6 +66,11 @@ impl Progress {
         }
     }
 
+    /// Where the run reports.
+    pub fn reporter(&self) -> &dyn Reporter {
+        &*self.reporter
+    }
+
     /// Prints a progress line, when the reporter shows them (not `--quiet`).
     pub fn progress(&self, text: &str) {
         if self.reporter.chatty() {
@@ -107,6 +112,33 @@ impl Observer for Progress {
                 );
                 self.reporter.warning(&text, &|l| self.line(l));
             }
+            Event::ForJob { id, event, .. } => self.for_job(id, event),
+            _ => {}
+        }
+    }
+}
+
+impl Progress {
+    /// One job's event in a group run: the same lines, each naming its job.
+    fn for_job(&mut self, id: &JobId, event: &Event<'_>) {
+        match event {
+            Event::Retrying { error, delay } => self.progress(&format!(
+                "ec3-gate: job {id}: {error}; retrying in {}",
+                humantime::format_duration(Duration::from_millis(delay.as_millis() as u64))
+            )),
+            Event::StatusChanged { job, elapsed } => {
+                let elapsed = humantime::format_duration(Duration::from_secs(elapsed.as_secs()));
+                self.progress(&format!("ec3-gate: job {id} is {} ({elapsed})", job.status));
+            }
+            Event::Polled { job, .. } => self.seen.member_job(id, job),
+            Event::UnknownStatus(value) => {
+                let text = format!(
+                    "job {id}: unknown job status '{}'; still waiting",
+                    one_line(value, 64)
+                );
+                self.reporter.warning(&text, &|l| self.line(l));
+            }
+            Event::Ended(result) => self.seen.member_ended(id, result),
             _ => {}
         }
     }

@@ -8,6 +8,7 @@ use serde::Serialize;
 use ec3_gate::{Error, Job, JobId};
 
 use super::github::{markdown_cell, markdown_link};
+use super::group::{Member, deciding};
 
 /// What is known about a job at the end of a run (or when it was cut short):
 /// the `--json` object `{"jobId","status","message","ec3ProjectUrl"}`, with
@@ -87,6 +88,85 @@ impl Report {
             cell(&self.status),
             cell(&self.message),
         )
+    }
+}
+
+/// What is known about the jobs of a group run: one [`Report`] per job, in
+/// input order, and the job that decides the run's result.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupReport {
+    /// One report per job.
+    pub reports: Vec<Report>,
+    /// The position of the job that decides the result; `None` when every
+    /// job succeeded.
+    pub deciding: Option<usize>,
+}
+
+impl GroupReport {
+    /// The report of `members`.
+    pub fn new(members: &[Member]) -> Self {
+        Self {
+            reports: members
+                .iter()
+                .map(|m| Report::new(m.id.as_ref(), m.job.as_ref()))
+                .collect(),
+            deciding: deciding(members),
+        }
+    }
+
+    /// The JSON array of the jobs' objects (the `jobs` output).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&self.reports).unwrap_or_else(|_| "[]".to_owned())
+    }
+
+    /// The step outputs of several jobs: `status` is the status of the job
+    /// that decides the result (the exit status), or, when every job
+    /// succeeded, theirs (`Succeeded` after a wait; empty when the jobs
+    /// were only created); `message` is the deciding job's; `job-id` and
+    /// `ec3-project-url` list every job, one line each in input order
+    /// (empty where unknown); `jobs` holds the JSON array of the jobs'
+    /// objects.
+    pub fn outputs(&self) -> Vec<(&'static str, String)> {
+        let field = |f: fn(&Report) -> &Option<String>| {
+            let line = |r: &Report| f(r).clone().unwrap_or_default();
+            self.reports.iter().map(line).collect::<Vec<_>>().join("\n")
+        };
+        let decider = self.reports.get(self.deciding.unwrap_or(0));
+        let of = |f: fn(&Report) -> &Option<String>| {
+            decider.and_then(|r| f(r).clone()).unwrap_or_default()
+        };
+        vec![
+            ("status", of(|r| &r.status)),
+            ("message", of(|r| &r.message)),
+            ("ec3-project-url", field(|r| &r.ec3_project_url)),
+            ("job-id", field(|r| &r.job_id)),
+            ("jobs", self.to_json()),
+        ]
+    }
+
+    /// A Markdown table for `$GITHUB_STEP_SUMMARY`, one row per job with its
+    /// link; every value escaped for its cell.
+    pub fn summary(&self, outcome: &str, elapsed: Duration) -> String {
+        let cell = |v: &Option<String>| v.as_deref().map_or_else(|| "–".to_owned(), markdown_cell);
+        let elapsed = humantime::format_duration(Duration::from_secs(elapsed.as_secs()));
+        let mut text = format!(
+            "### EC3 upload jobs: {}\n\n| Job | Status | EC3 project | Message |\n|---|---|---|---|\n",
+            markdown_cell(outcome)
+        );
+        for r in &self.reports {
+            let link = r
+                .ec3_project_url
+                .as_deref()
+                .map_or_else(|| "–".to_owned(), markdown_link);
+            text.push_str(&format!(
+                "| {} | {} | {link} | {} |\n",
+                cell(&r.job_id),
+                cell(&r.status),
+                cell(&r.message)
+            ));
+        }
+        text.push_str(&format!("\nElapsed: {elapsed}\n\n"));
+        text
     }
 }
 

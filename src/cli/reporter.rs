@@ -9,7 +9,8 @@ use std::time::Duration;
 use ec3_gate::{Error, Job, JobId, JobStatus};
 
 use super::github::{self, WARNING_TITLE, annotation, command};
-use super::report::Report;
+use super::group::Member;
+use super::report::{GroupReport, Report};
 use super::text::{json_line, one_line};
 use super::{Outcome, err, out, runner};
 
@@ -27,6 +28,8 @@ pub struct Seen {
     pub job: Option<Job>,
     /// The `job-id` step output was written already.
     pub job_id_written: bool,
+    /// A group run: every job as far as it got, in input order.
+    pub members: Option<Vec<Member>>,
 }
 
 impl LastSeen {
@@ -51,6 +54,28 @@ impl LastSeen {
     pub fn job(&self, job: &Job) {
         self.update(|s| s.job = Some(job.clone()));
     }
+
+    /// Records the jobs of a group run.
+    pub fn members(&self, members: Vec<Member>) {
+        self.update(|s| s.members = Some(members));
+    }
+
+    /// Records the last answer about `id` (at every position it holds).
+    pub fn member_job(&self, id: &JobId, job: &Job) {
+        self.for_member(id, |m| m.job = Some(job.clone()));
+    }
+
+    /// Records how the wait for `id` ended.
+    pub fn member_ended(&self, id: &JobId, result: &Result<Job, Error>) {
+        self.for_member(id, |m| m.result = result.clone().map(Some));
+    }
+
+    fn for_member(&self, id: &JobId, f: impl Fn(&mut Member)) {
+        self.update(|s| {
+            let members = s.members.iter_mut().flatten();
+            members.filter(|m| m.id.as_ref() == Some(id)).for_each(f);
+        });
+    }
 }
 
 /// Where the result of a run goes, by output mode.
@@ -73,6 +98,15 @@ pub trait Reporter: Send + Sync {
 
     /// A job was created: its id is known before the wait.
     fn job_created(&self, _id: &JobId, _seen: &LastSeen) {}
+
+    /// The jobs of a group were created (`None` where one could not be).
+    fn jobs_created(&self, _ids: &[Option<JobId>], _seen: &LastSeen) {}
+
+    /// Prints a group's result on stdout, one line per job in input order.
+    fn group_result(&self, members: &[Member], reports: &[Report]);
+
+    /// Writes a group run's record (GitHub: step outputs and summary).
+    fn record_group(&self, _verdict: &Verdict, _group: &GroupReport, _seen: &Seen) {}
 
     /// Writes the run's record (GitHub: step outputs and summary).
     fn record(&self, _verdict: &Verdict, _report: &Report, _seen: &Seen) {}
@@ -173,6 +207,21 @@ impl Reporter for Human {
     fn chatty(&self) -> bool {
         !self.quiet
     }
+
+    /// `ID<TAB>STATUS` per job (`-` where unknown); only the id for a job
+    /// created and not waited for.
+    fn group_result(&self, members: &[Member], reports: &[Report]) {
+        for (member, report) in members.iter().zip(reports) {
+            let id = report.job_id.as_deref().unwrap_or("-");
+            match &member.result {
+                Ok(None) => out!("{id}"),
+                _ => out!(
+                    "{id}\t{}",
+                    one_line(report.status.as_deref().unwrap_or("-"), 64)
+                ),
+            }
+        }
+    }
 }
 
 /// One JSON value on stdout; stderr as for people.
@@ -208,6 +257,17 @@ impl Reporter for Json {
 
     fn chatty(&self) -> bool {
         self.human.chatty()
+    }
+
+    /// JSON Lines: one object per job, in input order, each as one job's
+    /// (with `"error"` for a job whose wait ended in one).
+    fn group_result(&self, members: &[Member], reports: &[Report]) {
+        for (member, report) in members.iter().zip(reports) {
+            out!(
+                "{}",
+                json_line(&report.to_json(member.result.as_ref().err()))
+            );
+        }
     }
 }
 
@@ -256,6 +316,31 @@ impl Reporter for GitHub {
         }
     }
 
+    fn jobs_created(&self, ids: &[Option<JobId>], seen: &LastSeen) {
+        // At once, as for one job; a line stays empty where a creation failed.
+        let list: Vec<&str> = ids
+            .iter()
+            .map(|i| i.as_ref().map_or("", JobId::as_str))
+            .collect();
+        let written = write_outputs(&[("job-id", &list.join("\n"))]);
+        seen.update(|s| s.job_id_written = written);
+    }
+
+    fn group_result(&self, members: &[Member], reports: &[Report]) {
+        self.stdout.group_result(members, reports);
+    }
+
+    fn record_group(&self, verdict: &Verdict, group: &GroupReport, seen: &Seen) {
+        let outputs = group.outputs();
+        let pending: Vec<(&str, &str)> = outputs
+            .iter()
+            .filter(|(name, _)| !(seen.job_id_written && *name == "job-id"))
+            .map(|(name, value)| (*name, value.as_str()))
+            .collect();
+        write_outputs(&pending);
+        write_summary(&group.summary(verdict.title, verdict.elapsed));
+    }
+
     fn mask(&self, secret: &str) {
         runner!(command("add-mask", &[], secret));
     }
@@ -280,6 +365,15 @@ pub fn finish(
     gates: bool,
 ) -> Outcome {
     let seen = seen.get();
+    let members = match &outcome {
+        Outcome::Group(members) => Some(members.clone()),
+        Outcome::Interrupted(_) => seen.members.clone(),
+        _ => None,
+    };
+    if let Some(members) = members {
+        finish_group(reporter, &seen, &members, &outcome, elapsed);
+        return outcome;
+    }
     let job = match &outcome {
         Outcome::Answered(j) | Outcome::Finished(j) => Some(j.clone()),
         _ => seen.job.clone(),
@@ -290,6 +384,78 @@ pub fn finish(
     reporter.verdict(&verdict);
     reporter.record(&verdict, &report, &seen);
     outcome
+}
+
+/// Reports a group run: its jobs on stdout, a verdict for each job that did
+/// not succeed (one annotation each in GitHub mode), one line for the whole,
+/// and the record.
+fn finish_group(
+    reporter: &dyn Reporter,
+    seen: &Seen,
+    members: &[Member],
+    outcome: &Outcome,
+    elapsed: Duration,
+) {
+    let group = GroupReport::new(members);
+    reporter.group_result(members, &group.reports);
+    for (member, report) in members.iter().zip(&group.reports) {
+        // A job the interruption cut short has no verdict of its own.
+        if member.succeeded() || matches!(member.result, Err(Error::Cancelled)) {
+            continue;
+        }
+        let job = member.job.as_ref();
+        let mut one = verdict(&member.outcome(), job, report, elapsed, true);
+        if matches!(&member.result, Err(e) if !matches!(e, Error::TimedOut)) {
+            // Errors do not name their job; in a group they must.
+            let id = report.job_id.as_deref().unwrap_or("(not created)");
+            one.text = format!("job {id}: {}", one.text);
+        }
+        reporter.verdict(&one);
+    }
+    let n = members.len();
+    let unsucceeded = members.iter().filter(|m| !m.succeeded()).count();
+    let created_only = members.iter().all(|m| matches!(m.result, Ok(None)));
+    let took = humantime::format_duration(Duration::from_secs(elapsed.as_secs()));
+    let (title, text, level) = match outcome {
+        Outcome::Interrupted(sig) => (
+            "ec3-gate interrupted",
+            format!(
+                "interrupted by signal {sig} after {took}; {} of {n} jobs had ended",
+                n - members
+                    .iter()
+                    .filter(|m| matches!(m.result, Err(Error::Cancelled)))
+                    .count()
+            ),
+            "error",
+        ),
+        _ if created_only => ("EC3 jobs created", format!("created {n} jobs"), "notice"),
+        _ if unsucceeded == 0 => (
+            "EC3 jobs succeeded",
+            format!("all {n} jobs succeeded after {took}"),
+            "notice",
+        ),
+        _ => (
+            "EC3 jobs did not all succeed",
+            format!("{unsucceeded} of {n} jobs did not succeed after {took}"),
+            "error",
+        ),
+    };
+    let verdict = Verdict {
+        title,
+        text,
+        level,
+        usage: false,
+        gates: true,
+        elapsed,
+    };
+    if level == "error" && !matches!(outcome, Outcome::Interrupted(_)) {
+        // Each job that did not succeed has its annotation already: the
+        // whole gets a plain line.
+        err!("ec3-gate: {}", verdict.text);
+    } else {
+        reporter.verdict(&verdict);
+    }
+    reporter.record_group(&verdict, &group, seen);
 }
 
 /// A title and a one-paragraph verdict for people.
@@ -338,6 +504,8 @@ pub(super) fn verdict(
             "ec3-gate interrupted",
             format!("interrupted by signal {sig} after {took}"),
         ),
+        // Reported by `finish_group`, job by job.
+        Outcome::Group(_) => ("EC3 jobs", String::new()),
     };
     let level = match outcome {
         Outcome::Finished(j) | Outcome::Answered(j) if j.status != JobStatus::Failed => "notice",

@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use ec3_gate::{
     CaCert, Check, Client, Config, Credentials, DEFAULT_API_URL, DEFAULT_AUTHORITY,
-    DEFAULT_INTERVAL_MS, DEFAULT_SCOPE, DEFAULT_TIMEOUT_MS, Error, JobId, NewJob, Secret, Timeout,
-    WaitOptions,
+    DEFAULT_INTERVAL_MS, DEFAULT_SCOPE, DEFAULT_TIMEOUT_MS, Error, JobId, NewJob, NewJobs, Secret,
+    Timeout, WaitOptions,
 };
 use serde::Deserialize;
 
 use super::args::{Args, Command, WaitFlags, parse_duration};
+use super::text::one_line;
 
 /// One environment variable `ec3-gate` reads.
 pub struct Variable {
@@ -47,7 +48,7 @@ pub const VARIABLES: &[Variable] = &[
     var(
         "EC3_JOB_ID",
         Some("job-id"),
-        "job id, when JOB_ID is not given",
+        "job id(s), when JOB_ID is not given (spaces, commas or newlines between)",
     ),
     var("EC3_TIMEOUT", Some("timeout"), "wait deadline"),
     var(
@@ -63,7 +64,7 @@ pub const VARIABLES: &[Variable] = &[
     var(
         "EC3_CONFIGURATION_ID",
         Some("configuration-id"),
-        "`upload --configuration-id`",
+        "`upload --configuration-id` (several: spaces, commas or newlines between)",
     ),
     var(
         "EC3_PROJECT_NAME",
@@ -74,6 +75,11 @@ pub const VARIABLES: &[Variable] = &[
         "EC3_EXTRACTION_ID",
         Some("extraction-id"),
         "`upload --extraction-id`",
+    ),
+    var(
+        "EC3_MAX_REQUESTS_PER_MINUTE",
+        Some("max-requests-per-minute"),
+        "`--max-requests-per-minute`: most requests in any minute",
     ),
     var(
         "EC3_CA_CERT",
@@ -109,6 +115,7 @@ pub struct Env {
     ec3_configuration_id: Option<String>,
     ec3_project_name: Option<String>,
     ec3_extraction_id: Option<String>,
+    ec3_max_requests_per_minute: Option<String>,
     ec3_ca_cert: Option<String>,
     github_actions: Option<String>,
 }
@@ -198,9 +205,21 @@ pub enum Task {
     Status { job_id: JobId, timeout: Timeout },
     /// Wait for a terminal status.
     Wait { job_id: JobId, options: WaitOptions },
+    /// Wait for several jobs (at least two ids, in the order given).
+    WaitAll {
+        job_ids: Vec<JobId>,
+        options: WaitOptions,
+    },
     /// Create a job; then wait for it when `wait` is set.
     Upload {
         job: NewJob,
+        timeout: Timeout,
+        wait: Option<WaitOptions>,
+    },
+    /// Create several jobs (two configurations or more); then wait for
+    /// them when `wait` is set.
+    UploadAll {
+        jobs: NewJobs,
         timeout: Timeout,
         wait: Option<WaitOptions>,
     },
@@ -284,6 +303,27 @@ pub fn validate(args: Args, env: &Env) -> Result<Settings, Error> {
     if let Some(scope) = &env.itwin_scope {
         config = config.scope(scope);
     }
+    let budget_name = match (
+        args.max_requests_per_minute,
+        &env.ec3_max_requests_per_minute,
+    ) {
+        (Some(n), _) => {
+            config = config.max_requests_per_minute(n);
+            "--max-requests-per-minute".to_owned()
+        }
+        (None, Some(text)) => {
+            let name = env.name("EC3_MAX_REQUESTS_PER_MINUTE");
+            let n = text.trim().parse().map_err(|_| {
+                Error::config(
+                    &name,
+                    format!("must be a whole number, got '{}'", one_line(text, 40)),
+                )
+            })?;
+            config = config.max_requests_per_minute(n);
+            name
+        }
+        (None, None) => "--max-requests-per-minute".to_owned(),
+    };
     if let Some(pem_or_path) = args.ca_cert.or_else(|| env.ec3_ca_cert.clone()) {
         config = config.ca_cert(pem_or_path);
     }
@@ -296,9 +336,19 @@ pub fn validate(args: Args, env: &Env) -> Result<Settings, Error> {
         e.rename_setting("API URL", &api_url_name)
             .rename_setting("authority", &authority_name)
             .rename_setting("scope", &env.name("ITWIN_SCOPE"))
+            .rename_setting("max requests per minute", &budget_name)
             .rename_setting("CA certificate", &ca_cert_name)
     })?;
     Ok(Settings { client, task })
+}
+
+/// The items of a list variable: separated by whitespace, commas or newlines.
+fn split_list(value: &str) -> Vec<String> {
+    value
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn task(command: Command, env: &Env) -> Result<Task, Error> {
@@ -322,11 +372,46 @@ fn task(command: Command, env: &Env) -> Result<Task, Error> {
             timeout: call_timeout(timeout)?,
         },
         Command::Wait {
-            job_id: id, wait, ..
-        } => Task::Wait {
-            options: wait_options(&wait, env)?,
-            job_id: job_id(id)?,
-        },
+            job_id: ids, wait, ..
+        } => {
+            let options = wait_options(&wait, env)?;
+            let (ids, from_env) = match (ids.is_empty(), &env.ec3_job_id) {
+                (false, _) => (ids, false),
+                (true, Some(list)) => (split_list(list), true),
+                (true, None) => (Vec::new(), false),
+            };
+            let mut job_ids = Vec::with_capacity(ids.len());
+            for (i, id) in ids.iter().enumerate() {
+                let checked = JobId::new(id).map_err(|e| {
+                    let what = if from_env {
+                        env.name("EC3_JOB_ID")
+                    } else {
+                        "JOB_ID".to_owned()
+                    };
+                    if ids.len() == 1 && from_env {
+                        Error::config(what, e.to_string())
+                    } else if ids.len() == 1 {
+                        e
+                    } else {
+                        Error::config(format!("{what} #{}", i + 1), e.to_string())
+                    }
+                })?;
+                job_ids.push(checked);
+            }
+            match job_ids.len() {
+                0 => {
+                    return Err(Error::config(
+                        "job id",
+                        "missing: pass JOB_ID or set EC3_JOB_ID",
+                    ));
+                }
+                1 => Task::Wait {
+                    job_id: job_ids.remove(0),
+                    options,
+                },
+                _ => Task::WaitAll { job_ids, options },
+            }
+        }
         Command::Upload {
             configuration_id,
             project_name,
@@ -340,15 +425,13 @@ fn task(command: Command, env: &Env) -> Result<Task, Error> {
                     Error::config(what, "missing: pass the flag or set the variable")
                 })
             };
+            let configuration_name = if configuration_id.is_empty() {
+                env.name("EC3_CONFIGURATION_ID")
+            } else {
+                "--configuration-id".to_owned()
+            };
             let names = [
-                (
-                    "configuration id",
-                    env.source(
-                        configuration_id.as_deref(),
-                        "--configuration-id",
-                        "EC3_CONFIGURATION_ID",
-                    ),
-                ),
+                ("configuration id", configuration_name),
                 (
                     "project name",
                     env.source(
@@ -367,27 +450,45 @@ fn task(command: Command, env: &Env) -> Result<Task, Error> {
                 ),
                 ("EC3 token", env.name("EC3_BEARER_TOKEN")),
             ];
-            let mut job = NewJob::new(
-                required(
-                    configuration_id,
-                    &env.ec3_configuration_id,
-                    "--configuration-id / EC3_CONFIGURATION_ID",
-                )?,
-                required(
-                    project_name,
-                    &env.ec3_project_name,
-                    "--project-name / EC3_PROJECT_NAME",
-                )?,
-                Secret::new(required(None, &env.ec3_bearer_token, "EC3_BEARER_TOKEN")?),
-            );
-            if let Some(id) = extraction_id.or_else(|| env.ec3_extraction_id.clone()) {
-                job = job.extraction_id(id);
-            }
-            job.validate().map_err(|e| {
+            let rename = |e: Error| {
                 names
                     .iter()
                     .fold(e, |e, (from, to)| e.rename_setting(from, to))
-            })?;
+            };
+            let configuration_ids = match (configuration_id.is_empty(), &env.ec3_configuration_id) {
+                (false, _) => configuration_id,
+                (true, Some(list)) => split_list(list),
+                (true, None) => Vec::new(),
+            };
+            if configuration_ids.is_empty() {
+                required(None, &None, "--configuration-id / EC3_CONFIGURATION_ID")?;
+            }
+            let project_name = required(
+                project_name,
+                &env.ec3_project_name,
+                "--project-name / EC3_PROJECT_NAME",
+            )?;
+            let ec3_token = Secret::new(required(None, &env.ec3_bearer_token, "EC3_BEARER_TOKEN")?);
+            let extraction_id = extraction_id.or_else(|| env.ec3_extraction_id.clone());
+            let several = configuration_ids.len() > 1;
+            let mut jobs = NewJobs::new(configuration_ids, project_name, ec3_token);
+            if let Some(id) = extraction_id {
+                jobs = jobs.extraction_id(id);
+            }
+            // One configuration: exactly today's job, its name as given.
+            let mut job = NewJob::new(
+                jobs.configuration_ids[0].clone(),
+                jobs.project_name.clone(),
+                jobs.ec3_token.clone(),
+            );
+            if let Some(id) = &jobs.extraction_id {
+                job = job.extraction_id(id);
+            }
+            if several {
+                jobs.validate().map_err(rename)?;
+            } else {
+                job.validate().map_err(rename)?;
+            }
             let wait = if wait {
                 Some(wait_options(&wait_flags, env)?)
             } else {
@@ -398,6 +499,13 @@ fn task(command: Command, env: &Env) -> Result<Task, Error> {
                 Some(options) => Timeout::new(options.timeout())?,
                 None => call_timeout(wait_flags.timeout)?,
             };
+            if several {
+                return Ok(Task::UploadAll {
+                    jobs,
+                    timeout,
+                    wait,
+                });
+            }
             Task::Upload { job, timeout, wait }
         }
         Command::Configurations {

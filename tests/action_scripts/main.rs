@@ -165,6 +165,7 @@ fn action_yml_is_thin_and_maps_every_input_through_env() {
             "ca-cert",
             "timeout",
             "interval",
+            "max-requests-per-minute",
             "fail-on-failed",
             "version"
         ]
@@ -247,6 +248,7 @@ fn action_yml_is_thin_and_maps_every_input_through_env() {
                 "${{ steps.run.outputs.ec3-project-url }}"
             ),
             ("job-id", "${{ steps.run.outputs.job-id }}"),
+            ("jobs", "${{ steps.run.outputs.jobs }}"),
         ]
     );
     assert!(
@@ -809,11 +811,14 @@ fn outputs_match_action_yml_for_a_succeeded_job() {
     written.sort();
     let mut declared: Vec<&str> = run.outputs.keys().map(String::as_str).collect();
     declared.sort();
+    // `jobs` is for several jobs only (action.yml says so).
+    declared.retain(|name| *name != "jobs");
     assert_eq!(
         written, declared,
         "ec3-gate writes exactly the outputs action.yml declares"
     );
     let expected: BTreeMap<String, String> = [
+        ("jobs", ""),
         ("status", "Succeeded"),
         ("message", ""),
         (
@@ -832,6 +837,34 @@ fn outputs_match_action_yml_for_a_succeeded_job() {
         "the token is masked: {}",
         step.stderr
     );
+}
+
+#[test]
+fn several_job_ids_one_per_line_set_every_output_action_yml_declares() {
+    let sim = sim();
+    let runner = runner_with_real_release();
+    let run = runner.run_action(&valid_with(&[
+        ("job-id", "ok-action-1\nfail-action-2\n"),
+        ("api-url", sim.url()),
+        ("interval", "50ms"),
+        ("timeout", "60s"),
+        ("max-requests-per-minute", "120"),
+    ]));
+    assert_eq!(run.code(), 1, "{}", run.show());
+    let step = run.step("run");
+    let mut written: Vec<&str> = step.outputs.iter().map(|(k, _)| k.as_str()).collect();
+    written.sort();
+    let mut declared: Vec<&str> = run.outputs.keys().map(String::as_str).collect();
+    declared.sort();
+    assert_eq!(written, declared, "every declared output is written");
+    assert_eq!(run.outputs["job-id"], "ok-action-1\nfail-action-2");
+    assert_eq!(run.outputs["status"], "Failed");
+    let jobs: Vec<serde_json::Value> = serde_json::from_str(&run.outputs["jobs"]).unwrap();
+    assert_eq!(jobs.len(), 2);
+    assert_eq!(jobs[0]["status"], "Succeeded");
+    // One annotation for the one job that did not succeed.
+    let text = run_text(&run);
+    assert_eq!(text.matches("::error").count(), 1, "{text}");
 }
 
 #[test]
@@ -897,6 +930,31 @@ fn fail_on_failed_false_does_not_hide_other_errors() {
         let run = runner.run_action(&with);
         assert_eq!(run.code(), code, "{extra:?}\n{}", run.show());
     }
+}
+
+/// With several jobs, `fail-on-failed: false` lets the step pass only when every job that did
+/// not succeed Failed: one Failed and one still running at the deadline fail it with 3 (the
+/// core ranks a timeout above a Failed job, so exit 1 never hides one).
+#[test]
+fn fail_on_failed_false_with_several_jobs_does_not_hide_a_timeout() {
+    let sim = sim();
+    let runner = runner_with_real_release();
+    let run = runner.run_action(&valid_with(&[
+        ("job-id", "fail-action-3\nslow-action-4"),
+        ("api-url", sim.url()),
+        ("interval", "50ms"),
+        ("timeout", "2s"),
+        ("max-requests-per-minute", "600"),
+        ("fail-on-failed", "false"),
+    ]));
+    assert_eq!(run.code(), 3, "{}", run.show());
+    assert_eq!(run.outputs["job-id"], "fail-action-3\nslow-action-4");
+    let jobs: Vec<serde_json::Value> = serde_json::from_str(&run.outputs["jobs"]).unwrap();
+    let statuses: Vec<&str> = jobs.iter().map(|j| j["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses[0], "Failed");
+    assert!(matches!(statuses[1], "Queued" | "Running"), "{statuses:?}");
+    // The timed-out job decides: its status is the step's.
+    assert_eq!(run.outputs["status"], statuses[1]);
 }
 
 #[test]
@@ -1120,6 +1178,8 @@ fn creating_a_job_then_waiting_sets_the_outputs_action_yml_declares() {
         written.dedup();
         let mut declared: Vec<&str> = run.outputs.keys().map(String::as_str).collect();
         declared.sort();
+        // `jobs` is for several jobs only (action.yml says so).
+        declared.retain(|name| *name != "jobs");
         assert_eq!(
             written, declared,
             "ec3-gate writes exactly the outputs action.yml declares"
@@ -1138,6 +1198,8 @@ fn creating_a_job_then_waiting_sets_the_outputs_action_yml_declares() {
             ("message", String::new()),
             ("ec3-project-url", ec3_sim::project_link(&job)),
             ("job-id", job.clone()),
+            // For several jobs only.
+            ("jobs", String::new()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))

@@ -1,0 +1,390 @@
+/*
+ * The C11 test of ec3_gate_client_wait_all and the client's request budget,
+ * run by ffi/tests/wait_all.rs against its local job service
+ * (ffi/tests/support/server.rs):
+ *
+ *   wait_all_test BASE_URL TAG [SLOWNESS]
+ *
+ * TAG makes this run's job ids unique; SLOWNESS multiplies the time limits
+ * (for valgrind). Prints "ok - NAME" or "not ok - NAME" per scenario; exits
+ * 0 only when all passed.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "ec3_gate.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *base_url;
+static const char *tag;
+static double slowness = 1.0;
+static int failures;
+
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
+      fprintf(stderr, "  %s:%d: check failed: %s\n", __FILE__, __LINE__,      \
+              #cond);                                                          \
+      failures++;                                                              \
+    }                                                                          \
+  } while (0)
+
+#define CHECK_CODE(expr, want)                                                 \
+  do {                                                                         \
+    ec3_gate_result got_ = (expr);                                             \
+    if (got_ != (want)) {                                                      \
+      fprintf(stderr, "  %s:%d: %s gave %u (%s), want %u (%s)\n", __FILE__,    \
+              __LINE__, #expr, (unsigned)got_, ec3_gate_strerror(got_),        \
+              (unsigned)(want), ec3_gate_strerror(want));                      \
+      failures++;                                                              \
+    }                                                                          \
+  } while (0)
+
+#define CHECK_PREFIX(got, prefix)                                              \
+  do {                                                                         \
+    const char *got_ = (got);                                                  \
+    if (got_ == NULL || strncmp(got_, (prefix), strlen(prefix)) != 0) {        \
+      fprintf(stderr, "  %s:%d: %s is \"%s\", want it to start with \"%s\"\n", \
+              __FILE__, __LINE__, #got, got_ ? got_ : "(NULL)", (prefix));     \
+      failures++;                                                              \
+    }                                                                          \
+  } while (0)
+
+/* Never dereferenced: tells whether an array element was left untouched. */
+static char sentinel_byte;
+#define SENTINEL_JOB ((ec3_gate_job *)(void *)&sentinel_byte)
+#define SENTINEL_RESULT ((ec3_gate_result)12345)
+
+#define MAX_JOBS 8
+
+static uint64_t limit_ms(unsigned ms) { return (uint64_t)(ms * slowness); }
+
+/* Job ids unique to this run: PREFIX-TAG-NAME. */
+struct ids {
+  char text[MAX_JOBS][96];
+  const char *ptr[MAX_JOBS];
+};
+
+static void set_id(struct ids *ids, size_t i, const char *prefix,
+                   const char *name) {
+  snprintf(ids->text[i], sizeof ids->text[i], "%s-%s-%s", prefix, tag, name);
+  ids->ptr[i] = ids->text[i];
+}
+
+static ec3_gate_client *client_with_budget(uint32_t per_minute) {
+  ec3_gate_client_options *options = ec3_gate_client_options_new();
+  ec3_gate_client *client = NULL;
+  CHECK(options != NULL);
+  CHECK_CODE(ec3_gate_client_options_set_api_url(options, base_url),
+             EC3_GATE_RESULT_OK);
+  CHECK_CODE(ec3_gate_client_options_set_access_token(options, "c-token"),
+             EC3_GATE_RESULT_OK);
+  if (per_minute != 0) {
+    CHECK_CODE(
+        ec3_gate_client_options_set_max_requests_per_minute(options, per_minute),
+        EC3_GATE_RESULT_OK);
+  }
+  CHECK_CODE(ec3_gate_client_new(options, &client), EC3_GATE_RESULT_OK);
+  ec3_gate_client_options_free(options);
+  return client;
+}
+
+static void fill_sentinels(ec3_gate_job **jobs, ec3_gate_result *results) {
+  size_t i;
+  for (i = 0; i < MAX_JOBS; i++) {
+    jobs[i] = SENTINEL_JOB;
+    results[i] = SENTINEL_RESULT;
+  }
+}
+
+static void free_jobs(ec3_gate_job **jobs, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) {
+    ec3_gate_job_free(jobs[i]);
+    jobs[i] = NULL;
+  }
+}
+
+/* ---- progress: which positions changed status, and to what ---- */
+
+struct seen {
+  int changes[MAX_JOBS];
+  uint32_t last_status[MAX_JOBS];
+  int bad_index;
+  const ec3_gate_cancel *cancel_when_first_succeeds;
+};
+
+static void on_progress(const ec3_gate_progress *event, void *user_data) {
+  struct seen *seen = (struct seen *)user_data;
+  if (event->kind != EC3_GATE_PROGRESS_KIND_STATUS_CHANGED) {
+    return;
+  }
+  if (event->job_index >= MAX_JOBS) {
+    seen->bad_index++;
+    return;
+  }
+  seen->changes[event->job_index]++;
+  seen->last_status[event->job_index] = event->status;
+  if (seen->cancel_when_first_succeeds != NULL && event->job_index == 0 &&
+      event->status == EC3_GATE_STATUS_SUCCEEDED) {
+    ec3_gate_cancel_trigger(seen->cancel_when_first_succeeds);
+  }
+}
+
+/* ---- scenarios ---- */
+
+/* Succeeded, Failed, not found, never ends, and a duplicate: each position
+ * gets its own outcome; the call returns NOT_FOUND by the precedence. The
+ * largest budget: at the default one, four jobs would be paced a second
+ * apart, past this short timeout. */
+static void mixed_outcomes(void) {
+  ec3_gate_client *client = client_with_budget(EC3_GATE_MAX_REQUESTS_PER_MINUTE);
+  struct ids ids;
+  ec3_gate_job *jobs[MAX_JOBS];
+  ec3_gate_result results[MAX_JOBS];
+  struct seen seen;
+  memset(&seen, 0, sizeof seen);
+  set_id(&ids, 0, "ok", "mixed");
+  set_id(&ids, 1, "fail", "mixed");
+  set_id(&ids, 2, "gone", "mixed");
+  set_id(&ids, 3, "slow", "mixed");
+  set_id(&ids, 4, "ok", "mixed");
+  fill_sentinels(jobs, results);
+
+  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 5, limit_ms(1500), 20,
+                                      on_progress, &seen, NULL, jobs, results),
+             EC3_GATE_RESULT_NOT_FOUND);
+  CHECK_PREFIX(ec3_gate_client_last_error(client), "job_ids[2] (gone-");
+
+  CHECK_CODE(results[0], EC3_GATE_RESULT_OK);
+  CHECK_CODE(results[1], EC3_GATE_RESULT_JOB_FAILED);
+  CHECK_CODE(results[2], EC3_GATE_RESULT_NOT_FOUND);
+  CHECK_CODE(results[3], EC3_GATE_RESULT_TIMED_OUT);
+  CHECK_CODE(results[4], EC3_GATE_RESULT_OK);
+  CHECK(results[5] == SENTINEL_RESULT && jobs[5] == SENTINEL_JOB);
+
+  CHECK(ec3_gate_job_status(jobs[0]) == EC3_GATE_STATUS_SUCCEEDED);
+  CHECK(ec3_gate_job_ec3_project_url(jobs[0]) != NULL);
+  CHECK(ec3_gate_job_status(jobs[1]) == EC3_GATE_STATUS_FAILED);
+  CHECK(ec3_gate_job_message(jobs[1]) != NULL);
+  CHECK(jobs[2] == NULL);
+  /* A timed-out job still shows how far it got. */
+  CHECK(ec3_gate_job_status(jobs[3]) == EC3_GATE_STATUS_RUNNING);
+  /* A duplicate gets a job of its own (freed on its own). */
+  CHECK(jobs[4] != NULL && jobs[4] != jobs[0]);
+  CHECK(ec3_gate_job_status(jobs[4]) == EC3_GATE_STATUS_SUCCEEDED);
+
+  /* Reports name the first position of a duplicate, never another. */
+  CHECK(seen.bad_index == 0);
+  CHECK(seen.changes[0] >= 3); /* Queued, Running, Succeeded */
+  CHECK(seen.changes[4] == 0);
+  CHECK(seen.last_status[0] == EC3_GATE_STATUS_SUCCEEDED);
+  CHECK(seen.last_status[1] == EC3_GATE_STATUS_FAILED);
+  CHECK(seen.changes[2] == 0);
+  CHECK(seen.last_status[3] == EC3_GATE_STATUS_RUNNING);
+
+  free_jobs(jobs, 5);
+  ec3_gate_client_free(client);
+}
+
+/* A Failed job and one still running at the deadline: TIMED_OUT, not
+ * JOB_FAILED, which comes out only when every job that did not succeed
+ * Failed. */
+static void failed_is_last(void) {
+  ec3_gate_client *client = client_with_budget(EC3_GATE_MAX_REQUESTS_PER_MINUTE);
+  struct ids ids;
+  ec3_gate_job *jobs[MAX_JOBS];
+  ec3_gate_result results[MAX_JOBS];
+  set_id(&ids, 0, "fail", "last");
+  set_id(&ids, 1, "slow", "last");
+  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 2, limit_ms(800), 20,
+                                      NULL, NULL, NULL, jobs, results),
+             EC3_GATE_RESULT_TIMED_OUT);
+  CHECK_PREFIX(ec3_gate_client_last_error(client), "job_ids[1] (slow-");
+  CHECK_CODE(results[0], EC3_GATE_RESULT_JOB_FAILED);
+  CHECK_CODE(results[1], EC3_GATE_RESULT_TIMED_OUT);
+  free_jobs(jobs, 2);
+  /* Failed beside a success: JOB_FAILED. */
+  set_id(&ids, 0, "ok", "last-b");
+  set_id(&ids, 1, "fail", "last-b");
+  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 2, limit_ms(10000), 20,
+                                      NULL, NULL, NULL, jobs, results),
+             EC3_GATE_RESULT_JOB_FAILED);
+  CHECK_PREFIX(ec3_gate_client_last_error(client), "job_ids[1] (fail-");
+  free_jobs(jobs, 2);
+  ec3_gate_client_free(client);
+}
+
+static void all_succeed(void) {
+  ec3_gate_client *client = client_with_budget(0);
+  struct ids ids;
+  ec3_gate_job *jobs[MAX_JOBS];
+  ec3_gate_result results[MAX_JOBS];
+  set_id(&ids, 0, "ok", "all-a");
+  set_id(&ids, 1, "flaky", "all-b");
+  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 2, limit_ms(10000), 20,
+                                      NULL, NULL, NULL, jobs, results),
+             EC3_GATE_RESULT_OK);
+  CHECK_CODE(results[0], EC3_GATE_RESULT_OK);
+  CHECK_CODE(results[1], EC3_GATE_RESULT_OK);
+  CHECK(strcmp(ec3_gate_client_last_error(client), "") == 0);
+  free_jobs(jobs, 2);
+  ec3_gate_client_free(client);
+}
+
+/* A cancel returns everything known: the finished job and the last answer
+ * about the unfinished one. */
+static void cancel_keeps_what_is_known(void) {
+  ec3_gate_client *client = client_with_budget(0);
+  ec3_gate_cancel *cancel = ec3_gate_cancel_new();
+  struct ids ids;
+  ec3_gate_job *jobs[MAX_JOBS];
+  ec3_gate_result results[MAX_JOBS];
+  struct seen seen;
+  memset(&seen, 0, sizeof seen);
+  seen.cancel_when_first_succeeds = cancel;
+  set_id(&ids, 0, "ok", "cancel");
+  set_id(&ids, 1, "slow", "cancel");
+  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 2, limit_ms(60000), 20,
+                                      on_progress, &seen, cancel, jobs,
+                                      results),
+             EC3_GATE_RESULT_CANCELLED);
+  CHECK_CODE(results[0], EC3_GATE_RESULT_OK);
+  CHECK_CODE(results[1], EC3_GATE_RESULT_CANCELLED);
+  CHECK(ec3_gate_job_status(jobs[0]) == EC3_GATE_STATUS_SUCCEEDED);
+  CHECK(ec3_gate_job_status(jobs[1]) == EC3_GATE_STATUS_RUNNING);
+  free_jobs(jobs, 2);
+  ec3_gate_cancel_free(cancel);
+  ec3_gate_client_free(client);
+}
+
+/* The budget set on the options is the client's: 2 requests a minute stop
+ * a job that needs 4 polls, which the default budget lets through. */
+static void budget_is_applied(void) {
+  ec3_gate_client *tight = client_with_budget(2);
+  ec3_gate_client *roomy = client_with_budget(EC3_GATE_DEFAULT_MAX_REQUESTS_PER_MINUTE);
+  struct ids ids;
+  ec3_gate_job *jobs[MAX_JOBS];
+  ec3_gate_result results[MAX_JOBS];
+  set_id(&ids, 0, "ok", "budget-tight");
+  CHECK_CODE(ec3_gate_client_wait_all(tight, ids.ptr, 1, limit_ms(1500), 10,
+                                      NULL, NULL, NULL, jobs, results),
+             EC3_GATE_RESULT_TIMED_OUT);
+  CHECK(ec3_gate_job_status(jobs[0]) == EC3_GATE_STATUS_RUNNING);
+  free_jobs(jobs, 1);
+  set_id(&ids, 0, "ok", "budget-roomy");
+  CHECK_CODE(ec3_gate_client_wait_all(roomy, ids.ptr, 1, limit_ms(10000), 10,
+                                      NULL, NULL, NULL, jobs, results),
+             EC3_GATE_RESULT_OK);
+  free_jobs(jobs, 1);
+  ec3_gate_client_free(tight);
+  ec3_gate_client_free(roomy);
+}
+
+static void budget_bounds(void) {
+  uint32_t bad[] = {0, EC3_GATE_MAX_REQUESTS_PER_MINUTE + 1, UINT32_MAX};
+  size_t i;
+  for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    ec3_gate_client_options *options = ec3_gate_client_options_new();
+    ec3_gate_client *client = NULL;
+    CHECK_CODE(ec3_gate_client_options_set_access_token(options, "c-token"),
+               EC3_GATE_RESULT_OK);
+    CHECK_CODE(ec3_gate_client_options_set_max_requests_per_minute(options, bad[i]),
+               EC3_GATE_RESULT_OK);
+    CHECK_CODE(ec3_gate_client_new(options, &client),
+               EC3_GATE_RESULT_INVALID_ARGUMENT);
+    CHECK(client == NULL);
+    CHECK_PREFIX(ec3_gate_client_options_last_error(options),
+                 "max requests per minute:");
+    ec3_gate_client_options_free(options);
+  }
+  CHECK_CODE(ec3_gate_client_options_set_max_requests_per_minute(NULL, 10),
+             EC3_GATE_RESULT_NULL_ARGUMENT);
+}
+
+/* Refused arguments leave both arrays untouched. */
+static void null_and_invalid_arguments(void) {
+  ec3_gate_client *client = client_with_budget(0);
+  struct ids ids;
+  ec3_gate_job *jobs[MAX_JOBS];
+  ec3_gate_result results[MAX_JOBS];
+  size_t i;
+  set_id(&ids, 0, "ok", "args");
+  ids.ptr[1] = "not/a/job";
+  fill_sentinels(jobs, results);
+
+  CHECK_CODE(ec3_gate_client_wait_all(NULL, ids.ptr, 1, 1000, 20, NULL, NULL,
+                                      NULL, jobs, results),
+             EC3_GATE_RESULT_NULL_ARGUMENT);
+  CHECK_CODE(ec3_gate_client_wait_all(client, NULL, 1, 1000, 20, NULL, NULL,
+                                      NULL, jobs, results),
+             EC3_GATE_RESULT_NULL_ARGUMENT);
+  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 1, 1000, 20, NULL, NULL,
+                                      NULL, NULL, results),
+             EC3_GATE_RESULT_NULL_ARGUMENT);
+  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 1, 1000, 20, NULL, NULL,
+                                      NULL, jobs, NULL),
+             EC3_GATE_RESULT_NULL_ARGUMENT);
+  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 0, 1000, 20, NULL, NULL,
+                                      NULL, jobs, results),
+             EC3_GATE_RESULT_INVALID_ARGUMENT);
+  CHECK_PREFIX(ec3_gate_client_last_error(client), "n:");
+  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 2, 1000, 20, NULL, NULL,
+                                      NULL, jobs, results),
+             EC3_GATE_RESULT_INVALID_ARGUMENT);
+  CHECK_PREFIX(ec3_gate_client_last_error(client), "job_ids[1]: invalid job id");
+  ids.ptr[1] = NULL;
+  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 2, 1000, 20, NULL, NULL,
+                                      NULL, jobs, results),
+             EC3_GATE_RESULT_NULL_ARGUMENT);
+  CHECK_PREFIX(ec3_gate_client_last_error(client), "job_ids[1] is NULL");
+  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 1, 0, 20, NULL, NULL,
+                                      NULL, jobs, results),
+             EC3_GATE_RESULT_INVALID_ARGUMENT);
+  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 1, 1000, 0, NULL, NULL,
+                                      NULL, jobs, results),
+             EC3_GATE_RESULT_INVALID_ARGUMENT);
+  for (i = 0; i < MAX_JOBS; i++) {
+    CHECK(jobs[i] == SENTINEL_JOB && results[i] == SENTINEL_RESULT);
+  }
+  ec3_gate_client_free(client);
+}
+
+static const struct {
+  const char *name;
+  void (*run)(void);
+} scenarios[] = {
+    {"mixed_outcomes", mixed_outcomes},
+    {"failed_is_last", failed_is_last},
+    {"all_succeed", all_succeed},
+    {"cancel_keeps_what_is_known", cancel_keeps_what_is_known},
+    {"budget_is_applied", budget_is_applied},
+    {"budget_bounds", budget_bounds},
+    {"null_and_invalid_arguments", null_and_invalid_arguments},
+};
+
+int main(int argc, char **argv) {
+  size_t i;
+  int failed = 0;
+  if (argc < 3) {
+    fprintf(stderr, "usage: %s BASE_URL TAG [SLOWNESS]\n", argv[0]);
+    return 2;
+  }
+  base_url = argv[1];
+  tag = argv[2];
+  if (argc > 3) {
+    slowness = atof(argv[3]);
+  }
+  for (i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++) {
+    int before = failures;
+    scenarios[i].run();
+    printf("%s - %s\n", failures == before ? "ok" : "not ok",
+           scenarios[i].name);
+    fflush(stdout);
+    failed |= failures != before;
+  }
+  return failed ? 1 : 0;
+}
