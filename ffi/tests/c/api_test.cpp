@@ -7,6 +7,7 @@
 /* This program also tests the deprecated flat calls, which stay until 1.0. */
 #define EC3_GATE_NO_DEPRECATED
 #include "ec3_gate.h"
+#include "support.h"
 
 #include <chrono>
 #include <cstdint>
@@ -24,45 +25,8 @@ std::string base_url;
 std::string tag;
 std::string version;
 double slowness = 1.0;
-int failures = 0;
-
-void fail(int line, const std::string &what) {
-  std::fprintf(stderr, "  %s:%d: %s\n", __FILE__, line, what.c_str());
-  failures++;
-}
-
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (!(cond)) fail(__LINE__, "check failed: " #cond);                       \
-  } while (0)
-
-void check_code(int line, const char *expr, ec3_gate_result got,
-                ec3_gate_result want) {
-  if (got != want) {
-    fail(line, std::string(expr) + " gave " + std::to_string(got) + " (" +
-                   ec3_gate_strerror(got) + "), want " + std::to_string(want) +
-                   " (" + ec3_gate_strerror(want) + ")");
-  }
-}
-#define CHECK_CODE(expr, want) check_code(__LINE__, #expr, (expr), (want))
 
 std::string text(const char *s) { return s ? s : "(NULL)"; }
-
-#define CHECK_STR(got, want)                                                   \
-  do {                                                                         \
-    const char *got_ = (got);                                                  \
-    if (got_ == nullptr || std::string(got_) != (want))                        \
-      fail(__LINE__, std::string(#got) + " is \"" + text(got_) +               \
-                         "\", want \"" + (want) + "\"");                       \
-  } while (0)
-
-#define CHECK_CONTAINS(got, part)                                              \
-  do {                                                                         \
-    const char *got_ = (got);                                                  \
-    if (got_ == nullptr || std::string(got_).find(part) == std::string::npos)  \
-      fail(__LINE__, std::string(#got) + " is \"" + text(got_) +               \
-                         "\", want it to contain \"" + (part) + "\"");         \
-  } while (0)
 
 // RAII: every handle is freed exactly once by its ec3_gate_*_free.
 struct ClientFree {
@@ -680,12 +644,7 @@ void test_null_and_invalid_arguments() {
   ec3_gate_cancel_free(nullptr);
 }
 
-struct Scenario {
-  const char *name;
-  void (*run)();
-};
-
-const Scenario scenarios[] = {
+const scenario scenarios[] = {
     {"version", test_version},
     {"success_with_link", test_success_with_link},
     {"failure_with_message", test_failure_with_message},
@@ -720,13 +679,5 @@ int main(int argc, char **argv) {
   tag = argv[2];
   version = argv[3];
   if (argc > 4) slowness = std::atof(argv[4]);
-  bool failed = false;
-  for (const Scenario &s : scenarios) {
-    int before = failures;
-    s.run();
-    std::printf("%s - %s\n", failures == before ? "ok" : "not ok", s.name);
-    std::fflush(stdout);
-    failed = failed || failures != before;
-  }
-  return failed ? 1 : 0;
+  return RUN_SCENARIOS(scenarios);
 }
