@@ -791,6 +791,22 @@ fn outputs_match_action_yml_for_a_succeeded_job() {
     );
 }
 
+/// Checks a run that waited for the simulator's Failed job: the exit `code` that
+/// `fail-on-failed` asks for, and the job's status and message as outputs.
+fn assert_failed_job(run: &ActionRun, fail_on_failed: &str, code: i32) {
+    assert_eq!(
+        run.code(),
+        code,
+        "fail-on-failed: {fail_on_failed}\n{}",
+        run.show()
+    );
+    assert_eq!(run.outputs["status"], "Failed");
+    assert_eq!(
+        run.outputs["message"],
+        "EC3 rejected the report:\nproject name already exists"
+    );
+}
+
 #[test]
 fn a_failed_job_fails_the_step_unless_fail_on_failed_is_false() {
     let sim = sim();
@@ -806,17 +822,7 @@ fn a_failed_job_fails_the_step_unless_fail_on_failed_is_false() {
             ("fail-on-failed", fail_on_failed),
         ];
         let run = runner.run_action(&with);
-        assert_eq!(
-            run.code(),
-            code,
-            "fail-on-failed: {fail_on_failed}\n{}",
-            run.show()
-        );
-        assert_eq!(run.outputs["status"], "Failed");
-        assert_eq!(
-            run.outputs["message"],
-            "EC3 rejected the report:\nproject name already exists"
-        );
+        assert_failed_job(&run, fail_on_failed, code);
         assert_eq!(run.outputs["job-id"], "fail-action-1");
         // The runner reads workflow commands from stdout and stderr alike.
         let step = run.step("run");
@@ -1125,17 +1131,7 @@ fn a_created_job_that_failed_fails_the_step_unless_fail_on_failed_is_false() {
             ("interval", "50ms"),
             ("fail-on-failed", fail_on_failed),
         ]));
-        assert_eq!(
-            run.code(),
-            code,
-            "fail-on-failed: {fail_on_failed}\n{}",
-            run.show()
-        );
-        assert_eq!(run.outputs["status"], "Failed");
-        assert_eq!(
-            run.outputs["message"],
-            "EC3 rejected the report:\nproject name already exists"
-        );
+        assert_failed_job(&run, fail_on_failed, code);
         assert_eq!(run.outputs["ec3-project-url"], "");
         let job = &run.outputs["job-id"];
         assert!(is_created_id(&sim, job), "job-id {job:?}");
