@@ -15,6 +15,7 @@
 #define EC3_GATE_NO_DEPRECATED
 #include "ec3_gate.h"
 #include "support.h"
+#include "api_scenarios.h"
 #include "service.h"
 
 #include <pthread.h>
@@ -794,29 +795,7 @@ static void test_null_and_invalid_arguments(void) {
   ec3_gate_client_options_free(options);
 }
 
-static const struct scenario scenarios[] = {
-    {"version", test_version},
-    {"success_with_link", test_success_with_link},
-    {"failure_with_message", test_failure_with_message},
-    {"not_found", test_not_found},
-    {"auth_refused", test_auth_refused},
-    {"client_credentials", test_client_credentials},
-    {"status_once", test_status_once},
-    {"timeout", test_timeout},
-    {"cancel_stalled_server", test_cancel_stalled_server},
-    {"cancel_long_interval", test_cancel_long_interval},
-    {"cancel_from_callback", test_cancel_from_callback},
-    {"progress_order", test_progress_order},
-    {"retry_progress", test_retry_progress},
-    {"threads_share_a_client", test_threads_share_a_client},
-    {"create_then_wait", test_create_then_wait},
-    {"create_rejected", test_create_rejected},
-    {"create_retried_when_busy", test_create_retried_when_busy},
-    {"create_cancelled_and_refused", test_create_cancelled_and_refused},
-    {"create_null_and_invalid_arguments",
-     test_create_null_and_invalid_arguments},
-    {"null_and_invalid_arguments", test_null_and_invalid_arguments},
-};
+static const struct scenario scenarios[] = {API_SCENARIOS(SCENARIO)};
 
 int main(int argc, char **argv) {
   if (argc < 4) {

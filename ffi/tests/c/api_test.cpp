@@ -8,6 +8,7 @@
 #define EC3_GATE_NO_DEPRECATED
 #include "ec3_gate.h"
 #include "support.h"
+#include "api_scenarios.h"
 
 #include <chrono>
 #include <cstdint>
@@ -84,6 +85,24 @@ Client client_with_token(const char *token) {
   CHECK_CODE(ec3_gate_client_options_set_api_url(options.get(), base_url.c_str()),
              EC3_GATE_RESULT_OK);
   CHECK_CODE(ec3_gate_client_options_set_access_token(options.get(), token),
+             EC3_GATE_RESULT_OK);
+  ec3_gate_client *client = nullptr;
+  CHECK_CODE(ec3_gate_client_new(options.get(), &client), EC3_GATE_RESULT_OK);
+  return Client(client);
+}
+
+// A client with the service application's credentials (`c-app` and `secret`).
+// The options are freed before it is used: the client keeps its own copy.
+Client client_with_credentials(const char *secret) {
+  Options options(ec3_gate_client_options_new());
+  CHECK(options != nullptr);
+  CHECK_CODE(ec3_gate_client_options_set_api_url(options.get(), base_url.c_str()),
+             EC3_GATE_RESULT_OK);
+  CHECK_CODE(
+      ec3_gate_client_options_set_authority(options.get(), base_url.c_str()),
+      EC3_GATE_RESULT_OK);
+  CHECK_CODE(ec3_gate_client_options_set_client_credentials(options.get(),
+                                                            "c-app", secret),
              EC3_GATE_RESULT_OK);
   ec3_gate_client *client = nullptr;
   CHECK_CODE(ec3_gate_client_new(options.get(), &client), EC3_GATE_RESULT_OK);
@@ -206,18 +225,7 @@ void test_auth_refused() {
   CHECK_CODE(wait(expired, id, job), EC3_GATE_RESULT_AUTH);
   CHECK_CONTAINS(ec3_gate_client_last_error(expired.get()), "HTTP 401");
 
-  Options options(ec3_gate_client_options_new());
-  CHECK_CODE(ec3_gate_client_options_set_api_url(options.get(), base_url.c_str()),
-             EC3_GATE_RESULT_OK);
-  CHECK_CODE(
-      ec3_gate_client_options_set_authority(options.get(), base_url.c_str()),
-      EC3_GATE_RESULT_OK);
-  CHECK_CODE(ec3_gate_client_options_set_client_credentials(
-                 options.get(), "c-app", "wrong-s3cr3t"),
-             EC3_GATE_RESULT_OK);
-  ec3_gate_client *raw = nullptr;
-  CHECK_CODE(ec3_gate_client_new(options.get(), &raw), EC3_GATE_RESULT_OK);
-  Client app(raw);
+  Client app = client_with_credentials("wrong-s3cr3t");
   CHECK_CODE(wait(app, id, job), EC3_GATE_RESULT_AUTH);
   CHECK_CONTAINS(ec3_gate_client_last_error(app.get()), "invalid_client");
   CHECK(std::strstr(ec3_gate_client_last_error(app.get()), "s3cr3t") == nullptr);
@@ -225,19 +233,7 @@ void test_auth_refused() {
 }
 
 void test_client_credentials() {
-  Options options(ec3_gate_client_options_new());
-  CHECK_CODE(ec3_gate_client_options_set_api_url(options.get(), base_url.c_str()),
-             EC3_GATE_RESULT_OK);
-  CHECK_CODE(
-      ec3_gate_client_options_set_authority(options.get(), base_url.c_str()),
-      EC3_GATE_RESULT_OK);
-  CHECK_CODE(ec3_gate_client_options_set_client_credentials(
-                 options.get(), "c-app", "good-secret"),
-             EC3_GATE_RESULT_OK);
-  ec3_gate_client *raw = nullptr;
-  CHECK_CODE(ec3_gate_client_new(options.get(), &raw), EC3_GATE_RESULT_OK);
-  Client client(raw);
-  options.reset();
+  Client client = client_with_credentials("good-secret");
   Job job;
   CHECK_CODE(wait(client, job_id("ok", "cc"), job), EC3_GATE_RESULT_OK);
   CHECK(ec3_gate_job_status(job.get()) == EC3_GATE_STATUS_SUCCEEDED);
@@ -644,29 +640,7 @@ void test_null_and_invalid_arguments() {
   ec3_gate_cancel_free(nullptr);
 }
 
-const scenario scenarios[] = {
-    {"version", test_version},
-    {"success_with_link", test_success_with_link},
-    {"failure_with_message", test_failure_with_message},
-    {"not_found", test_not_found},
-    {"auth_refused", test_auth_refused},
-    {"client_credentials", test_client_credentials},
-    {"status_once", test_status_once},
-    {"timeout", test_timeout},
-    {"cancel_stalled_server", test_cancel_stalled_server},
-    {"cancel_long_interval", test_cancel_long_interval},
-    {"cancel_from_callback", test_cancel_from_callback},
-    {"progress_order", test_progress_order},
-    {"retry_progress", test_retry_progress},
-    {"threads_share_a_client", test_threads_share_a_client},
-    {"create_then_wait", test_create_then_wait},
-    {"create_rejected", test_create_rejected},
-    {"create_retried_when_busy", test_create_retried_when_busy},
-    {"create_cancelled_and_refused", test_create_cancelled_and_refused},
-    {"create_null_and_invalid_arguments",
-     test_create_null_and_invalid_arguments},
-    {"null_and_invalid_arguments", test_null_and_invalid_arguments},
-};
+const scenario scenarios[] = {API_SCENARIOS(SCENARIO)};
 
 } // namespace
 

@@ -92,6 +92,9 @@ static inline int run_scenarios(const struct scenario *list, size_t count) {
   return failed ? 1 : 0;
 }
 
+/* One entry of a scenario table: the function test_NAME, reported as NAME. */
+#define SCENARIO(name) {#name, test_##name},
+
 #define RUN_SCENARIOS(list) run_scenarios(list, sizeof list / sizeof list[0])
 
 #endif /* EC3_GATE_TEST_SUPPORT_H */
