@@ -13,6 +13,8 @@
 //! `runner.rs`, which holds it and the runner emulator; this file holds the tests.
 #![cfg(unix)]
 
+#[path = "../common/release.rs"]
+mod release;
 mod runner;
 
 use std::collections::BTreeMap;
