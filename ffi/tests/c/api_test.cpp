@@ -161,6 +161,15 @@ ec3_gate_result wait_recording(const Client &client, const std::string &id,
                               cancel, out);
 }
 
+// Waits for `id` on a new client, recording its progress into `r`, and checks
+// that the wait succeeded.
+void wait_recording_ok(const std::string &id, Recorder &r) {
+  Client client = client_with_token("good-token");
+  ec3_gate_job *raw = nullptr;
+  CHECK_CODE(wait_recording(client, id, r, nullptr, &raw), EC3_GATE_RESULT_OK);
+  Job job(raw);
+}
+
 // ---- scenarios ----
 
 void test_version() {
@@ -316,12 +325,8 @@ void test_cancel_from_callback() {
 }
 
 void test_progress_order() {
-  Client client = client_with_token("good-token");
   Recorder r;
-  ec3_gate_job *raw = nullptr;
-  CHECK_CODE(wait_recording(client, job_id("ok", "p"), r, nullptr, &raw),
-             EC3_GATE_RESULT_OK);
-  Job job(raw);
+  wait_recording_ok(job_id("ok", "p"), r);
   const std::vector<std::string> want{"Queued", "Running", "Succeeded"};
   const std::vector<ec3_gate_status> statuses{EC3_GATE_STATUS_QUEUED,
                                               EC3_GATE_STATUS_RUNNING,
@@ -336,12 +341,8 @@ void test_progress_order() {
 }
 
 void test_retry_progress() {
-  Client client = client_with_token("good-token");
   Recorder r;
-  ec3_gate_job *raw = nullptr;
-  CHECK_CODE(wait_recording(client, job_id("flaky", "r"), r, nullptr, &raw),
-             EC3_GATE_RESULT_OK);
-  Job job(raw);
+  wait_recording_ok(job_id("flaky", "r"), r);
   CHECK(r.events.size() == 4);
   if (r.events.size() == 4) {
     CHECK(r.events[0].kind == EC3_GATE_PROGRESS_KIND_RETRYING);
