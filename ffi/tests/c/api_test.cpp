@@ -282,23 +282,32 @@ void test_timeout() {
             "timed out waiting for the job");
 }
 
-void cancel_from_thread(const std::string &prefix, std::uint64_t interval_ms) {
-  Client client = client_with_token("good-token");
-  Cancel cancel(ec3_gate_cancel_new());
+// Runs `call` while another thread triggers `cancel` after 300 ms, and checks
+// that it returned CANCELLED within a second of the trigger.
+template <class Call>
+void cancelled_from_thread(ec3_gate_cancel *cancel, Call call) {
   Clock::time_point triggered;
   std::thread canceller([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     triggered = Clock::now();
-    CHECK_CODE(ec3_gate_cancel_trigger(cancel.get()), EC3_GATE_RESULT_OK);
+    CHECK_CODE(ec3_gate_cancel_trigger(cancel), EC3_GATE_RESULT_OK);
   });
-  Job job;
-  ec3_gate_result code =
-      wait(client, job_id(prefix, "c"), job, 3600000, interval_ms, cancel.get());
+  ec3_gate_result code = call();
   auto returned = Clock::now();
   canceller.join();
   CHECK_CODE(code, EC3_GATE_RESULT_CANCELLED);
   CHECK(std::chrono::duration_cast<std::chrono::milliseconds>(returned - triggered)
             .count() < limit_ms(1000));
+}
+
+void cancel_from_thread(const std::string &prefix, std::uint64_t interval_ms) {
+  Client client = client_with_token("good-token");
+  Cancel cancel(ec3_gate_cancel_new());
+  Job job;
+  cancelled_from_thread(cancel.get(), [&] {
+    return wait(client, job_id(prefix, "c"), job, 3600000, interval_ms,
+                cancel.get());
+  });
   CHECK(job == nullptr);
   CHECK(ec3_gate_cancel_is_triggered(cancel.get()));
   CHECK_CODE(wait(client, job_id("ok", "c2"), job, 30000, 10, cancel.get()),
@@ -480,20 +489,10 @@ void test_create_cancelled_and_refused() {
   CHECK_STR(ec3_gate_client_last_error(client.get()), "cancelled");
 
   Cancel cancel(ec3_gate_cancel_new());
-  Clock::time_point triggered;
-  std::thread canceller([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    triggered = Clock::now();
-    CHECK_CODE(ec3_gate_cancel_trigger(cancel.get()), EC3_GATE_RESULT_OK);
+  cancelled_from_thread(cancel.get(), [&] {
+    return create(client, "stall-" + tag + "-c", nullptr, id, 3600000,
+                  cancel.get());
   });
-  ec3_gate_result code =
-      create(client, "stall-" + tag + "-c", nullptr, id, 3600000, cancel.get());
-  auto returned = Clock::now();
-  canceller.join();
-  CHECK_CODE(code, EC3_GATE_RESULT_CANCELLED);
-  CHECK(std::chrono::duration_cast<std::chrono::milliseconds>(returned -
-                                                              triggered)
-            .count() < limit_ms(1000));
 
   CHECK_CODE(create(client, "stall-" + tag + "-t", nullptr, id,
                     static_cast<std::uint64_t>(limit_ms(300))),
