@@ -28,6 +28,9 @@ use rcgen::{
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use tempfile::TempDir;
 
+#[path = "common/release.rs"]
+mod release;
+
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 /// The action's checkout names this version in its Cargo.toml: the default `version`.
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -228,23 +231,8 @@ impl Runner {
         let stage = self.path("stage");
         fs::create_dir_all(&stage).unwrap();
         write_executable(&stage.join("ec3-gate"), binary);
-        let out = Command::new("bash")
-            .arg(Path::new(ROOT).join("scripts/release/package.sh"))
-            .args([VERSION, TARGET])
-            .arg(stage.join("ec3-gate"))
-            .arg(self.path("release"))
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-        let out = Command::new("bash")
-            .arg(Path::new(ROOT).join("scripts/release/manifest.sh"))
-            .arg(VERSION)
-            .arg(self.path("release"))
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-        let lines = String::from_utf8(out.stdout).unwrap();
-        assert_eq!(lines.lines().count(), 2, "archive and binary: {lines}");
+        release::package(&stage.join("ec3-gate"), TARGET, &self.path("release"));
+        let lines = release::manifest_lines(&self.path("release"));
         let manifest = self.path("action/scripts/action/manifest.txt");
         let mut text = fs::read_to_string(&manifest).unwrap();
         text.push_str(&lines);
@@ -412,14 +400,7 @@ fn a_tampered_asset_is_refused_before_anything_runs() {
     fs::remove_file(&archive).unwrap();
     let stage = runner.path("stage");
     write_executable(&stage.join("ec3-gate"), &evil);
-    let out = Command::new("bash")
-        .arg(Path::new(ROOT).join("scripts/release/package.sh"))
-        .args([VERSION, TARGET])
-        .arg(stage.join("ec3-gate"))
-        .arg(runner.path("release"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    release::package(&stage.join("ec3-gate"), TARGET, &runner.path("release"));
     let served = sha256(&archive);
     assert_ne!(served, pinned);
     let host = runner.host();

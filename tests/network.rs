@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{as_text, closed_port, ec3, retries, sim_tls};
@@ -14,30 +15,40 @@ use ec3_sim::tls::Pki;
 const JOB: &str = "ok-net";
 
 /// `wait` with its defaults (a 30-minute deadline) against `api`.
-fn wait(api: &str) -> std::process::Command {
+fn wait(api: &str) -> Command {
     let mut cmd = ec3(&[]);
     cmd.args(["wait", JOB, "--api-url", api, "--interval", "10ms"])
         .env("ITWIN_ACCESS_TOKEN", "test-token-123456");
     cmd
 }
 
+/// Runs `cmd` and checks that it failed at once (exit 6, no retry) with `cause` in its
+/// error. Returns its stderr.
+fn fails_at_once_naming(cmd: &mut Command, cause: &str) -> String {
+    let out = cmd.output().unwrap();
+    let err = as_text(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{err}");
+    assert!(err.contains(cause), "{err}");
+    assert_eq!(retries(&err), 0, "{err}");
+    err
+}
+
+/// Runs `cmd` and checks that it succeeded. Returns its stdout.
+fn succeeds(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", as_text(&out.stderr));
+    as_text(&out.stdout)
+}
+
 #[test]
 fn untrusted_certificate_fails_at_once_naming_the_problem() {
     let pki = Pki::new(&["localhost"]);
     let server = sim_tls(&pki, None);
-    let out = wait(&format!("https://localhost:{}", server.port()))
-        .output()
-        .unwrap();
-    let err = as_text(&out.stderr);
-    assert_eq!(out.status.code(), Some(6), "{err}");
-    assert!(
-        err.contains(&format!(
-            "TLS handshake with API localhost:{}: certificate not trusted (unknown issuer",
-            server.port()
-        )),
-        "{err}"
+    let cause = format!(
+        "TLS handshake with API localhost:{}: certificate not trusted (unknown issuer",
+        server.port()
     );
-    assert_eq!(retries(&err), 0, "{err}");
+    fails_at_once_naming(&mut wait(server.url()), &cause);
     assert_eq!(server.stats().connections, 1);
 }
 
@@ -45,28 +56,16 @@ fn untrusted_certificate_fails_at_once_naming_the_problem() {
 fn self_signed_certificate_is_named_as_such() {
     let pki = Pki::self_signed(&["localhost"]);
     let server = sim_tls(&pki, None);
-    let out = wait(&format!("https://localhost:{}", server.port()))
-        .output()
-        .unwrap();
-    let err = as_text(&out.stderr);
-    assert_eq!(out.status.code(), Some(6), "{err}");
-    assert!(
-        err.contains("certificate not trusted (self-signed)"),
-        "{err}"
-    );
-    assert_eq!(retries(&err), 0, "{err}");
+    let cause = "certificate not trusted (self-signed)";
+    fails_at_once_naming(&mut wait(server.url()), cause);
 }
 
 #[test]
 fn extra_ca_by_flag_file_is_trusted() {
     let pki = Pki::new(&["localhost"]);
     let server = sim_tls(&pki, None);
-    let out = wait(&format!("https://localhost:{}", server.port()))
-        .args(["--ca-cert", pki.ca_file.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", as_text(&out.stderr));
-    assert_eq!(as_text(&out.stdout).trim(), "Succeeded");
+    let out = succeeds(wait(server.url()).args(["--ca-cert", pki.ca_file.to_str().unwrap()]));
+    assert_eq!(out.trim(), "Succeeded");
 }
 
 #[test]
@@ -74,11 +73,7 @@ fn extra_ca_by_environment_as_pem_text_or_path_is_trusted() {
     let pki = Pki::new(&["localhost"]);
     let server = sim_tls(&pki, None);
     for value in [pki.ca_pem.clone(), pki.ca_file.to_str().unwrap().to_owned()] {
-        let out = wait(&format!("https://localhost:{}", server.port()))
-            .env("EC3_CA_CERT", &value)
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", as_text(&out.stderr));
+        succeeds(wait(server.url()).env("EC3_CA_CERT", &value));
     }
 }
 
@@ -86,11 +81,7 @@ fn extra_ca_by_environment_as_pem_text_or_path_is_trusted() {
 fn system_store_from_ssl_cert_file_is_trusted() {
     let pki = Pki::new(&["localhost"]);
     let server = sim_tls(&pki, None);
-    let out = wait(&format!("https://localhost:{}", server.port()))
-        .env("SSL_CERT_FILE", &pki.ca_file)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", as_text(&out.stderr));
+    succeeds(wait(server.url()).env("SSL_CERT_FILE", &pki.ca_file));
 }
 
 #[test]
@@ -119,17 +110,11 @@ fn unreadable_ca_cert_is_a_usage_error() {
 fn certificate_for_another_name_fails_at_once_naming_the_name() {
     let pki = Pki::new(&["other.example"]);
     let server = sim_tls(&pki, None);
-    let out = wait(&format!("https://localhost:{}", server.port()))
-        .args(["--ca-cert", pki.ca_file.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let err = as_text(&out.stderr);
-    assert_eq!(out.status.code(), Some(6), "{err}");
-    assert!(
-        err.contains("certificate not trusted (not valid for localhost)"),
-        "{err}"
+    let cause = "certificate not trusted (not valid for localhost)";
+    fails_at_once_naming(
+        wait(server.url()).args(["--ca-cert", pki.ca_file.to_str().unwrap()]),
+        cause,
     );
-    assert_eq!(retries(&err), 0, "{err}");
 }
 
 #[test]
@@ -165,24 +150,19 @@ fn refused_connection_is_retried_with_the_cause_in_each_line() {
 #[test]
 fn proxy_407_fails_at_once_naming_proxy_and_status() {
     let proxy = Proxy::start(ProxyMode::Refuse407).unwrap();
-    let out = wait("https://api.ec3-gate-test.example")
-        .env("HTTPS_PROXY", format!("http://127.0.0.1:{}", proxy.port))
-        .output()
-        .unwrap();
-    let err = as_text(&out.stderr);
-    assert_eq!(out.status.code(), Some(6), "{err}");
-    assert!(
-        err.contains(&format!(
-            "proxy 127.0.0.1:{} refused CONNECT: 407 Proxy Authentication Required",
-            proxy.port
-        )),
-        "{err}"
+    let cause = format!(
+        "proxy 127.0.0.1:{} refused CONNECT: 407 Proxy Authentication Required",
+        proxy.port
+    );
+    let err = fails_at_once_naming(
+        wait("https://api.ec3-gate-test.example")
+            .env("HTTPS_PROXY", format!("http://127.0.0.1:{}", proxy.port)),
+        &cause,
     );
     assert!(
         err.contains("(for API api.ec3-gate-test.example:443)"),
         "{err}"
     );
-    assert_eq!(retries(&err), 0, "{err}");
     assert_eq!(proxy.requests().len(), 1);
 }
 
@@ -192,13 +172,12 @@ fn tunnelling_proxy_works_with_tls_and_the_extra_ca() {
     let pki = Pki::new(&[name]);
     let server = sim_tls(&pki, None);
     let proxy = Proxy::start(ProxyMode::TunnelTo(server.port())).unwrap();
-    let out = wait(&format!("https://{name}"))
-        .env("HTTPS_PROXY", format!("127.0.0.1:{}", proxy.port))
-        .env("EC3_CA_CERT", &pki.ca_pem)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", as_text(&out.stderr));
-    assert_eq!(as_text(&out.stdout).trim(), "Succeeded");
+    let out = succeeds(
+        wait(&format!("https://{name}"))
+            .env("HTTPS_PROXY", format!("127.0.0.1:{}", proxy.port))
+            .env("EC3_CA_CERT", &pki.ca_pem),
+    );
+    assert_eq!(out.trim(), "Succeeded");
     let requests = proxy.requests();
     assert!(!requests.is_empty());
     assert!(
@@ -214,7 +193,7 @@ fn the_github_annotation_carries_the_same_text() {
     let pki = Pki::new(&["localhost"]);
     let server = sim_tls(&pki, None);
     let dir = tempfile::tempdir().unwrap();
-    let out = wait(&format!("https://localhost:{}", server.port()))
+    let out = wait(server.url())
         .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_OUTPUT", dir.path().join("output"))
         .env("GITHUB_STEP_SUMMARY", dir.path().join("summary"))
@@ -249,16 +228,10 @@ fn without_a_system_store_the_extra_ca_still_works() {
         "{}",
         as_text(&untrusted.stderr)
     );
-    let trusted = wait(&url)
-        .env("SSL_CERT_FILE", &empty)
-        .args(["--ca-cert", pki.ca_file.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(
-        trusted.status.code(),
-        Some(0),
-        "{}",
-        as_text(&trusted.stderr)
+    succeeds(
+        wait(&url)
+            .env("SSL_CERT_FILE", &empty)
+            .args(["--ca-cert", pki.ca_file.to_str().unwrap()]),
     );
 }
 
@@ -282,12 +255,9 @@ fn the_json_object_carries_the_same_error_text() {
     assert_eq!(json["jobId"], JOB, "{json}");
 
     // A run that ends well keeps exactly the four keys.
-    let out = wait(server.url())
-        .args(["--json", "--ca-cert", pki.ca_file.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", as_text(&out.stderr));
-    let json: serde_json::Value = serde_json::from_str(&as_text(&out.stdout)).unwrap();
+    let out =
+        succeeds(wait(server.url()).args(["--json", "--ca-cert", pki.ca_file.to_str().unwrap()]));
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
     let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
     assert_eq!(
         keys,

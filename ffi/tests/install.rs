@@ -17,7 +17,9 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use support::{Lang, have, paths, run, run_ok, server};
+use support::{
+    Lang, VALGRIND, assert_valgrind_clean, have_or_skip, have_valgrind, paths, run, run_ok, server,
+};
 
 const MAJOR: &str = env!("CARGO_PKG_VERSION_MAJOR");
 const MINOR: &str = env!("CARGO_PKG_VERSION_MINOR");
@@ -134,8 +136,7 @@ fn defined_globals(args: &[&str], file: &Path) -> BTreeSet<String> {
 
 #[test]
 fn both_libraries_export_exactly_the_symbol_list() {
-    if !have("nm") {
-        eprintln!("skipped: nm is not installed");
+    if !have_or_skip("nm", None) {
         return;
     }
     let list = symbol_list();
@@ -196,8 +197,7 @@ fn pkg_config(args: &[&str]) -> Vec<String> {
 /// `ec3_gate-static`, and fully static (`cc -static`).
 #[test]
 fn c_example_builds_from_the_prefix_with_pkg_config() {
-    if !have("pkg-config") {
-        eprintln!("skipped: pkg-config is not installed");
+    if !have_or_skip("pkg-config", None) {
         return;
     }
     let paths = paths();
@@ -256,12 +256,8 @@ fn c_example_builds_from_the_prefix_with_pkg_config() {
 /// The installed shared library under valgrind, as a user's CI runs it.
 #[test]
 fn installed_example_under_valgrind_loses_nothing() {
-    if !have("valgrind") || !have("pkg-config") {
-        assert!(
-            std::env::var_os("EC3_GATE_REQUIRE_VALGRIND").is_none(),
-            "valgrind is required but not installed"
-        );
-        eprintln!("skipped: valgrind or pkg-config is not installed");
+    // Requiring valgrind requires the pkg-config this test builds with.
+    if !have_valgrind() || !have_or_skip("pkg-config", Some("EC3_GATE_REQUIRE_VALGRIND")) {
         return;
     }
     let paths = paths();
@@ -279,12 +275,8 @@ fn installed_example_under_valgrind_loses_nothing() {
     );
     let sim = server::start();
     let (code, out, err) = run_program(
-        Command::new("valgrind")
-            .args([
-                "--error-exitcode=99",
-                "--leak-check=full",
-                "--show-leak-kinds=all",
-            ])
+        Command::new(VALGRIND[0])
+            .args(&VALGRIND[1..])
             .arg(&exe)
             .arg("ok-installed-valgrind")
             .env("ITWIN_ACCESS_TOKEN", "good-token")
@@ -292,31 +284,14 @@ fn installed_example_under_valgrind_loses_nothing() {
             .env("EC3_INTERVAL_MS", "10"),
     );
     assert_eq!(code, 0, "{out}{err}");
-    for line in err
-        .lines()
-        .filter(|l| l.contains("lost:") || l.contains("ERROR SUMMARY"))
-    {
-        eprintln!("valgrind: {line}");
-    }
-    assert!(err.contains("ERROR SUMMARY: 0 errors"), "{err}");
-    assert!(
-        err.contains("All heap blocks were freed")
-            || (err.contains("definitely lost: 0 bytes in 0 blocks")
-                && err.contains("possibly lost: 0 bytes in 0 blocks")),
-        "{err}"
-    );
+    assert_valgrind_clean(&err);
 }
 
 /// A C++17 CMake project finds the package (and refuses another ABI
 /// line), builds against both imported targets, and runs.
 #[test]
 fn cmake_project_builds_from_the_prefix() {
-    if !have("cmake") {
-        assert!(
-            std::env::var_os("EC3_GATE_REQUIRE_CMAKE").is_none(),
-            "cmake is required but not installed"
-        );
-        eprintln!("skipped: cmake is not installed (set EC3_GATE_REQUIRE_CMAKE to require it)");
+    if !have_or_skip("cmake", Some("EC3_GATE_REQUIRE_CMAKE")) {
         return;
     }
     let paths = paths();

@@ -16,7 +16,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use support::{Lang, have, paths, run, run_ok, server};
+use support::{Lang, have_or_skip, paths, run, run_ok, server};
 
 fn header() -> String {
     std::fs::read_to_string(paths().include.join("ec3_gate.h")).expect("include/ec3_gate.h")
@@ -52,8 +52,7 @@ fn header_compiles_standalone_in_c_and_cpp() {
 #[cfg(target_os = "linux")]
 #[test]
 fn exported_symbols_are_exactly_the_header_functions() {
-    if !have("nm") {
-        eprintln!("skipped: nm is not installed");
+    if !have_or_skip("nm", None) {
         return;
     }
     let paths = paths();
@@ -189,8 +188,7 @@ fn needed(exe: &Path) -> Option<String> {
 #[cfg(target_os = "linux")]
 #[test]
 fn example_builds_with_pkg_config_and_runs() {
-    if !have("pkg-config") {
-        eprintln!("skipped: pkg-config is not installed");
+    if !have_or_skip("pkg-config", None) {
         return;
     }
     let paths = paths();

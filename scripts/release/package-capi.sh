@@ -14,37 +14,22 @@
 # PKG_CONFIG_PATH at lib/pkgconfig or CMAKE_PREFIX_PATH at the directory.
 set -euo pipefail
 
-bail() {
-  printf '::error::%s\n' "$*"
-  exit 2
-}
+# shellcheck source=scripts/release/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [[ $# -eq 2 ]] || bail "usage: package-capi.sh TARGET OUTDIR"
 target=$1 outdir=$2
-[[ $target =~ ^[a-z0-9_]+(-[a-z0-9_]+){2,3}$ ]] || bail "TARGET must be a Rust target triple, got '$target'"
+check_target "$target"
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 version=$(cd "$root" && cargo metadata --no-deps --format-version 1 --locked |
   sed -n 's/.*"name":"ec3-gate-ffi","version":"\([^"]*\)".*/\1/p')
 [[ -n $version ]] || bail "cannot read the version of ec3-gate-ffi"
 name=libec3_gate-$version-$target
-case $target in
-  *-windows-*) ext=zip ;;
-  *) ext=tar.gz ;;
-esac
 
-mkdir -p "$outdir"
-outdir=$(cd "$outdir" && pwd)
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 "$root/scripts/install-capi.sh" --target "$target" --profile release \
   --prefix "/$name" --destdir "$stage" >&2
 
-archive=$outdir/$name.$ext
-rm -f "$archive"
-if [[ $ext == zip ]]; then
-  (cd "$stage" && 7z a -tzip -bd -y "$archive" "$name" >/dev/null)
-else
-  tar -czf "$archive" -C "$stage" "$name"
-fi
-printf '%s\n' "$archive"
+pack "$stage" "$name" "$target" "$outdir"

@@ -11,26 +11,22 @@
 # tests/action_scripts/ and tests/install.rs, so the tested layout is the released one.
 set -euo pipefail
 
-bail() {
-  printf '::error::%s\n' "$*"
-  exit 2
-}
+# shellcheck source=scripts/release/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [[ $# -eq 4 ]] || bail "usage: package.sh VERSION TARGET BINARY OUTDIR"
 version=$1 target=$2 binary=$3 outdir=$4
 [[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.+-]+)?$ ]] || bail "VERSION must look like 1.2.3, got '$version'"
-[[ $target =~ ^[a-z0-9_]+(-[a-z0-9_]+){2,3}$ ]] || bail "TARGET must be a Rust target triple, got '$target'"
+check_target "$target"
 [[ -f $binary ]] || bail "BINARY $binary does not exist"
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 name=ec3-gate-$version-$target
 case $target in
-  *-windows-*) exe=ec3-gate.exe ext=zip ;;
-  *) exe=ec3-gate ext=tar.gz ;;
+  *-windows-*) exe=ec3-gate.exe ;;
+  *) exe=ec3-gate ;;
 esac
 
-mkdir -p "$outdir"
-outdir=$(cd "$outdir" && pwd)
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 mkdir "$stage/$name"
@@ -42,11 +38,4 @@ for doc in README.md LICENSE-MIT LICENSE-APACHE; do
   cp "$root/$doc" "$stage/$name/"
 done
 
-archive=$outdir/$name.$ext
-rm -f "$archive"
-if [[ $ext == zip ]]; then
-  (cd "$stage" && 7z a -tzip -bd -y "$archive" "$name" >/dev/null)
-else
-  tar -czf "$archive" -C "$stage" "$name"
-fi
-printf '%s\n' "$archive"
+pack "$stage" "$name" "$target" "$outdir"

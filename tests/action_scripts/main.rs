@@ -13,6 +13,8 @@
 //! `runner.rs`, which holds it and the runner emulator; this file holds the tests.
 #![cfg(unix)]
 
+#[path = "../common/release.rs"]
+mod release;
 mod runner;
 
 use std::collections::BTreeMap;
@@ -345,86 +347,43 @@ fn bad_input_values_are_refused_by_ec3_gate_naming_the_input_before_anything_is_
     let long_id = "c".repeat(257);
     let long_name = "é".repeat(257);
     let runner = runner_with_real_release();
-    let waits: &[(&[(&str, &str)], &str)] = &[
-        (
-            &[("job-id", "../etc")],
-            "input 'job-id' (EC3_JOB_ID): invalid job id '../etc'",
-        ),
-        (
-            &[("access-token", "two\nlines")],
-            "input 'access-token' (ITWIN_ACCESS_TOKEN): must be",
-        ),
-        (
-            &[("api-url", "http://api.example.com")],
-            "input 'api-url' (ITWIN_API_URL): plain http://",
-        ),
-        (
-            &[("authority", "ims.bentley.com")],
-            "input 'authority' (ITWIN_AUTHORITY): URL must start",
-        ),
-        (
-            &[("scope", "itwin-platform\nevil")],
-            "input 'scope' (ITWIN_SCOPE): must be",
-        ),
-        (
-            &[("timeout", "30")],
-            "input 'timeout' (EC3_TIMEOUT): invalid duration '30'",
-        ),
-        (
-            &[("interval", "fast")],
-            "input 'interval' (EC3_INTERVAL): invalid duration 'fast'",
-        ),
-        (
-            &[("interval", "0s")],
-            "input 'interval' (EC3_INTERVAL): must be from 10ms to 1h",
-        ),
+    // One row per refused value: input, value, what ec3-gate says.
+    #[rustfmt::skip]
+    let waits: &[(&str, &str, &str)] = &[
+        ("job-id", "../etc", "input 'job-id' (EC3_JOB_ID): invalid job id '../etc'"),
+        ("access-token", "two\nlines", "input 'access-token' (ITWIN_ACCESS_TOKEN): must be"),
+        ("api-url", "http://api.example.com", "input 'api-url' (ITWIN_API_URL): plain http://"),
+        ("authority", "ims.bentley.com", "input 'authority' (ITWIN_AUTHORITY): URL must start"),
+        ("scope", "itwin-platform\nevil", "input 'scope' (ITWIN_SCOPE): must be"),
+        ("timeout", "30", "input 'timeout' (EC3_TIMEOUT): invalid duration '30'"),
+        ("interval", "fast", "input 'interval' (EC3_INTERVAL): invalid duration 'fast'"),
+        ("interval", "0s", "input 'interval' (EC3_INTERVAL): must be from 10ms to 1h"),
         // An injected workflow command in a value is escaped, never run.
-        (
-            &[("timeout", "1\n::warning::x")],
-            "input 'timeout' (EC3_TIMEOUT): invalid duration",
-        ),
+        ("timeout", "1\n::warning::x", "input 'timeout' (EC3_TIMEOUT): invalid duration"),
     ];
-    for (with, names) in waits {
-        let shown = assert_refused_by_ec3_gate(&runner, &valid_with(with), names);
+    for &(input, value, names) in waits {
+        let with = valid_with(&[(input, value)]);
+        let shown = assert_refused_by_ec3_gate(&runner, &with, names);
         assert!(
             !shown.contains("two\nlines") && !shown.contains("lines"),
             "secret shown: {shown}"
         );
     }
-    let creates: &[(&[(&str, &str)], &str)] = &[
-        (
-            &[("ec3-token", "ec3-S3CRET\nsecond-line")],
-            "input 'ec3-token' (EC3_BEARER_TOKEN): must be",
-        ),
-        (
-            &[("configuration-id", "cfg/../x")],
-            "input 'configuration-id' (EC3_CONFIGURATION_ID): must be",
-        ),
-        (
-            &[("configuration-id", &long_id)],
-            "input 'configuration-id' (EC3_CONFIGURATION_ID): must be",
-        ),
-        (
-            &[("project-name", "Tower A\n::warning::injected")],
-            "input 'project-name' (EC3_PROJECT_NAME): must be",
-        ),
-        (
-            &[("project-name", "  \t ")],
-            "input 'project-name' (EC3_PROJECT_NAME): must be",
-        ),
-        (
-            &[("project-name", &long_name)],
-            "input 'project-name' (EC3_PROJECT_NAME): must be",
-        ),
-        (
-            &[("extraction-id", "ext 1")],
-            "input 'extraction-id' (EC3_EXTRACTION_ID): must be",
-        ),
+    #[rustfmt::skip]
+    let creates: &[(&str, &str, &str)] = &[
+        ("ec3-token", "ec3-S3CRET\nsecond-line", "input 'ec3-token' (EC3_BEARER_TOKEN): must be"),
+        ("configuration-id", "cfg/../x", "input 'configuration-id' (EC3_CONFIGURATION_ID): must be"),
+        ("configuration-id", &long_id, "input 'configuration-id' (EC3_CONFIGURATION_ID): must be"),
+        ("project-name", "Tower A\n::warning::injected", "input 'project-name' (EC3_PROJECT_NAME): must be"),
+        ("project-name", "  \t ", "input 'project-name' (EC3_PROJECT_NAME): must be"),
+        ("project-name", &long_name, "input 'project-name' (EC3_PROJECT_NAME): must be"),
+        ("extraction-id", "ext 1", "input 'extraction-id' (EC3_EXTRACTION_ID): must be"),
     ];
-    for (with, names) in creates {
-        let shown = assert_refused_by_ec3_gate(&runner, &create_with(with), names);
+    for &(input, value, names) in creates {
+        let with = create_with(&[(input, value)]);
+        let shown = assert_refused_by_ec3_gate(&runner, &with, names);
         for secret in [EC3_TOKEN, "ec3-S3CRET"] {
-            assert!(!shown.contains(secret), "the EC3 token is shown: {with:?}");
+            assert!(!shown.contains(secret), "the EC3 token is shown: {input}");
         }
     }
 }
@@ -839,6 +798,22 @@ fn outputs_match_action_yml_for_a_succeeded_job() {
     );
 }
 
+/// Checks a run that waited for the simulator's Failed job: the exit `code` that
+/// `fail-on-failed` asks for, and the job's status and message as outputs.
+fn assert_failed_job(run: &ActionRun, fail_on_failed: &str, code: i32) {
+    assert_eq!(
+        run.code(),
+        code,
+        "fail-on-failed: {fail_on_failed}\n{}",
+        run.show()
+    );
+    assert_eq!(run.outputs["status"], "Failed");
+    assert_eq!(
+        run.outputs["message"],
+        "EC3 rejected the report:\nproject name already exists"
+    );
+}
+
 #[test]
 fn several_job_ids_one_per_line_set_every_output_action_yml_declares() {
     let sim = sim();
@@ -882,17 +857,7 @@ fn a_failed_job_fails_the_step_unless_fail_on_failed_is_false() {
             ("fail-on-failed", fail_on_failed),
         ];
         let run = runner.run_action(&with);
-        assert_eq!(
-            run.code(),
-            code,
-            "fail-on-failed: {fail_on_failed}\n{}",
-            run.show()
-        );
-        assert_eq!(run.outputs["status"], "Failed");
-        assert_eq!(
-            run.outputs["message"],
-            "EC3 rejected the report:\nproject name already exists"
-        );
+        assert_failed_job(&run, fail_on_failed, code);
         assert_eq!(run.outputs["job-id"], "fail-action-1");
         // The runner reads workflow commands from stdout and stderr alike.
         let step = run.step("run");
@@ -1230,17 +1195,7 @@ fn a_created_job_that_failed_fails_the_step_unless_fail_on_failed_is_false() {
             ("interval", "50ms"),
             ("fail-on-failed", fail_on_failed),
         ]));
-        assert_eq!(
-            run.code(),
-            code,
-            "fail-on-failed: {fail_on_failed}\n{}",
-            run.show()
-        );
-        assert_eq!(run.outputs["status"], "Failed");
-        assert_eq!(
-            run.outputs["message"],
-            "EC3 rejected the report:\nproject name already exists"
-        );
+        assert_failed_job(&run, fail_on_failed, code);
         assert_eq!(run.outputs["ec3-project-url"], "");
         let job = &run.outputs["job-id"];
         assert!(is_created_id(&sim, job), "job-id {job:?}");

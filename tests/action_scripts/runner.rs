@@ -14,7 +14,7 @@ use std::time::Duration;
 use ec3_sim::runner::parse_output_file;
 use tempfile::TempDir;
 
-use crate::{LINUX_TARGET, REPO, ROOT, VERSION};
+use crate::{LINUX_TARGET, REPO, ROOT, VERSION, release};
 
 // ---------------------------------------------------------------------------------------------
 // action.yml, read as the runner would need it.
@@ -378,33 +378,10 @@ exit 22
         let stage = temp_dir("stage");
         let bin = stage.path().join("ec3-gate");
         fs::write(&bin, binary).unwrap();
-        let out = Command::new("bash")
-            .arg(Path::new(ROOT).join("scripts/release/package.sh"))
-            .args([VERSION, LINUX_TARGET])
-            .arg(&bin)
-            .arg(self.path("serve"))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stdout)
-        );
         let archive = format!("ec3-gate-{VERSION}-{LINUX_TARGET}.tar.gz");
-        let printed = String::from_utf8(out.stdout).unwrap();
-        assert_eq!(
-            printed.trim_end(),
-            self.path("serve").join(&archive).display().to_string()
-        );
-        let out = Command::new("bash")
-            .arg(Path::new(ROOT).join("scripts/release/manifest.sh"))
-            .arg(VERSION)
-            .arg(self.path("serve"))
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-        let lines = String::from_utf8(out.stdout).unwrap();
-        assert_eq!(lines.lines().count(), 2, "archive and binary: {lines}");
+        let printed = release::package(&bin, LINUX_TARGET, &self.path("serve"));
+        assert_eq!(printed, self.path("serve").join(&archive));
+        let lines = release::manifest_lines(&self.path("serve"));
         // The shipped manifest (its header, no release yet) with this release.
         let shipped = fs::read_to_string(Path::new(ROOT).join(MANIFEST)).unwrap();
         fs::write(self.manifest(), format!("{shipped}{lines}")).unwrap();

@@ -15,6 +15,8 @@
 #define _DEFAULT_SOURCE /* mallinfo2 */
 
 #include "ec3_gate.h"
+#include "support.h"
+#include "service.h"
 
 #include <pthread.h>
 #include <stddef.h>
@@ -26,88 +28,9 @@
 #include <malloc.h>
 #endif
 
-static const char *base_url;
-static const char *tag;
-static const char *version;
-static double slowness = 1.0;
 static long churn_threads = 10000;
-static int failures;
 
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      fprintf(stderr, "  %s:%d: check failed: %s\n", __FILE__, __LINE__,      \
-              #cond);                                                          \
-      failures++;                                                              \
-    }                                                                          \
-  } while (0)
 
-#define CHECK_CODE(expr, want)                                                 \
-  do {                                                                         \
-    ec3_gate_result got_ = (expr);                                             \
-    if (got_ != (want)) {                                                      \
-      fprintf(stderr, "  %s:%d: %s gave %u (%s), want %u (%s)\n", __FILE__,    \
-              __LINE__, #expr, (unsigned)got_, ec3_gate_strerror(got_),        \
-              (unsigned)(want), ec3_gate_strerror(want));                      \
-      failures++;                                                              \
-    }                                                                          \
-  } while (0)
-
-#define CHECK_STR(got, want)                                                   \
-  do {                                                                         \
-    const char *got_ = (got);                                                  \
-    if (got_ == NULL || strcmp(got_, (want)) != 0) {                           \
-      fprintf(stderr, "  %s:%d: %s is \"%s\", want \"%s\"\n", __FILE__,        \
-              __LINE__, #got, got_ ? got_ : "(NULL)", (want));                 \
-      failures++;                                                              \
-    }                                                                          \
-  } while (0)
-
-#define CHECK_CONTAINS(got, part)                                              \
-  do {                                                                         \
-    const char *got_ = (got);                                                  \
-    if (got_ == NULL || strstr(got_, (part)) == NULL) {                        \
-      fprintf(stderr, "  %s:%d: %s is \"%s\", want it to contain \"%s\"\n",    \
-              __FILE__, __LINE__, #got, got_ ? got_ : "(NULL)", (part));       \
-      failures++;                                                              \
-    }                                                                          \
-  } while (0)
-
-#define PROJECT_NAME "Tower \"A\" \xc3\x9c" "ber"
-#define EC3_TOKEN "ec3-s3cr3t-token"
-
-static uint64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void sleep_ms(unsigned ms) {
-  struct timespec ts;
-  ts.tv_sec = ms / 1000;
-  ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-  nanosleep(&ts, NULL);
-}
-
-static uint64_t limit_ms(unsigned ms) { return (uint64_t)(ms * slowness); }
-
-static const char *job_id(char *buf, size_t size, const char *prefix,
-                          const char *name) {
-  snprintf(buf, size, "%s-%s-%s", prefix, tag, name);
-  return buf;
-}
-
-static ec3_gate_client *client_with_token(const char *token) {
-  ec3_gate_client_options *options = ec3_gate_client_options_new();
-  ec3_gate_client *client = NULL;
-  CHECK_CODE(ec3_gate_client_options_set_api_url(options, base_url),
-             EC3_GATE_RESULT_OK);
-  CHECK_CODE(ec3_gate_client_options_set_access_token(options, token),
-             EC3_GATE_RESULT_OK);
-  CHECK_CODE(ec3_gate_client_new(options, &client), EC3_GATE_RESULT_OK);
-  ec3_gate_client_options_free(options);
-  return client;
-}
 
 static ec3_gate_wait_params fast_wait(void) {
   ec3_gate_wait_params p = {.struct_size = sizeof p};
@@ -519,11 +442,6 @@ static void test_cancel_all_three_calls(void) {
   ec3_gate_client_free(client);
 }
 
-struct scenario {
-  const char *name;
-  void (*run)(void);
-};
-
 static const struct scenario scenarios[] = {
     {"version_number", test_version_number},
     {"structured_errors", test_structured_errors},
@@ -537,8 +455,6 @@ static const struct scenario scenarios[] = {
 };
 
 int main(int argc, char **argv) {
-  size_t i;
-  int failed = 0;
   if (argc != 6) {
     fprintf(stderr, "usage: %s BASE_URL TAG VERSION SLOWNESS THREADS\n", argv[0]);
     return 2;
@@ -548,16 +464,5 @@ int main(int argc, char **argv) {
   version = argv[3];
   slowness = atof(argv[4]);
   churn_threads = atol(argv[5]);
-  for (i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++) {
-    int before = failures;
-    scenarios[i].run();
-    if (failures == before) {
-      printf("ok - %s\n", scenarios[i].name);
-    } else {
-      printf("not ok - %s\n", scenarios[i].name);
-      failed = 1;
-    }
-    fflush(stdout);
-  }
-  return failed;
+  return RUN_SCENARIOS(scenarios);
 }

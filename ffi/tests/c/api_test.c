@@ -14,6 +14,9 @@
 /* This program also tests the deprecated flat calls, which stay until 1.0. */
 #define EC3_GATE_NO_DEPRECATED
 #include "ec3_gate.h"
+#include "support.h"
+#include "api_scenarios.h"
+#include "service.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -21,98 +24,13 @@
 #include <string.h>
 #include <time.h>
 
-static const char *base_url;
-static const char *tag;
-static const char *version;
-static double slowness = 1.0;
-static int failures;
-
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      fprintf(stderr, "  %s:%d: check failed: %s\n", __FILE__, __LINE__,      \
-              #cond);                                                          \
-      failures++;                                                              \
-    }                                                                          \
-  } while (0)
-
-#define CHECK_CODE(expr, want)                                                 \
-  do {                                                                         \
-    ec3_gate_result got_ = (expr);                                             \
-    if (got_ != (want)) {                                                      \
-      fprintf(stderr, "  %s:%d: %s gave %u (%s), want %u (%s)\n", __FILE__,    \
-              __LINE__, #expr, (unsigned)got_, ec3_gate_strerror(got_),        \
-              (unsigned)(want), ec3_gate_strerror(want));                      \
-      failures++;                                                              \
-    }                                                                          \
-  } while (0)
-
-#define CHECK_STR(got, want)                                                   \
-  do {                                                                         \
-    const char *got_ = (got);                                                  \
-    if (got_ == NULL || strcmp(got_, (want)) != 0) {                           \
-      fprintf(stderr, "  %s:%d: %s is \"%s\", want \"%s\"\n", __FILE__,        \
-              __LINE__, #got, got_ ? got_ : "(NULL)", (want));                 \
-      failures++;                                                              \
-    }                                                                          \
-  } while (0)
-
-#define CHECK_CONTAINS(got, part)                                              \
-  do {                                                                         \
-    const char *got_ = (got);                                                  \
-    if (got_ == NULL || strstr(got_, (part)) == NULL) {                        \
-      fprintf(stderr, "  %s:%d: %s is \"%s\", want it to contain \"%s\"\n",    \
-              __FILE__, __LINE__, #got, got_ ? got_ : "(NULL)", (part));       \
-      failures++;                                                              \
-    }                                                                          \
-  } while (0)
-
 /* Never dereferenced: tells whether an out-param was left untouched. */
 static char sentinel_byte;
 #define SENTINEL_JOB ((ec3_gate_job *)(void *)&sentinel_byte)
 #define SENTINEL_CLIENT ((ec3_gate_client *)(void *)&sentinel_byte)
 #define SENTINEL_STRING (&sentinel_byte)
 
-/* What the service (ffi/tests/support/server.rs) expects in a job creation:
- * the quote and the non-ASCII letter check the request's JSON encoding. */
-#define PROJECT_NAME "Tower \"A\" \xc3\x9c" "ber"
-#define EC3_TOKEN "ec3-s3cr3t-token"
 #define EXTRACTION_ID "extraction-1"
-
-static uint64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void sleep_ms(unsigned ms) {
-  struct timespec ts;
-  ts.tv_sec = ms / 1000;
-  ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-  nanosleep(&ts, NULL);
-}
-
-static uint64_t limit_ms(unsigned ms) { return (uint64_t)(ms * slowness); }
-
-/* A job id unique to this run: PREFIX-TAG-NAME. */
-static const char *job_id(char *buf, size_t size, const char *prefix,
-                          const char *name) {
-  snprintf(buf, size, "%s-%s-%s", prefix, tag, name);
-  return buf;
-}
-
-static ec3_gate_client *client_with_token(const char *token) {
-  ec3_gate_client_options *options = ec3_gate_client_options_new();
-  ec3_gate_client *client = NULL;
-  CHECK(options != NULL);
-  CHECK_CODE(ec3_gate_client_options_set_api_url(options, base_url),
-             EC3_GATE_RESULT_OK);
-  CHECK_CODE(ec3_gate_client_options_set_access_token(options, token),
-             EC3_GATE_RESULT_OK);
-  CHECK_CODE(ec3_gate_client_new(options, &client), EC3_GATE_RESULT_OK);
-  ec3_gate_client_options_free(options);
-  return client;
-}
 
 /* ---- progress recording ---- */
 
@@ -877,38 +795,9 @@ static void test_null_and_invalid_arguments(void) {
   ec3_gate_client_options_free(options);
 }
 
-struct scenario {
-  const char *name;
-  void (*run)(void);
-};
-
-static const struct scenario scenarios[] = {
-    {"version", test_version},
-    {"success_with_link", test_success_with_link},
-    {"failure_with_message", test_failure_with_message},
-    {"not_found", test_not_found},
-    {"auth_refused", test_auth_refused},
-    {"client_credentials", test_client_credentials},
-    {"status_once", test_status_once},
-    {"timeout", test_timeout},
-    {"cancel_stalled_server", test_cancel_stalled_server},
-    {"cancel_long_interval", test_cancel_long_interval},
-    {"cancel_from_callback", test_cancel_from_callback},
-    {"progress_order", test_progress_order},
-    {"retry_progress", test_retry_progress},
-    {"threads_share_a_client", test_threads_share_a_client},
-    {"create_then_wait", test_create_then_wait},
-    {"create_rejected", test_create_rejected},
-    {"create_retried_when_busy", test_create_retried_when_busy},
-    {"create_cancelled_and_refused", test_create_cancelled_and_refused},
-    {"create_null_and_invalid_arguments",
-     test_create_null_and_invalid_arguments},
-    {"null_and_invalid_arguments", test_null_and_invalid_arguments},
-};
+static const struct scenario scenarios[] = {API_SCENARIOS(SCENARIO)};
 
 int main(int argc, char **argv) {
-  size_t i;
-  int failed = 0;
   if (argc < 4) {
     fprintf(stderr, "usage: %s BASE_URL TAG VERSION [SLOWNESS]\n", argv[0]);
     return 2;
@@ -919,13 +808,5 @@ int main(int argc, char **argv) {
   if (argc > 4) {
     slowness = atof(argv[4]);
   }
-  for (i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++) {
-    int before = failures;
-    scenarios[i].run();
-    printf("%s - %s\n", failures == before ? "ok" : "not ok",
-           scenarios[i].name);
-    fflush(stdout);
-    failed |= failures != before;
-  }
-  return failed ? 1 : 0;
+  return RUN_SCENARIOS(scenarios);
 }

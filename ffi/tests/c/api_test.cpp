@@ -7,6 +7,8 @@
 /* This program also tests the deprecated flat calls, which stay until 1.0. */
 #define EC3_GATE_NO_DEPRECATED
 #include "ec3_gate.h"
+#include "support.h"
+#include "api_scenarios.h"
 
 #include <chrono>
 #include <cstdint>
@@ -24,45 +26,8 @@ std::string base_url;
 std::string tag;
 std::string version;
 double slowness = 1.0;
-int failures = 0;
-
-void fail(int line, const std::string &what) {
-  std::fprintf(stderr, "  %s:%d: %s\n", __FILE__, line, what.c_str());
-  failures++;
-}
-
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (!(cond)) fail(__LINE__, "check failed: " #cond);                       \
-  } while (0)
-
-void check_code(int line, const char *expr, ec3_gate_result got,
-                ec3_gate_result want) {
-  if (got != want) {
-    fail(line, std::string(expr) + " gave " + std::to_string(got) + " (" +
-                   ec3_gate_strerror(got) + "), want " + std::to_string(want) +
-                   " (" + ec3_gate_strerror(want) + ")");
-  }
-}
-#define CHECK_CODE(expr, want) check_code(__LINE__, #expr, (expr), (want))
 
 std::string text(const char *s) { return s ? s : "(NULL)"; }
-
-#define CHECK_STR(got, want)                                                   \
-  do {                                                                         \
-    const char *got_ = (got);                                                  \
-    if (got_ == nullptr || std::string(got_) != (want))                        \
-      fail(__LINE__, std::string(#got) + " is \"" + text(got_) +               \
-                         "\", want \"" + (want) + "\"");                       \
-  } while (0)
-
-#define CHECK_CONTAINS(got, part)                                              \
-  do {                                                                         \
-    const char *got_ = (got);                                                  \
-    if (got_ == nullptr || std::string(got_).find(part) == std::string::npos)  \
-      fail(__LINE__, std::string(#got) + " is \"" + text(got_) +               \
-                         "\", want it to contain \"" + (part) + "\"");         \
-  } while (0)
 
 // RAII: every handle is freed exactly once by its ec3_gate_*_free.
 struct ClientFree {
@@ -126,6 +91,24 @@ Client client_with_token(const char *token) {
   return Client(client);
 }
 
+// A client with the service application's credentials (`c-app` and `secret`).
+// The options are freed before it is used: the client keeps its own copy.
+Client client_with_credentials(const char *secret) {
+  Options options(ec3_gate_client_options_new());
+  CHECK(options != nullptr);
+  CHECK_CODE(ec3_gate_client_options_set_api_url(options.get(), base_url.c_str()),
+             EC3_GATE_RESULT_OK);
+  CHECK_CODE(
+      ec3_gate_client_options_set_authority(options.get(), base_url.c_str()),
+      EC3_GATE_RESULT_OK);
+  CHECK_CODE(ec3_gate_client_options_set_client_credentials(options.get(),
+                                                            "c-app", secret),
+             EC3_GATE_RESULT_OK);
+  ec3_gate_client *client = nullptr;
+  CHECK_CODE(ec3_gate_client_new(options.get(), &client), EC3_GATE_RESULT_OK);
+  return Client(client);
+}
+
 // Waits with no progress callback and no cancel; the job (if any) is owned.
 ec3_gate_result wait(const Client &client, const std::string &id, Job &job,
                      std::uint64_t timeout_ms = 30000,
@@ -176,6 +159,15 @@ ec3_gate_result wait_recording(const Client &client, const std::string &id,
                                ec3_gate_job **out) {
   return ec3_gate_client_wait(client.get(), id.c_str(), 30000, 10, record, &r,
                               cancel, out);
+}
+
+// Waits for `id` on a new client, recording its progress into `r`, and checks
+// that the wait succeeded.
+void wait_recording_ok(const std::string &id, Recorder &r) {
+  Client client = client_with_token("good-token");
+  ec3_gate_job *raw = nullptr;
+  CHECK_CODE(wait_recording(client, id, r, nullptr, &raw), EC3_GATE_RESULT_OK);
+  Job job(raw);
 }
 
 // ---- scenarios ----
@@ -242,18 +234,7 @@ void test_auth_refused() {
   CHECK_CODE(wait(expired, id, job), EC3_GATE_RESULT_AUTH);
   CHECK_CONTAINS(ec3_gate_client_last_error(expired.get()), "HTTP 401");
 
-  Options options(ec3_gate_client_options_new());
-  CHECK_CODE(ec3_gate_client_options_set_api_url(options.get(), base_url.c_str()),
-             EC3_GATE_RESULT_OK);
-  CHECK_CODE(
-      ec3_gate_client_options_set_authority(options.get(), base_url.c_str()),
-      EC3_GATE_RESULT_OK);
-  CHECK_CODE(ec3_gate_client_options_set_client_credentials(
-                 options.get(), "c-app", "wrong-s3cr3t"),
-             EC3_GATE_RESULT_OK);
-  ec3_gate_client *raw = nullptr;
-  CHECK_CODE(ec3_gate_client_new(options.get(), &raw), EC3_GATE_RESULT_OK);
-  Client app(raw);
+  Client app = client_with_credentials("wrong-s3cr3t");
   CHECK_CODE(wait(app, id, job), EC3_GATE_RESULT_AUTH);
   CHECK_CONTAINS(ec3_gate_client_last_error(app.get()), "invalid_client");
   CHECK(std::strstr(ec3_gate_client_last_error(app.get()), "s3cr3t") == nullptr);
@@ -261,19 +242,7 @@ void test_auth_refused() {
 }
 
 void test_client_credentials() {
-  Options options(ec3_gate_client_options_new());
-  CHECK_CODE(ec3_gate_client_options_set_api_url(options.get(), base_url.c_str()),
-             EC3_GATE_RESULT_OK);
-  CHECK_CODE(
-      ec3_gate_client_options_set_authority(options.get(), base_url.c_str()),
-      EC3_GATE_RESULT_OK);
-  CHECK_CODE(ec3_gate_client_options_set_client_credentials(
-                 options.get(), "c-app", "good-secret"),
-             EC3_GATE_RESULT_OK);
-  ec3_gate_client *raw = nullptr;
-  CHECK_CODE(ec3_gate_client_new(options.get(), &raw), EC3_GATE_RESULT_OK);
-  Client client(raw);
-  options.reset();
+  Client client = client_with_credentials("good-secret");
   Job job;
   CHECK_CODE(wait(client, job_id("ok", "cc"), job), EC3_GATE_RESULT_OK);
   CHECK(ec3_gate_job_status(job.get()) == EC3_GATE_STATUS_SUCCEEDED);
@@ -313,23 +282,32 @@ void test_timeout() {
             "timed out waiting for the job");
 }
 
-void cancel_from_thread(const std::string &prefix, std::uint64_t interval_ms) {
-  Client client = client_with_token("good-token");
-  Cancel cancel(ec3_gate_cancel_new());
+// Runs `call` while another thread triggers `cancel` after 300 ms, and checks
+// that it returned CANCELLED within a second of the trigger.
+template <class Call>
+void cancelled_from_thread(ec3_gate_cancel *cancel, Call call) {
   Clock::time_point triggered;
   std::thread canceller([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     triggered = Clock::now();
-    CHECK_CODE(ec3_gate_cancel_trigger(cancel.get()), EC3_GATE_RESULT_OK);
+    CHECK_CODE(ec3_gate_cancel_trigger(cancel), EC3_GATE_RESULT_OK);
   });
-  Job job;
-  ec3_gate_result code =
-      wait(client, job_id(prefix, "c"), job, 3600000, interval_ms, cancel.get());
+  ec3_gate_result code = call();
   auto returned = Clock::now();
   canceller.join();
   CHECK_CODE(code, EC3_GATE_RESULT_CANCELLED);
   CHECK(std::chrono::duration_cast<std::chrono::milliseconds>(returned - triggered)
             .count() < limit_ms(1000));
+}
+
+void cancel_from_thread(const std::string &prefix, std::uint64_t interval_ms) {
+  Client client = client_with_token("good-token");
+  Cancel cancel(ec3_gate_cancel_new());
+  Job job;
+  cancelled_from_thread(cancel.get(), [&] {
+    return wait(client, job_id(prefix, "c"), job, 3600000, interval_ms,
+                cancel.get());
+  });
   CHECK(job == nullptr);
   CHECK(ec3_gate_cancel_is_triggered(cancel.get()));
   CHECK_CODE(wait(client, job_id("ok", "c2"), job, 30000, 10, cancel.get()),
@@ -356,12 +334,8 @@ void test_cancel_from_callback() {
 }
 
 void test_progress_order() {
-  Client client = client_with_token("good-token");
   Recorder r;
-  ec3_gate_job *raw = nullptr;
-  CHECK_CODE(wait_recording(client, job_id("ok", "p"), r, nullptr, &raw),
-             EC3_GATE_RESULT_OK);
-  Job job(raw);
+  wait_recording_ok(job_id("ok", "p"), r);
   const std::vector<std::string> want{"Queued", "Running", "Succeeded"};
   const std::vector<ec3_gate_status> statuses{EC3_GATE_STATUS_QUEUED,
                                               EC3_GATE_STATUS_RUNNING,
@@ -376,12 +350,8 @@ void test_progress_order() {
 }
 
 void test_retry_progress() {
-  Client client = client_with_token("good-token");
   Recorder r;
-  ec3_gate_job *raw = nullptr;
-  CHECK_CODE(wait_recording(client, job_id("flaky", "r"), r, nullptr, &raw),
-             EC3_GATE_RESULT_OK);
-  Job job(raw);
+  wait_recording_ok(job_id("flaky", "r"), r);
   CHECK(r.events.size() == 4);
   if (r.events.size() == 4) {
     CHECK(r.events[0].kind == EC3_GATE_PROGRESS_KIND_RETRYING);
@@ -519,20 +489,10 @@ void test_create_cancelled_and_refused() {
   CHECK_STR(ec3_gate_client_last_error(client.get()), "cancelled");
 
   Cancel cancel(ec3_gate_cancel_new());
-  Clock::time_point triggered;
-  std::thread canceller([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    triggered = Clock::now();
-    CHECK_CODE(ec3_gate_cancel_trigger(cancel.get()), EC3_GATE_RESULT_OK);
+  cancelled_from_thread(cancel.get(), [&] {
+    return create(client, "stall-" + tag + "-c", nullptr, id, 3600000,
+                  cancel.get());
   });
-  ec3_gate_result code =
-      create(client, "stall-" + tag + "-c", nullptr, id, 3600000, cancel.get());
-  auto returned = Clock::now();
-  canceller.join();
-  CHECK_CODE(code, EC3_GATE_RESULT_CANCELLED);
-  CHECK(std::chrono::duration_cast<std::chrono::milliseconds>(returned -
-                                                              triggered)
-            .count() < limit_ms(1000));
 
   CHECK_CODE(create(client, "stall-" + tag + "-t", nullptr, id,
                     static_cast<std::uint64_t>(limit_ms(300))),
@@ -680,34 +640,7 @@ void test_null_and_invalid_arguments() {
   ec3_gate_cancel_free(nullptr);
 }
 
-struct Scenario {
-  const char *name;
-  void (*run)();
-};
-
-const Scenario scenarios[] = {
-    {"version", test_version},
-    {"success_with_link", test_success_with_link},
-    {"failure_with_message", test_failure_with_message},
-    {"not_found", test_not_found},
-    {"auth_refused", test_auth_refused},
-    {"client_credentials", test_client_credentials},
-    {"status_once", test_status_once},
-    {"timeout", test_timeout},
-    {"cancel_stalled_server", test_cancel_stalled_server},
-    {"cancel_long_interval", test_cancel_long_interval},
-    {"cancel_from_callback", test_cancel_from_callback},
-    {"progress_order", test_progress_order},
-    {"retry_progress", test_retry_progress},
-    {"threads_share_a_client", test_threads_share_a_client},
-    {"create_then_wait", test_create_then_wait},
-    {"create_rejected", test_create_rejected},
-    {"create_retried_when_busy", test_create_retried_when_busy},
-    {"create_cancelled_and_refused", test_create_cancelled_and_refused},
-    {"create_null_and_invalid_arguments",
-     test_create_null_and_invalid_arguments},
-    {"null_and_invalid_arguments", test_null_and_invalid_arguments},
-};
+const scenario scenarios[] = {API_SCENARIOS(SCENARIO)};
 
 } // namespace
 
@@ -720,13 +653,5 @@ int main(int argc, char **argv) {
   tag = argv[2];
   version = argv[3];
   if (argc > 4) slowness = std::atof(argv[4]);
-  bool failed = false;
-  for (const Scenario &s : scenarios) {
-    int before = failures;
-    s.run();
-    std::printf("%s - %s\n", failures == before ? "ok" : "not ok", s.name);
-    std::fflush(stdout);
-    failed = failed || failures != before;
-  }
-  return failed ? 1 : 0;
+  return RUN_SCENARIOS(scenarios);
 }

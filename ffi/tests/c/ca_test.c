@@ -10,27 +10,7 @@
 #include <string.h>
 
 #include "ec3_gate.h"
-
-static int failures;
-
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      fprintf(stderr, "  %s:%d: check failed: %s\n", __FILE__, __LINE__,      \
-              #cond);                                                          \
-      failures++;                                                              \
-    }                                                                          \
-  } while (0)
-
-#define CHECK_CONTAINS(got, part)                                              \
-  do {                                                                         \
-    const char *got_ = (got);                                                  \
-    if (got_ == NULL || strstr(got_, (part)) == NULL) {                        \
-      fprintf(stderr, "  %s:%d: %s is \"%s\", want it to contain \"%s\"\n",    \
-              __FILE__, __LINE__, #got, got_ ? got_ : "(NULL)", (part));       \
-      failures++;                                                              \
-    }                                                                          \
-  } while (0)
+#include "support.h"
 
 static const char *url;
 

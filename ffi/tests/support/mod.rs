@@ -12,6 +12,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Where things are.
@@ -250,6 +251,108 @@ pub fn run(cmd: &mut Command, limit: Duration) -> Output {
         stdout: stdout.join().unwrap(),
         stderr: stderr.join().unwrap(),
     }
+}
+
+/// A fresh tag per program run, so job ids never collide on the server.
+pub fn tag(name: &str) -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!("{name}{}", N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Runs the test program `exe` (through `wrapper`, such as [`VALGRIND`]) against a fresh
+/// job service as `exe BASE_URL TAG VERSION ARGS...`, and checks that it passed and
+/// printed `ok - NAME` for each of `scenarios`. Returns its stderr and the service.
+pub fn run_scenarios(
+    exe: &Path,
+    wrapper: &[&str],
+    args: &[&str],
+    scenarios: &[&str],
+    limit: Duration,
+) -> (String, ec3_sim::Sim) {
+    let sim = server::start();
+    let name = exe.file_name().unwrap().to_str().unwrap();
+    let mut cmd = match wrapper.split_first() {
+        Some((program, wrapper_args)) => {
+            let mut cmd = Command::new(program);
+            cmd.args(wrapper_args).arg(exe);
+            cmd
+        }
+        None => Command::new(exe),
+    };
+    cmd.args([sim.url(), &tag(name), env!("CARGO_PKG_VERSION")])
+        .args(args);
+    let output = run(&mut cmd, limit);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let missing: Vec<_> = scenarios
+        .iter()
+        .filter(|s| !stdout.lines().any(|l| l == format!("ok - {s}")))
+        .collect();
+    assert!(
+        output.status.success() && missing.is_empty(),
+        "{name} failed ({}), scenarios not passed: {missing:?}\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        output.status
+    );
+    (stderr, sim)
+}
+
+/// valgrind's memcheck as a user's CI runs it: every leak kind shown, definite or
+/// possible leaks fail (valgrind's default error kinds), no suppression file.
+pub const VALGRIND: &[&str] = &[
+    "valgrind",
+    "--tool=memcheck",
+    "--error-exitcode=99",
+    "--leak-check=full",
+    "--show-leak-kinds=all",
+    "--num-callers=60",
+];
+
+/// True when `program --version` runs. When it does not, notes that the test is
+/// skipped, or fails when the variable `required_by` is set (CI sets it after
+/// installing the tool).
+pub fn have_or_skip(program: &str, required_by: Option<&str>) -> bool {
+    if have(program) {
+        return true;
+    }
+    if let Some(var) = required_by {
+        assert!(
+            env::var_os(var).is_none(),
+            "{program} is required ({var} is set) but not installed"
+        );
+        eprintln!("skipped: {program} is not installed (set {var} to require it)");
+    } else {
+        eprintln!("skipped: {program} is not installed");
+    }
+    false
+}
+
+/// True when valgrind is installed; see [`have_or_skip`].
+pub fn have_valgrind() -> bool {
+    have_or_skip("valgrind", Some("EC3_GATE_REQUIRE_VALGRIND"))
+}
+
+/// Checks valgrind's report: 0 errors, and nothing definitely or possibly lost. Shows
+/// its summary lines with --nocapture (the release notes quote them).
+pub fn assert_valgrind_clean(stderr: &str) {
+    let summary = [
+        "in use at exit",
+        "total heap usage",
+        "lost:",
+        "reachable:",
+        "All heap blocks",
+        "ERROR SUMMARY",
+    ];
+    for line in stderr
+        .lines()
+        .filter(|l| summary.iter().any(|k| l.contains(k)))
+    {
+        eprintln!("valgrind: {line}");
+    }
+    assert!(stderr.contains("ERROR SUMMARY: 0 errors"), "{stderr}");
+    let freed = stderr.contains("All heap blocks were freed");
+    let lost_nothing = stderr.contains("definitely lost: 0 bytes in 0 blocks")
+        && stderr.contains("possibly lost: 0 bytes in 0 blocks");
+    assert!(freed || lost_nothing, "{stderr}");
 }
 
 /// The job service the C programs talk to: the project's simulator, accepting only the
