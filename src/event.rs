@@ -48,6 +48,15 @@ pub enum Event<'a> {
         /// What happened to it.
         event: &'a Event<'a>,
     },
+    /// In [`Client::create_jobs`](crate::Client::create_jobs): the job for
+    /// the configuration at `index` was created, before the next is sent,
+    /// so a caller cut short (a signal) still knows every job that exists.
+    Created {
+        /// The configuration's position among those given.
+        index: usize,
+        /// The new job.
+        id: &'a JobId,
+    },
     /// In a group wait, inside [`Event::ForJob`]: the wait for this job is
     /// over, with this outcome; it is not polled again.
     Ended(&'a Result<Job, Error>),

@@ -2,7 +2,7 @@
 //! names made from one template. The placeholder rule lives here, once: the
 //! command and the Action only pass the template on.
 
-use crate::{Cancel, Client, Error, JobId, NewJob, Observer, Secret, Timeout};
+use crate::{Cancel, Client, Error, Event, JobId, NewJob, Observer, Secret, Timeout};
 use std::collections::{HashMap, HashSet};
 
 /// In a project name template: the configuration's display name (read with
@@ -134,7 +134,8 @@ impl Client {
     /// that may have reached the service is never repeated, so a job is
     /// never created twice. One job's failure does not stop the others. A
     /// cancel gives [`Error::Cancelled`] to the jobs not yet created, and
-    /// keeps the ids of those that were.
+    /// keeps the ids of those that were. Each id is reported
+    /// ([`Event::Created`]) as soon as the job exists.
     pub fn create_jobs(
         &self,
         jobs: &NewJobs,
@@ -171,13 +172,18 @@ impl Client {
                 }
                 planned.push(job);
             }
-            Ok(planned
-                .iter()
-                .map(|job| match call.cancel.check() {
-                    Ok(()) => client.post_job(job, call),
-                    Err(cancelled) => Err(cancelled),
-                })
-                .collect())
+            let mut created = Vec::with_capacity(planned.len());
+            for (index, job) in planned.iter().enumerate() {
+                let result = call
+                    .cancel
+                    .check()
+                    .and_then(|()| client.post_job(job, call));
+                if let Ok(id) = &result {
+                    call.observer.on_event(Event::Created { index, id });
+                }
+                created.push(result);
+            }
+            Ok(created)
         })?
     }
 }

@@ -446,6 +446,14 @@ fn placeholders_name_each_project_from_its_configuration_and_position() {
         post_named(&mut server, "cfg-b", "Campus / Building B (2)", "job-2"),
         post_named(&mut server, "cfg-a", "Campus / Building A (3)", "job-3"),
     ];
+    // Each id is reported as soon as its job exists (a signal may end the
+    // run before create_jobs returns).
+    let mut reported = Vec::new();
+    let mut observer = |event: Event<'_>| {
+        if let Event::Created { index, id } = event {
+            reported.push((index, id.as_str().to_owned()));
+        }
+    };
     let created = client(&server.url(), 60)
         .create_jobs(
             &new_jobs(
@@ -454,7 +462,7 @@ fn placeholders_name_each_project_from_its_configuration_and_position() {
             ),
             Timeout::new(Duration::from_secs(10)).unwrap(),
             &Cancel::new(),
-            &mut (),
+            &mut observer,
         )
         .unwrap();
     let ids: Vec<_> = created
@@ -462,6 +470,12 @@ fn placeholders_name_each_project_from_its_configuration_and_position() {
         .map(|r| r.as_ref().unwrap().as_str())
         .collect();
     assert_eq!(ids, ["job-1", "job-2", "job-3"]);
+    let expected: Vec<(usize, String)> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (i, (*id).to_owned()))
+        .collect();
+    assert_eq!(reported, expected);
     for m in gets.iter().chain(&posts) {
         m.assert();
     }

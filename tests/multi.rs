@@ -426,3 +426,48 @@ fn sigterm_writes_everything_known_so_far() {
         assert_eq!(r.summary.matches(&row).count(), 1, "{}", r.summary);
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn sigterm_during_creation_writes_the_ids_created_so_far() {
+    let sim = common::sim(0);
+    let dir = tempfile::tempdir().unwrap();
+    let mut e = env(&sim);
+    e.push(("EC3_BEARER_TOKEN", "ec3-s3cret-token"));
+    // The second creation gets no answer: the run is still creating.
+    e.push(("EC3_CONFIGURATION_ID", "cfg-s1\nstall-s2\ncfg-s3"));
+    let mut cmd = github_command(&["upload", "--project-name", "Campus {n}"], &e, &dir);
+    let child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while sim.stats().created.is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no job was created");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Well into the second creation, which never ends.
+    std::thread::sleep(Duration::from_millis(300));
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let r = finish(
+        child.wait_with_output().unwrap(),
+        Some(dir.path().to_owned()),
+    );
+    assert_eq!(r.code, 143, "{r:?}");
+    assert_eq!(sim.stats().created, ["ok-cfg-s1"]);
+    assert_eq!(
+        r.output("job-id").lines().next(),
+        Some("ok-cfg-s1"),
+        "{r:?}"
+    );
+    let jobs: Vec<serde_json::Value> = serde_json::from_str(r.output("jobs")).unwrap();
+    let ids: Vec<Option<&str>> = jobs.iter().map(|j| j["jobId"].as_str()).collect();
+    assert_eq!(ids, [Some("ok-cfg-s1"), None, None]);
+    r.assert_clean();
+    r.assert_commands_intended();
+}

@@ -69,6 +69,9 @@ if [[ ${INPUT_FAIL_ON_FAILED:-true} == true ]]; then
 fi
 
 # fail-on-failed: false maps exit 1 to 0, so this script outlives ec3-gate.
+# Exit 1 means that every job that did not succeed Failed (ec3-gate's
+# precedence ranks every other outcome above a Failed job), so with several
+# jobs a timeout or an error still fails the step.
 # The runner signals only this process on cancel: pass SIGINT and SIGTERM on,
 # so ec3-gate still writes its outputs and exits 130/143.
 "$bin" "${command[@]}" &
@@ -90,7 +93,7 @@ done
 trap - INT TERM
 
 if [[ $code -eq 1 ]]; then
-  info "the EC3 job Failed; fail-on-failed is false, so this step passes (see the outputs 'status' and 'message')"
+  info "every EC3 job that did not succeed Failed; fail-on-failed is false, so this step passes (see the outputs 'status' and 'message')"
   exit 0
 fi
 exit "$code"

@@ -100,6 +100,9 @@ pub fn upload_all(
     progress: &mut Progress,
 ) -> Outcome {
     let started = Instant::now();
+    // Filled in as each job is created (`Event::Created`), so a signal
+    // during the creations still writes the ids of those that exist.
+    seen.members(vec![Member::pending(None); jobs.configuration_ids.len()]);
     let created = match client.create_jobs(jobs, timeout, cancel, progress) {
         Ok(created) => created,
         Err(e) => return Outcome::Failed(e),

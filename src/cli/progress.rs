@@ -113,6 +113,7 @@ impl Observer for Progress {
                 self.reporter.warning(&text, &|l| self.line(l));
             }
             Event::ForJob { id, event, .. } => self.for_job(id, event),
+            Event::Created { index, id } => self.seen.member_created(index, id),
             _ => {}
         }
     }

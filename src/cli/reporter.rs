@@ -60,6 +60,20 @@ impl LastSeen {
         self.update(|s| s.members = Some(members));
     }
 
+    /// Records that the job at `index` was created as `id` (and not yet
+    /// waited for).
+    pub fn member_created(&self, index: usize, id: &JobId) {
+        self.update(|s| {
+            if let Some(member) = s.members.iter_mut().flatten().nth(index) {
+                *member = Member {
+                    id: Some(id.clone()),
+                    job: None,
+                    result: Ok(None),
+                };
+            }
+        });
+    }
+
     /// Records the last answer about `id` (at every position it holds).
     pub fn member_job(&self, id: &JobId, job: &Job) {
         self.for_member(id, |m| m.job = Some(job.clone()));
