@@ -4,7 +4,7 @@
  * thread churn, the size-led parameter structs, the version number, the job
  * id, the last job of a timed-out wait, and cancel on all three calls. Run
  * by ffi/tests/abi.rs against its local job service
- * (ffi/tests/support/server.rs):
+ * (the ec3-sim simulator):
  *
  *   abi_test BASE_URL TAG VERSION SLOWNESS THREADS
  *

@@ -1,6 +1,6 @@
 /*
  * The C11 test of libec3_gate, run by ffi/tests/c_api.rs against its local
- * job service (ffi/tests/support/server.rs):
+ * job service (the ec3-sim simulator):
  *
  *   api_test BASE_URL TAG VERSION [SLOWNESS]
  *

@@ -1,7 +1,8 @@
 /*
- * What the C programs run against the local job service
- * (ffi/tests/support/server.rs) share: their arguments, the clock, time
- * limits scaled for valgrind, run-unique job ids and a client with a token.
+ * What the C programs run against the local job service (the ec3-sim
+ * simulator, started by ffi/tests/support/mod.rs) share: their arguments,
+ * the clock, time limits scaled for valgrind, run-unique job ids and a
+ * client with a token.
  * Include it after support.h, with _POSIX_C_SOURCE 200809L defined.
  */
 #ifndef EC3_GATE_TEST_SERVICE_H
@@ -45,14 +46,20 @@ static inline const char *job_id(char *buf, size_t size, const char *prefix,
   return buf;
 }
 
-static inline ec3_gate_client *client_with_token(const char *token) {
+/* Options for the service with an access token; the caller frees them. */
+static inline ec3_gate_client_options *options_with_token(const char *token) {
   ec3_gate_client_options *options = ec3_gate_client_options_new();
-  ec3_gate_client *client = NULL;
   CHECK(options != NULL);
   CHECK_CODE(ec3_gate_client_options_set_api_url(options, base_url),
              EC3_GATE_RESULT_OK);
   CHECK_CODE(ec3_gate_client_options_set_access_token(options, token),
              EC3_GATE_RESULT_OK);
+  return options;
+}
+
+static inline ec3_gate_client *client_with_token(const char *token) {
+  ec3_gate_client_options *options = options_with_token(token);
+  ec3_gate_client *client = NULL;
   CHECK_CODE(ec3_gate_client_new(options, &client), EC3_GATE_RESULT_OK);
   ec3_gate_client_options_free(options);
   return client;
