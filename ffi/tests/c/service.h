@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 static const char *base_url;
@@ -21,6 +22,23 @@ static double slowness = 1.0;
  * letter check the request's JSON encoding. */
 #define PROJECT_NAME "Tower \"A\" \xc3\x9c" "ber"
 #define EC3_TOKEN "ec3-s3cr3t-token"
+
+/* Reads BASE_URL TAG VERSION [SLOWNESS], the arguments ffi/tests/support/mod.rs
+ * passes first. Prints USAGE and returns 0 when fewer than NEEDED are given. */
+static inline int read_arguments(int argc, char **argv, int needed,
+                                 const char *usage) {
+  if (argc < needed || argc < 4) {
+    fprintf(stderr, "usage: %s %s\n", argv[0], usage);
+    return 0;
+  }
+  base_url = argv[1];
+  tag = argv[2];
+  version = argv[3];
+  if (argc > 4) {
+    slowness = atof(argv[4]);
+  }
+  return 1;
+}
 
 static inline uint64_t now_ms(void) {
   struct timespec ts;

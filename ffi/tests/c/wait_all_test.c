@@ -17,7 +17,6 @@
 
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* Error texts start with the argument they are about. */
@@ -333,15 +332,8 @@ static const struct scenario scenarios[] = {
 };
 
 int main(int argc, char **argv) {
-  if (argc < 4) {
-    fprintf(stderr, "usage: %s BASE_URL TAG VERSION [SLOWNESS]\n", argv[0]);
+  if (!read_arguments(argc, argv, 4, "BASE_URL TAG VERSION [SLOWNESS]")) {
     return 2;
-  }
-  base_url = argv[1];
-  tag = argv[2];
-  version = argv[3];
-  if (argc > 4) {
-    slowness = atof(argv[4]);
   }
   return RUN_SCENARIOS(scenarios);
 }
