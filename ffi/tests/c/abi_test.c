@@ -4,7 +4,7 @@
  * thread churn, the size-led parameter structs, the version number, the job
  * id, the last job of a timed-out wait, and cancel on all three calls. Run
  * by ffi/tests/abi.rs against its local job service
- * (ffi/tests/support/server.rs):
+ * (the ec3-sim simulator):
  *
  *   abi_test BASE_URL TAG VERSION SLOWNESS THREADS
  *
@@ -455,14 +455,9 @@ static const struct scenario scenarios[] = {
 };
 
 int main(int argc, char **argv) {
-  if (argc != 6) {
-    fprintf(stderr, "usage: %s BASE_URL TAG VERSION SLOWNESS THREADS\n", argv[0]);
+  if (!read_arguments(argc, argv, 6, "BASE_URL TAG VERSION SLOWNESS THREADS")) {
     return 2;
   }
-  base_url = argv[1];
-  tag = argv[2];
-  version = argv[3];
-  slowness = atof(argv[4]);
   churn_threads = atol(argv[5]);
   return RUN_SCENARIOS(scenarios);
 }

@@ -1,6 +1,6 @@
 /*
  * The C11 test of libec3_gate, run by ffi/tests/c_api.rs against its local
- * job service (ffi/tests/support/server.rs):
+ * job service (the ec3-sim simulator):
  *
  *   api_test BASE_URL TAG VERSION [SLOWNESS]
  *
@@ -798,15 +798,8 @@ static void test_null_and_invalid_arguments(void) {
 static const struct scenario scenarios[] = {API_SCENARIOS(SCENARIO)};
 
 int main(int argc, char **argv) {
-  if (argc < 4) {
-    fprintf(stderr, "usage: %s BASE_URL TAG VERSION [SLOWNESS]\n", argv[0]);
+  if (!read_arguments(argc, argv, 4, "BASE_URL TAG VERSION [SLOWNESS]")) {
     return 2;
-  }
-  base_url = argv[1];
-  tag = argv[2];
-  version = argv[3];
-  if (argc > 4) {
-    slowness = atof(argv[4]);
   }
   return RUN_SCENARIOS(scenarios);
 }

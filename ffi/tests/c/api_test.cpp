@@ -60,7 +60,7 @@ ec3_gate_client *const sentinel_client =
     reinterpret_cast<ec3_gate_client *>(&sentinel_byte);
 char *const sentinel_string = &sentinel_byte;
 
-// What the service (ffi/tests/support/server.rs) expects in a job creation:
+// What the service (the ec3-sim simulator) expects in a job creation:
 // the quote and the non-ASCII letter check the request's JSON encoding.
 const char *const project_name = "Tower \"A\" \xc3\x9c" "ber";
 const char *const ec3_token = "ec3-s3cr3t-token";

@@ -1,7 +1,8 @@
 /*
- * What the C programs run against the local job service
- * (ffi/tests/support/server.rs) share: their arguments, the clock, time
- * limits scaled for valgrind, run-unique job ids and a client with a token.
+ * What the C programs run against the local job service (the ec3-sim
+ * simulator, started by ffi/tests/support/mod.rs) share: their arguments,
+ * the clock, time limits scaled for valgrind, run-unique job ids and a
+ * client with a token.
  * Include it after support.h, with _POSIX_C_SOURCE 200809L defined.
  */
 #ifndef EC3_GATE_TEST_SERVICE_H
@@ -9,6 +10,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 static const char *base_url;
@@ -20,6 +22,23 @@ static double slowness = 1.0;
  * letter check the request's JSON encoding. */
 #define PROJECT_NAME "Tower \"A\" \xc3\x9c" "ber"
 #define EC3_TOKEN "ec3-s3cr3t-token"
+
+/* Reads BASE_URL TAG VERSION [SLOWNESS], the arguments ffi/tests/support/mod.rs
+ * passes first. Prints USAGE and returns 0 when fewer than NEEDED are given. */
+static inline int read_arguments(int argc, char **argv, int needed,
+                                 const char *usage) {
+  if (argc < needed || argc < 4) {
+    fprintf(stderr, "usage: %s %s\n", argv[0], usage);
+    return 0;
+  }
+  base_url = argv[1];
+  tag = argv[2];
+  version = argv[3];
+  if (argc > 4) {
+    slowness = atof(argv[4]);
+  }
+  return 1;
+}
 
 static inline uint64_t now_ms(void) {
   struct timespec ts;
@@ -45,14 +64,20 @@ static inline const char *job_id(char *buf, size_t size, const char *prefix,
   return buf;
 }
 
-static inline ec3_gate_client *client_with_token(const char *token) {
+/* Options for the service with an access token; the caller frees them. */
+static inline ec3_gate_client_options *options_with_token(const char *token) {
   ec3_gate_client_options *options = ec3_gate_client_options_new();
-  ec3_gate_client *client = NULL;
   CHECK(options != NULL);
   CHECK_CODE(ec3_gate_client_options_set_api_url(options, base_url),
              EC3_GATE_RESULT_OK);
   CHECK_CODE(ec3_gate_client_options_set_access_token(options, token),
              EC3_GATE_RESULT_OK);
+  return options;
+}
+
+static inline ec3_gate_client *client_with_token(const char *token) {
+  ec3_gate_client_options *options = options_with_token(token);
+  ec3_gate_client *client = NULL;
   CHECK_CODE(ec3_gate_client_new(options, &client), EC3_GATE_RESULT_OK);
   ec3_gate_client_options_free(options);
   return client;

@@ -1,57 +1,35 @@
 /*
  * The C11 test of ec3_gate_client_wait_all and the client's request budget,
- * run by ffi/tests/wait_all.rs against its local job service
- * (ffi/tests/support/server.rs):
+ * run by ffi/tests/wait_all.rs against its local job service (the ec3-sim
+ * simulator):
  *
- *   wait_all_test BASE_URL TAG [SLOWNESS]
+ *   wait_all_test BASE_URL TAG VERSION [SLOWNESS]
  *
- * TAG makes this run's job ids unique; SLOWNESS multiplies the time limits
- * (for valgrind). Prints "ok - NAME" or "not ok - NAME" per scenario; exits
- * 0 only when all passed.
+ * TAG makes this run's job ids unique; VERSION is the package version (not
+ * used here); SLOWNESS multiplies the time limits (for valgrind). Prints
+ * "ok - NAME" or "not ok - NAME" per scenario; exits 0 only when all passed.
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include "ec3_gate.h"
+#include "support.h"
+#include "service.h"
 
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-static const char *base_url;
-static const char *tag;
-static double slowness = 1.0;
-static int failures;
-
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      fprintf(stderr, "  %s:%d: check failed: %s\n", __FILE__, __LINE__,      \
-              #cond);                                                          \
-      failures++;                                                              \
-    }                                                                          \
-  } while (0)
-
-#define CHECK_CODE(expr, want)                                                 \
-  do {                                                                         \
-    ec3_gate_result got_ = (expr);                                             \
-    if (got_ != (want)) {                                                      \
-      fprintf(stderr, "  %s:%d: %s gave %u (%s), want %u (%s)\n", __FILE__,    \
-              __LINE__, #expr, (unsigned)got_, ec3_gate_strerror(got_),        \
-              (unsigned)(want), ec3_gate_strerror(want));                      \
-      failures++;                                                              \
-    }                                                                          \
-  } while (0)
+/* Error texts start with the argument they are about. */
+static void check_prefix(const char *file, int line, const char *expr,
+                         const char *got, const char *prefix) {
+  if (got == NULL || strncmp(got, prefix, strlen(prefix)) != 0) {
+    fail_at(file, line, "%s is \"%s\", want it to start with \"%s\"", expr,
+            got ? got : "(NULL)", prefix);
+  }
+}
 
 #define CHECK_PREFIX(got, prefix)                                              \
-  do {                                                                         \
-    const char *got_ = (got);                                                  \
-    if (got_ == NULL || strncmp(got_, (prefix), strlen(prefix)) != 0) {        \
-      fprintf(stderr, "  %s:%d: %s is \"%s\", want it to start with \"%s\"\n", \
-              __FILE__, __LINE__, #got, got_ ? got_ : "(NULL)", (prefix));     \
-      failures++;                                                              \
-    }                                                                          \
-  } while (0)
+  check_prefix(__FILE__, __LINE__, #got, (got), (prefix))
 
 /* Never dereferenced: tells whether an array element was left untouched. */
 static char sentinel_byte;
@@ -59,8 +37,6 @@ static char sentinel_byte;
 #define SENTINEL_RESULT ((ec3_gate_result)12345)
 
 #define MAX_JOBS 8
-
-static uint64_t limit_ms(unsigned ms) { return (uint64_t)(ms * slowness); }
 
 /* Job ids unique to this run: PREFIX-TAG-NAME. */
 struct ids {
@@ -70,18 +46,12 @@ struct ids {
 
 static void set_id(struct ids *ids, size_t i, const char *prefix,
                    const char *name) {
-  snprintf(ids->text[i], sizeof ids->text[i], "%s-%s-%s", prefix, tag, name);
-  ids->ptr[i] = ids->text[i];
+  ids->ptr[i] = job_id(ids->text[i], sizeof ids->text[i], prefix, name);
 }
 
 static ec3_gate_client *client_with_budget(uint32_t per_minute) {
-  ec3_gate_client_options *options = ec3_gate_client_options_new();
+  ec3_gate_client_options *options = options_with_token("c-token");
   ec3_gate_client *client = NULL;
-  CHECK(options != NULL);
-  CHECK_CODE(ec3_gate_client_options_set_api_url(options, base_url),
-             EC3_GATE_RESULT_OK);
-  CHECK_CODE(ec3_gate_client_options_set_access_token(options, "c-token"),
-             EC3_GATE_RESULT_OK);
   if (per_minute != 0) {
     CHECK_CODE(
         ec3_gate_client_options_set_max_requests_per_minute(options, per_minute),
@@ -140,7 +110,7 @@ static void on_progress(const ec3_gate_progress *event, void *user_data) {
  * gets its own outcome; the call returns NOT_FOUND by the precedence. The
  * largest budget: at the default one, four jobs would be paced a second
  * apart, past this short timeout. */
-static void mixed_outcomes(void) {
+static void test_mixed_outcomes(void) {
   ec3_gate_client *client = client_with_budget(EC3_GATE_MAX_REQUESTS_PER_MINUTE);
   struct ids ids;
   ec3_gate_job *jobs[MAX_JOBS];
@@ -193,7 +163,7 @@ static void mixed_outcomes(void) {
 /* A Failed job and one still running at the deadline: TIMED_OUT, not
  * JOB_FAILED, which comes out only when every job that did not succeed
  * Failed. */
-static void failed_is_last(void) {
+static void test_failed_is_last(void) {
   ec3_gate_client *client = client_with_budget(EC3_GATE_MAX_REQUESTS_PER_MINUTE);
   struct ids ids;
   ec3_gate_job *jobs[MAX_JOBS];
@@ -218,7 +188,7 @@ static void failed_is_last(void) {
   ec3_gate_client_free(client);
 }
 
-static void all_succeed(void) {
+static void test_all_succeed(void) {
   ec3_gate_client *client = client_with_budget(0);
   struct ids ids;
   ec3_gate_job *jobs[MAX_JOBS];
@@ -237,7 +207,7 @@ static void all_succeed(void) {
 
 /* A cancel returns everything known: the finished job and the last answer
  * about the unfinished one. */
-static void cancel_keeps_what_is_known(void) {
+static void test_cancel_keeps_what_is_known(void) {
   ec3_gate_client *client = client_with_budget(0);
   ec3_gate_cancel *cancel = ec3_gate_cancel_new();
   struct ids ids;
@@ -263,7 +233,7 @@ static void cancel_keeps_what_is_known(void) {
 
 /* The budget set on the options is the client's: 2 requests a minute stop
  * a job that needs 4 polls, which the default budget lets through. */
-static void budget_is_applied(void) {
+static void test_budget_is_applied(void) {
   ec3_gate_client *tight = client_with_budget(2);
   ec3_gate_client *roomy = client_with_budget(EC3_GATE_DEFAULT_MAX_REQUESTS_PER_MINUTE);
   struct ids ids;
@@ -284,14 +254,12 @@ static void budget_is_applied(void) {
   ec3_gate_client_free(roomy);
 }
 
-static void budget_bounds(void) {
+static void test_budget_bounds(void) {
   uint32_t bad[] = {0, EC3_GATE_MAX_REQUESTS_PER_MINUTE + 1, UINT32_MAX};
   size_t i;
   for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-    ec3_gate_client_options *options = ec3_gate_client_options_new();
+    ec3_gate_client_options *options = options_with_token("c-token");
     ec3_gate_client *client = NULL;
-    CHECK_CODE(ec3_gate_client_options_set_access_token(options, "c-token"),
-               EC3_GATE_RESULT_OK);
     CHECK_CODE(ec3_gate_client_options_set_max_requests_per_minute(options, bad[i]),
                EC3_GATE_RESULT_OK);
     CHECK_CODE(ec3_gate_client_new(options, &client),
@@ -306,7 +274,7 @@ static void budget_bounds(void) {
 }
 
 /* Refused arguments leave both arrays untouched. */
-static void null_and_invalid_arguments(void) {
+static void test_null_and_invalid_arguments(void) {
   ec3_gate_client *client = client_with_budget(0);
   struct ids ids;
   ec3_gate_job *jobs[MAX_JOBS];
@@ -353,38 +321,19 @@ static void null_and_invalid_arguments(void) {
   ec3_gate_client_free(client);
 }
 
-static const struct {
-  const char *name;
-  void (*run)(void);
-} scenarios[] = {
-    {"mixed_outcomes", mixed_outcomes},
-    {"failed_is_last", failed_is_last},
-    {"all_succeed", all_succeed},
-    {"cancel_keeps_what_is_known", cancel_keeps_what_is_known},
-    {"budget_is_applied", budget_is_applied},
-    {"budget_bounds", budget_bounds},
-    {"null_and_invalid_arguments", null_and_invalid_arguments},
+static const struct scenario scenarios[] = {
+    SCENARIO(mixed_outcomes)
+    SCENARIO(failed_is_last)
+    SCENARIO(all_succeed)
+    SCENARIO(cancel_keeps_what_is_known)
+    SCENARIO(budget_is_applied)
+    SCENARIO(budget_bounds)
+    SCENARIO(null_and_invalid_arguments)
 };
 
 int main(int argc, char **argv) {
-  size_t i;
-  int failed = 0;
-  if (argc < 3) {
-    fprintf(stderr, "usage: %s BASE_URL TAG [SLOWNESS]\n", argv[0]);
+  if (!read_arguments(argc, argv, 4, "BASE_URL TAG VERSION [SLOWNESS]")) {
     return 2;
   }
-  base_url = argv[1];
-  tag = argv[2];
-  if (argc > 3) {
-    slowness = atof(argv[3]);
-  }
-  for (i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++) {
-    int before = failures;
-    scenarios[i].run();
-    printf("%s - %s\n", failures == before ? "ok" : "not ok",
-           scenarios[i].name);
-    fflush(stdout);
-    failed |= failures != before;
-  }
-  return failed ? 1 : 0;
+  return RUN_SCENARIOS(scenarios);
 }
