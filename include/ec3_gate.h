@@ -338,9 +338,10 @@ typedef struct ec3_gate_progress {
 typedef void (*ec3_gate_progress_callback)(const struct ec3_gate_progress *event,
                                            void *user_data);
 
-// How `ec3_gate_client_wait_with` waits; NULL for all defaults. Zero it
-// all, set `struct_size` to `sizeof(ec3_gate_wait_params)`, then fill in
-// what you use (0 and NULL mean the defaults): in C
+// How `ec3_gate_client_wait_with` and `ec3_gate_client_wait_all` wait;
+// NULL for all defaults. Zero it all, set `struct_size` to
+// `sizeof(ec3_gate_wait_params)`, then fill in what you use (0 and NULL
+// mean the defaults): in C
 // `ec3_gate_wait_params p = {.struct_size = sizeof p};`, in C++
 // `ec3_gate_wait_params p{}; p.struct_size = sizeof p;`.
 typedef struct ec3_gate_wait_params {
@@ -603,24 +604,28 @@ void ec3_gate_client_free(struct ec3_gate_client *client);
 // and `results_out[i]` for each `job_ids[i]`, in the order given.
 //
 // `job_ids`: an array of `n` (at least 1) job ids, each as for
-// `ec3_gate_client_wait`; an id given twice is polled once and reported at
-// both positions. `timeout_ms`, `interval_ms`, `cancel`: as for
-// `ec3_gate_client_wait`, for the whole group; each job is polled no more
-// often than `interval_ms`, and not at all once it is finished. When the
-// client's budget (`ec3_gate_client_options_set_max_requests_per_minute`)
-// is too short for that, the polls are paced evenly through it (each of
-// `n` jobs about every `n` × 60 s / budget), in turn; a 429 or
-// `Retry-After` from the service pauses every job.
+// `ec3_gate_client_wait_with`; an id given twice is polled once and
+// reported at both positions. `params`: NULL for the defaults, else an
+// `ec3_gate_wait_params`, read exactly as `ec3_gate_client_wait_with`
+// reads it (0 and NULL fields mean the defaults; the same `struct_size`
+// rules), for the whole group: `timeout_ms` is the group's one deadline
+// (by `ec3_gate_client_wait_with`'s timeout rule), each job is polled no
+// more often than `interval_ms`, and not at all once it is finished, and
+// `cancel` ends the whole wait. When the client's budget
+// (`ec3_gate_client_options_set_max_requests_per_minute`) is too short for
+// that, the polls are paced evenly through it (each of `n` jobs about
+// every `n` × 60 s / budget), in turn; a 429 or `Retry-After` from the
+// service pauses every job.
 //
 // `progress` (may be NULL) gets the same reports as for
-// `ec3_gate_client_wait`, each with the `job_index` of the job it is
+// `ec3_gate_client_wait_with`, each with the `job_index` of the job it is
 // about, on this thread, with `user_data` passed through.
 //
 // `jobs_out` and `results_out`: arrays of `n` elements, written when the
 // wait ran (every code below but `_INVALID_ARGUMENT`, `_NULL_ARGUMENT`,
 // `_INVALID_UTF8` and `_PANIC`, which leave them untouched).
-// `results_out[i]` is what `ec3_gate_client_wait` would have returned for
-// that job alone: `EC3_GATE_RESULT_OK` (`Succeeded`), `_JOB_FAILED`,
+// `results_out[i]` is what `ec3_gate_client_wait_with` would have returned
+// for that job alone: `EC3_GATE_RESULT_OK` (`Succeeded`), `_JOB_FAILED`,
 // `_TIMED_OUT`, `_NOT_FOUND`, `_AUTH`, `_SERVICE`, `_REJECTED` or
 // `_CANCELLED` (the cancel came before the job finished). `jobs_out[i]` is
 // the service's last answer about that job, whatever its result (a
@@ -636,8 +641,10 @@ void ec3_gate_client_free(struct ec3_gate_client *client);
 // too: `_JOB_FAILED` comes out only when every job that did not succeed
 // `Failed`; anything the library could not decide outranks it). Before the
 // wait: `_INVALID_ARGUMENT` (`n` is 0, an id is malformed, a timeout or
-// interval is out of range), `_NULL_ARGUMENT` (`client`, `job_ids`, one of
-// its elements, `jobs_out` or `results_out` NULL) or `_INVALID_UTF8`.
+// interval is out of range, `struct_size` is smaller than any version of
+// `ec3_gate_wait_params` or larger with fields this version does not know
+// set), `_NULL_ARGUMENT` (`client`, `job_ids`, one of its elements,
+// `jobs_out` or `results_out` NULL) or `_INVALID_UTF8`.
 // `ec3_gate_client_last_error(client)` then says `"job_ids[i] (ID): …"`
 // for the first job with the returned code, or why the arguments were
 // refused.
@@ -646,11 +653,7 @@ void ec3_gate_client_free(struct ec3_gate_client *client);
 ec3_gate_result ec3_gate_client_wait_all(const struct ec3_gate_client *client,
                                          const char *const *job_ids,
                                          size_t n,
-                                         uint64_t timeout_ms,
-                                         uint64_t interval_ms,
-                                         ec3_gate_progress_callback progress,
-                                         void *user_data,
-                                         const struct ec3_gate_cancel *cancel,
+                                         const struct ec3_gate_wait_params *params,
                                          struct ec3_gate_job **jobs_out,
                                          ec3_gate_result *results_out);
 

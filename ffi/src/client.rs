@@ -252,8 +252,26 @@ fn or_default(ms: u64, default: u64) -> u64 {
     if ms == 0 { default } else { ms }
 }
 
+/// The caller's `ec3_gate_wait_params` and the wait they ask for: the one
+/// reader of the struct, for `ec3_gate_client_wait_with` and
+/// `ec3_gate_client_wait_all` alike (NULL and 0 fields are the defaults).
+///
+/// # Safety
+/// `ptr` is NULL or a live struct whose `struct_size` bytes are readable.
+pub(crate) unsafe fn read_wait_params(
+    ptr: *const ec3_gate_wait_params,
+) -> Result<(ec3_gate_wait_params, WaitOptions), Failure> {
+    // SAFETY: per this function's contract.
+    let p = unsafe { params::read(ptr, "params") }?;
+    let options = wait_options(
+        or_default(p.timeout_ms, limits::DEFAULT_TIMEOUT_MS),
+        or_default(p.interval_ms, limits::DEFAULT_INTERVAL_MS),
+    )?;
+    Ok((p, options))
+}
+
 /// A wait's timeout and interval from C, checked by the core.
-pub(crate) fn wait_options(timeout_ms: u64, interval_ms: u64) -> Result<WaitOptions, Failure> {
+fn wait_options(timeout_ms: u64, interval_ms: u64) -> Result<WaitOptions, Failure> {
     Ok(WaitOptions::new(
         Duration::from_millis(timeout_ms),
         Duration::from_millis(interval_ms),
@@ -389,11 +407,7 @@ pub extern "C" fn ec3_gate_client_wait_with(
         let result = (|| {
             // SAFETY: `params` is NULL or a live struct whose `struct_size`
             // bytes are readable (documented).
-            let p = unsafe { params::read(params, "params") }?;
-            let options = wait_options(
-                or_default(p.timeout_ms, limits::DEFAULT_TIMEOUT_MS),
-                or_default(p.interval_ms, limits::DEFAULT_INTERVAL_MS),
-            )?;
+            let (p, options) = unsafe { read_wait_params(params) }?;
             // SAFETY: `job_id` is NULL or NUL-terminated, `p.cancel` NULL or
             // live, `job_out` NULL or writable (documented).
             unsafe { wait(client, job_id, &p, options, job_out, true) }

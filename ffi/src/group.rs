@@ -10,16 +10,16 @@
 //! aggregation. Arrays in, arrays out, in input order, is what C callers know
 //! from `poll(2)` and `curl_multi_wait`.
 
-use std::ffi::{c_char, c_void};
+use std::ffi::c_char;
 
 use ec3::{JobId, JobOutcome, JobStatus};
 
-use crate::cancel::ec3_gate_cancel;
-use crate::client::{Client, cancel_flag, ec3_gate_client, failed_message, wait_options};
+use crate::client::{Client, cancel_flag, ec3_gate_client, failed_message, read_wait_params};
 use crate::ffi::{arg_str, to_boxed_mut_ptr, try_ref_from_ptr};
 use crate::job::{Job, ec3_gate_job};
 use crate::panic::ffi_panic_boundary;
-use crate::progress::{Progress, ec3_gate_progress_callback};
+use crate::params::ec3_gate_wait_params;
+use crate::progress::Progress;
 use crate::result::{Failure, ec3_gate_result};
 
 /// Waits for `n` jobs at once, under one deadline, on one connection and
@@ -27,24 +27,28 @@ use crate::result::{Failure, ec3_gate_result};
 /// and `results_out[i]` for each `job_ids[i]`, in the order given.
 ///
 /// `job_ids`: an array of `n` (at least 1) job ids, each as for
-/// `ec3_gate_client_wait`; an id given twice is polled once and reported at
-/// both positions. `timeout_ms`, `interval_ms`, `cancel`: as for
-/// `ec3_gate_client_wait`, for the whole group; each job is polled no more
-/// often than `interval_ms`, and not at all once it is finished. When the
-/// client's budget (`ec3_gate_client_options_set_max_requests_per_minute`)
-/// is too short for that, the polls are paced evenly through it (each of
-/// `n` jobs about every `n` × 60 s / budget), in turn; a 429 or
-/// `Retry-After` from the service pauses every job.
+/// `ec3_gate_client_wait_with`; an id given twice is polled once and
+/// reported at both positions. `params`: NULL for the defaults, else an
+/// `ec3_gate_wait_params`, read exactly as `ec3_gate_client_wait_with`
+/// reads it (0 and NULL fields mean the defaults; the same `struct_size`
+/// rules), for the whole group: `timeout_ms` is the group's one deadline
+/// (by `ec3_gate_client_wait_with`'s timeout rule), each job is polled no
+/// more often than `interval_ms`, and not at all once it is finished, and
+/// `cancel` ends the whole wait. When the client's budget
+/// (`ec3_gate_client_options_set_max_requests_per_minute`) is too short for
+/// that, the polls are paced evenly through it (each of `n` jobs about
+/// every `n` × 60 s / budget), in turn; a 429 or `Retry-After` from the
+/// service pauses every job.
 ///
 /// `progress` (may be NULL) gets the same reports as for
-/// `ec3_gate_client_wait`, each with the `job_index` of the job it is
+/// `ec3_gate_client_wait_with`, each with the `job_index` of the job it is
 /// about, on this thread, with `user_data` passed through.
 ///
 /// `jobs_out` and `results_out`: arrays of `n` elements, written when the
 /// wait ran (every code below but `_INVALID_ARGUMENT`, `_NULL_ARGUMENT`,
 /// `_INVALID_UTF8` and `_PANIC`, which leave them untouched).
-/// `results_out[i]` is what `ec3_gate_client_wait` would have returned for
-/// that job alone: `EC3_GATE_RESULT_OK` (`Succeeded`), `_JOB_FAILED`,
+/// `results_out[i]` is what `ec3_gate_client_wait_with` would have returned
+/// for that job alone: `EC3_GATE_RESULT_OK` (`Succeeded`), `_JOB_FAILED`,
 /// `_TIMED_OUT`, `_NOT_FOUND`, `_AUTH`, `_SERVICE`, `_REJECTED` or
 /// `_CANCELLED` (the cancel came before the job finished). `jobs_out[i]` is
 /// the service's last answer about that job, whatever its result (a
@@ -60,24 +64,21 @@ use crate::result::{Failure, ec3_gate_result};
 /// too: `_JOB_FAILED` comes out only when every job that did not succeed
 /// `Failed`; anything the library could not decide outranks it). Before the
 /// wait: `_INVALID_ARGUMENT` (`n` is 0, an id is malformed, a timeout or
-/// interval is out of range), `_NULL_ARGUMENT` (`client`, `job_ids`, one of
-/// its elements, `jobs_out` or `results_out` NULL) or `_INVALID_UTF8`.
+/// interval is out of range, `struct_size` is smaller than any version of
+/// `ec3_gate_wait_params` or larger with fields this version does not know
+/// set), `_NULL_ARGUMENT` (`client`, `job_ids`, one of its elements,
+/// `jobs_out` or `results_out` NULL) or `_INVALID_UTF8`.
 /// `ec3_gate_client_last_error(client)` then says `"job_ids[i] (ID): …"`
 /// for the first job with the returned code, or why the arguments were
 /// refused.
 ///
 /// Thread-safe; blocks the calling thread for at most about `timeout_ms`.
 #[unsafe(no_mangle)]
-#[allow(clippy::too_many_arguments)] // A flat C signature, like libcurl's.
 pub extern "C" fn ec3_gate_client_wait_all(
     client: *const ec3_gate_client,
     job_ids: *const *const c_char,
     n: usize,
-    timeout_ms: u64,
-    interval_ms: u64,
-    progress: ec3_gate_progress_callback,
-    user_data: *mut c_void,
-    cancel: *const ec3_gate_cancel,
+    params: *const ec3_gate_wait_params,
     jobs_out: *mut *mut ec3_gate_job,
     results_out: *mut ec3_gate_result,
 ) -> ec3_gate_result {
@@ -93,10 +94,12 @@ pub extern "C" fn ec3_gate_client_wait_all(
             if results_out.is_null() {
                 return Err(Failure::null("results_out"));
             }
-            let options = wait_options(timeout_ms, interval_ms)?;
-            // SAFETY: `cancel` is NULL or live (documented).
-            let cancel = unsafe { cancel_flag(cancel) };
-            let mut observer = Progress::for_group(progress, user_data);
+            // SAFETY: `params` is NULL or a live struct whose `struct_size`
+            // bytes are readable (documented).
+            let (p, options) = unsafe { read_wait_params(params) }?;
+            // SAFETY: `p.cancel` is NULL or live (documented).
+            let cancel = unsafe { cancel_flag(p.cancel) };
+            let mut observer = Progress::for_group(p.progress, p.user_data);
             let outcomes = client.core.wait_all(&ids, &options, &cancel, &mut observer)?;
             for (i, outcome) in outcomes.iter().enumerate() {
                 let job = outcome
@@ -152,7 +155,7 @@ unsafe fn job_id_array(ids: *const *const c_char, n: usize) -> Result<Vec<JobId>
         .collect()
 }
 
-/// What `ec3_gate_client_wait` would return for this job alone.
+/// What `ec3_gate_client_wait_with` would return for this job alone.
 fn code(outcome: &JobOutcome) -> ec3_gate_result {
     match &outcome.result {
         Ok(job) if job.status == JobStatus::Failed => ec3_gate_result::JobFailed,

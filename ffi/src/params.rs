@@ -44,9 +44,10 @@ pub struct ec3_gate_create_job_params {
     pub cancel: *const ec3_gate_cancel,
 }
 
-/// How `ec3_gate_client_wait_with` waits; NULL for all defaults. Zero it
-/// all, set `struct_size` to `sizeof(ec3_gate_wait_params)`, then fill in
-/// what you use (0 and NULL mean the defaults): in C
+/// How `ec3_gate_client_wait_with` and `ec3_gate_client_wait_all` wait;
+/// NULL for all defaults. Zero it all, set `struct_size` to
+/// `sizeof(ec3_gate_wait_params)`, then fill in what you use (0 and NULL
+/// mean the defaults): in C
 /// `ec3_gate_wait_params p = {.struct_size = sizeof p};`, in C++
 /// `ec3_gate_wait_params p{}; p.struct_size = sizeof p;`.
 #[repr(C)]

@@ -23,6 +23,7 @@ const SCENARIOS: &[&str] = &[
     "budget_is_applied",
     "budget_bounds",
     "null_and_invalid_arguments",
+    "params_struct",
 ];
 
 /// Runs the program (through `wrapper`, such as valgrind), checks that every

@@ -62,6 +62,15 @@ static ec3_gate_client *client_with_budget(uint32_t per_minute) {
   return client;
 }
 
+/* How a group waits: the other fields zero (their defaults). */
+static ec3_gate_wait_params wait_params(uint64_t timeout_ms,
+                                        uint64_t interval_ms) {
+  ec3_gate_wait_params p = {.struct_size = sizeof p};
+  p.timeout_ms = timeout_ms;
+  p.interval_ms = interval_ms;
+  return p;
+}
+
 static void fill_sentinels(ec3_gate_job **jobs, ec3_gate_result *results) {
   size_t i;
   for (i = 0; i < MAX_JOBS; i++) {
@@ -116,7 +125,10 @@ static void test_mixed_outcomes(void) {
   ec3_gate_job *jobs[MAX_JOBS];
   ec3_gate_result results[MAX_JOBS];
   struct seen seen;
+  ec3_gate_wait_params p = wait_params(limit_ms(1500), 20);
   memset(&seen, 0, sizeof seen);
+  p.progress = on_progress;
+  p.user_data = &seen;
   set_id(&ids, 0, "ok", "mixed");
   set_id(&ids, 1, "fail", "mixed");
   set_id(&ids, 2, "gone", "mixed");
@@ -124,8 +136,7 @@ static void test_mixed_outcomes(void) {
   set_id(&ids, 4, "ok", "mixed");
   fill_sentinels(jobs, results);
 
-  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 5, limit_ms(1500), 20,
-                                      on_progress, &seen, NULL, jobs, results),
+  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 5, &p, jobs, results),
              EC3_GATE_RESULT_NOT_FOUND);
   CHECK_PREFIX(ec3_gate_client_last_error(client), "job_ids[2] (gone-");
 
@@ -169,9 +180,9 @@ static void test_failed_is_last(void) {
   ec3_gate_job *jobs[MAX_JOBS];
   ec3_gate_result results[MAX_JOBS];
   set_id(&ids, 0, "fail", "last");
+  ec3_gate_wait_params p = wait_params(limit_ms(800), 20);
   set_id(&ids, 1, "slow", "last");
-  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 2, limit_ms(800), 20,
-                                      NULL, NULL, NULL, jobs, results),
+  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 2, &p, jobs, results),
              EC3_GATE_RESULT_TIMED_OUT);
   CHECK_PREFIX(ec3_gate_client_last_error(client), "job_ids[1] (slow-");
   CHECK_CODE(results[0], EC3_GATE_RESULT_JOB_FAILED);
@@ -180,8 +191,8 @@ static void test_failed_is_last(void) {
   /* Failed beside a success: JOB_FAILED. */
   set_id(&ids, 0, "ok", "last-b");
   set_id(&ids, 1, "fail", "last-b");
-  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 2, limit_ms(10000), 20,
-                                      NULL, NULL, NULL, jobs, results),
+  p = wait_params(limit_ms(10000), 20);
+  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 2, &p, jobs, results),
              EC3_GATE_RESULT_JOB_FAILED);
   CHECK_PREFIX(ec3_gate_client_last_error(client), "job_ids[1] (fail-");
   free_jobs(jobs, 2);
@@ -194,9 +205,9 @@ static void test_all_succeed(void) {
   ec3_gate_job *jobs[MAX_JOBS];
   ec3_gate_result results[MAX_JOBS];
   set_id(&ids, 0, "ok", "all-a");
+  ec3_gate_wait_params p = wait_params(limit_ms(10000), 20);
   set_id(&ids, 1, "flaky", "all-b");
-  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 2, limit_ms(10000), 20,
-                                      NULL, NULL, NULL, jobs, results),
+  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 2, &p, jobs, results),
              EC3_GATE_RESULT_OK);
   CHECK_CODE(results[0], EC3_GATE_RESULT_OK);
   CHECK_CODE(results[1], EC3_GATE_RESULT_OK);
@@ -217,10 +228,12 @@ static void test_cancel_keeps_what_is_known(void) {
   memset(&seen, 0, sizeof seen);
   seen.cancel_when_first_succeeds = cancel;
   set_id(&ids, 0, "ok", "cancel");
+  ec3_gate_wait_params p = wait_params(limit_ms(60000), 20);
+  p.progress = on_progress;
+  p.user_data = &seen;
+  p.cancel = cancel;
   set_id(&ids, 1, "slow", "cancel");
-  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 2, limit_ms(60000), 20,
-                                      on_progress, &seen, cancel, jobs,
-                                      results),
+  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 2, &p, jobs, results),
              EC3_GATE_RESULT_CANCELLED);
   CHECK_CODE(results[0], EC3_GATE_RESULT_OK);
   CHECK_CODE(results[1], EC3_GATE_RESULT_CANCELLED);
@@ -239,15 +252,15 @@ static void test_budget_is_applied(void) {
   struct ids ids;
   ec3_gate_job *jobs[MAX_JOBS];
   ec3_gate_result results[MAX_JOBS];
+  ec3_gate_wait_params p = wait_params(limit_ms(1500), 10);
   set_id(&ids, 0, "ok", "budget-tight");
-  CHECK_CODE(ec3_gate_client_wait_all(tight, ids.ptr, 1, limit_ms(1500), 10,
-                                      NULL, NULL, NULL, jobs, results),
+  CHECK_CODE(ec3_gate_client_wait_all(tight, ids.ptr, 1, &p, jobs, results),
              EC3_GATE_RESULT_TIMED_OUT);
   CHECK(ec3_gate_job_status(jobs[0]) == EC3_GATE_STATUS_RUNNING);
   free_jobs(jobs, 1);
   set_id(&ids, 0, "ok", "budget-roomy");
-  CHECK_CODE(ec3_gate_client_wait_all(roomy, ids.ptr, 1, limit_ms(10000), 10,
-                                      NULL, NULL, NULL, jobs, results),
+  p = wait_params(limit_ms(10000), 10);
+  CHECK_CODE(ec3_gate_client_wait_all(roomy, ids.ptr, 1, &p, jobs, results),
              EC3_GATE_RESULT_OK);
   free_jobs(jobs, 1);
   ec3_gate_client_free(tight);
@@ -273,51 +286,114 @@ static void test_budget_bounds(void) {
              EC3_GATE_RESULT_NULL_ARGUMENT);
 }
 
+static void check_untouched(ec3_gate_job **jobs, ec3_gate_result *results) {
+  size_t i;
+  for (i = 0; i < MAX_JOBS; i++) {
+    CHECK(jobs[i] == SENTINEL_JOB && results[i] == SENTINEL_RESULT);
+  }
+}
+
 /* Refused arguments leave both arrays untouched. */
 static void test_null_and_invalid_arguments(void) {
   ec3_gate_client *client = client_with_budget(0);
   struct ids ids;
   ec3_gate_job *jobs[MAX_JOBS];
   ec3_gate_result results[MAX_JOBS];
-  size_t i;
+  ec3_gate_wait_params p = wait_params(1000, 20);
   set_id(&ids, 0, "ok", "args");
   ids.ptr[1] = "not/a/job";
   fill_sentinels(jobs, results);
 
-  CHECK_CODE(ec3_gate_client_wait_all(NULL, ids.ptr, 1, 1000, 20, NULL, NULL,
-                                      NULL, jobs, results),
+  CHECK_CODE(ec3_gate_client_wait_all(NULL, ids.ptr, 1, &p, jobs, results),
              EC3_GATE_RESULT_NULL_ARGUMENT);
-  CHECK_CODE(ec3_gate_client_wait_all(client, NULL, 1, 1000, 20, NULL, NULL,
-                                      NULL, jobs, results),
+  CHECK_CODE(ec3_gate_client_wait_all(client, NULL, 1, &p, jobs, results),
              EC3_GATE_RESULT_NULL_ARGUMENT);
-  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 1, 1000, 20, NULL, NULL,
-                                      NULL, NULL, results),
+  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 1, &p, NULL, results),
              EC3_GATE_RESULT_NULL_ARGUMENT);
-  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 1, 1000, 20, NULL, NULL,
-                                      NULL, jobs, NULL),
+  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 1, &p, jobs, NULL),
              EC3_GATE_RESULT_NULL_ARGUMENT);
-  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 0, 1000, 20, NULL, NULL,
-                                      NULL, jobs, results),
+  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 0, &p, jobs, results),
              EC3_GATE_RESULT_INVALID_ARGUMENT);
   CHECK_PREFIX(ec3_gate_client_last_error(client), "n:");
-  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 2, 1000, 20, NULL, NULL,
-                                      NULL, jobs, results),
+  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 2, &p, jobs, results),
              EC3_GATE_RESULT_INVALID_ARGUMENT);
   CHECK_PREFIX(ec3_gate_client_last_error(client), "job_ids[1]: invalid job id");
   ids.ptr[1] = NULL;
-  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 2, 1000, 20, NULL, NULL,
-                                      NULL, jobs, results),
+  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 2, &p, jobs, results),
              EC3_GATE_RESULT_NULL_ARGUMENT);
   CHECK_PREFIX(ec3_gate_client_last_error(client), "job_ids[1] is NULL");
-  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 1, 0, 20, NULL, NULL,
-                                      NULL, jobs, results),
+  /* Out of range (0 would mean the default). */
+  p = wait_params((uint64_t)EC3_GATE_MAX_TIMEOUT_MS + 1, 20);
+  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 1, &p, jobs, results),
              EC3_GATE_RESULT_INVALID_ARGUMENT);
-  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 1, 1000, 0, NULL, NULL,
-                                      NULL, jobs, results),
+  CHECK_PREFIX(ec3_gate_client_last_error(client), "timeout_ms:");
+  p = wait_params(1000, EC3_GATE_MIN_INTERVAL_MS - 1);
+  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 1, &p, jobs, results),
              EC3_GATE_RESULT_INVALID_ARGUMENT);
-  for (i = 0; i < MAX_JOBS; i++) {
-    CHECK(jobs[i] == SENTINEL_JOB && results[i] == SENTINEL_RESULT);
-  }
+  CHECK_PREFIX(ec3_gate_client_last_error(client), "interval_ms:");
+  check_untouched(jobs, results);
+  ec3_gate_client_free(client);
+}
+
+/* The params struct is read as ec3_gate_client_wait_with reads it: NULL and
+ * zero fields are the defaults; a struct_size too small, or a newer struct
+ * with fields this library does not know set, is refused before the wait,
+ * the arrays untouched. A job the service does not know ends a wait at its
+ * first poll, whatever the defaults are. */
+static void test_params_struct(void) {
+  ec3_gate_client *client = client_with_budget(0);
+  struct ids ids;
+  ec3_gate_job *jobs[MAX_JOBS];
+  ec3_gate_result results[MAX_JOBS];
+  ec3_gate_wait_params p = wait_params(limit_ms(10000), 20);
+  struct {
+    ec3_gate_wait_params known;
+    uint64_t added;
+  } newer;
+  set_id(&ids, 0, "ok", "params");
+  fill_sentinels(jobs, results);
+
+  p.struct_size = sizeof(size_t);
+  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 1, &p, jobs, results),
+             EC3_GATE_RESULT_INVALID_ARGUMENT);
+  CHECK_PREFIX(ec3_gate_client_last_error(client), "params: struct_size is ");
+  p.struct_size = 0;
+  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 1, &p, jobs, results),
+             EC3_GATE_RESULT_INVALID_ARGUMENT);
+  CHECK_PREFIX(ec3_gate_client_last_error(client), "params: struct_size is 0");
+  memset(&newer, 0, sizeof newer);
+  newer.known = wait_params(limit_ms(10000), 20);
+  newer.known.struct_size = sizeof newer;
+  newer.added = 1;
+  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 1, &newer.known, jobs,
+                                      results),
+             EC3_GATE_RESULT_INVALID_ARGUMENT);
+  CHECK_PREFIX(ec3_gate_client_last_error(client), "params: sets fields");
+  check_untouched(jobs, results);
+
+  /* A newer struct whose unknown fields are zero: accepted. */
+  newer.added = 0;
+  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 1, &newer.known, jobs,
+                                      results),
+             EC3_GATE_RESULT_OK);
+  CHECK(ec3_gate_job_status(jobs[0]) == EC3_GATE_STATUS_SUCCEEDED);
+  free_jobs(jobs, 1);
+
+  /* NULL params, and a struct of zeros: the defaults. */
+  set_id(&ids, 0, "gone", "params-null");
+  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 1, NULL, jobs, results),
+             EC3_GATE_RESULT_NOT_FOUND);
+  CHECK_CODE(results[0], EC3_GATE_RESULT_NOT_FOUND);
+  CHECK(jobs[0] == NULL);
+  CHECK_PREFIX(ec3_gate_client_last_error(client), "job_ids[0] (gone-");
+  memset(&p, 0, sizeof p);
+  p.struct_size = sizeof p;
+  set_id(&ids, 0, "gone", "params-zero");
+  results[0] = SENTINEL_RESULT;
+  CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 1, &p, jobs, results),
+             EC3_GATE_RESULT_NOT_FOUND);
+  CHECK_CODE(results[0], EC3_GATE_RESULT_NOT_FOUND);
+  CHECK(jobs[0] == NULL);
   ec3_gate_client_free(client);
 }
 
@@ -329,6 +405,7 @@ static const struct scenario scenarios[] = {
     SCENARIO(budget_is_applied)
     SCENARIO(budget_bounds)
     SCENARIO(null_and_invalid_arguments)
+    SCENARIO(params_struct)
 };
 
 int main(int argc, char **argv) {
