@@ -187,11 +187,7 @@ fn duplicate_ids_are_polled_once_and_reported_at_each_position() {
         &env(&sim),
     );
     assert_eq!(r.code, 0, "{r:?}");
-    let objects: Vec<serde_json::Value> = r
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let objects = json_lines(&r.stdout);
     let ids: Vec<&str> = objects
         .iter()
         .map(|o| o["jobId"].as_str().unwrap())
@@ -218,11 +214,7 @@ fn json_lines_one_object_per_job_in_input_order_with_todays_keys() {
         &env(&sim),
     );
     assert_eq!(r.code, 5, "{r:?}");
-    let lines: Vec<serde_json::Value> = r
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
-        .collect();
+    let lines = json_lines(&r.stdout);
     assert_eq!(lines.len(), 3);
     assert_eq!(
         lines[0],
@@ -470,4 +462,12 @@ fn sigterm_during_creation_writes_the_ids_created_so_far() {
     assert_eq!(ids, [Some("ok-cfg-s1"), None, None]);
     r.assert_clean();
     r.assert_commands_intended();
+}
+
+/// `--json` with several jobs: one JSON object per stdout line.
+fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect()
 }
