@@ -4,14 +4,15 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::Error;
+use crate::interrupt::{Handles, shut};
 
 /// A one-shot cancellation flag shared between threads.
 ///
-/// Cancelling wakes a sleeping wait at once and shuts down the HTTP agents of
-/// the operations it is attached to, so a request blocked on a stalled server
-/// returns at once too. An agent is its client's: a cancel also interrupts
-/// other calls in flight on the same client (they retry on a fresh agent).
-/// Clones share the flag.
+/// Cancelling wakes a sleeping wait at once and shuts down the connections
+/// the calls it was given to are reading or writing now, so a request
+/// blocked on a stalled server returns at once too. Nothing else is touched:
+/// other calls on the same client, and its idle kept-alive connections, go
+/// on. Clones share the flag.
 #[derive(Clone, Default)]
 pub struct Cancel(Arc<Inner>);
 
@@ -24,8 +25,9 @@ struct Inner {
 #[derive(Default)]
 struct State {
     cancelled: bool,
-    /// The agents of the calls running now, by attachment number.
-    agents: Vec<(u64, ureq::Agent)>,
+    /// The connections in I/O for a call of this flag now, by attachment
+    /// number.
+    io: Vec<(u64, Handles)>,
     next: u64,
 }
 
@@ -35,17 +37,17 @@ impl Cancel {
         Self::default()
     }
 
-    /// Cancels: wakes every sleep and interrupts the attached agent's I/O.
-    /// Calling it again does nothing.
+    /// Cancels: wakes every sleep and interrupts the I/O of this flag's
+    /// calls. Calling it again does nothing.
     pub fn cancel(&self) {
-        let agents = {
+        let io = {
             let mut state = self.lock();
             state.cancelled = true;
-            std::mem::take(&mut state.agents)
+            std::mem::take(&mut state.io)
         };
         self.0.wake.notify_all();
-        for (_, agent) in agents {
-            agent.shutdown();
+        for (_, handles) in io {
+            shut(&handles);
         }
     }
 
@@ -63,23 +65,24 @@ impl Cancel {
         }
     }
 
-    /// Registers the agent whose connections a cancel must interrupt, until
-    /// [`Cancel::detach`] with the returned number.
-    pub(crate) fn attach(&self, agent: &ureq::Agent) -> Result<u64, Error> {
+    /// Registers a connection a cancel must interrupt (its I/O is starting),
+    /// until [`Cancel::detach`] with the returned number; `Err` once
+    /// cancelled.
+    pub(crate) fn attach(&self, handles: &Handles) -> Result<u64, Error> {
         let mut state = self.lock();
         if state.cancelled {
             return Err(Error::Cancelled);
         }
         let id = state.next;
         state.next += 1;
-        state.agents.push((id, agent.clone()));
+        state.io.push((id, handles.clone()));
         Ok(id)
     }
 
-    /// Forgets an agent when its call is over, so a flag reused for many
-    /// calls holds none of their agents.
+    /// Forgets a connection when its I/O is over, so a flag reused for many
+    /// calls holds none of their connections.
     pub(crate) fn detach(&self, id: u64) {
-        self.lock().agents.retain(|(n, _)| *n != id);
+        self.lock().io.retain(|(n, _)| *n != id);
     }
 
     /// Sleeps for `duration`, or less if cancelled (then `Err(Cancelled)`).
@@ -137,20 +140,20 @@ mod tests {
         t.join().unwrap();
         assert!(cancel.is_cancelled());
         assert!(matches!(
-            cancel.attach(&ureq::Agent::new_with_defaults()),
+            cancel.attach(&Handles::default()),
             Err(Error::Cancelled)
         ));
     }
 
     #[test]
-    fn detached_agents_are_forgotten() {
+    fn detached_connections_are_forgotten() {
         let cancel = Cancel::new();
-        let agent = ureq::Agent::new_with_defaults();
+        let handles = Handles::default();
         for _ in 0..100 {
-            let id = cancel.attach(&agent).unwrap();
+            let id = cancel.attach(&handles).unwrap();
             cancel.detach(id);
         }
-        assert!(cancel.lock().agents.is_empty());
+        assert!(cancel.lock().io.is_empty());
     }
 
     #[test]

@@ -43,12 +43,11 @@ const JOBS_PATH: &str = "/insights/carbon-calculation/ec3/jobs";
 pub struct Client {
     api: Endpoint,
     auth: Auth,
-    user_agent: String,
     trust: Trust,
     trust_source: TrustSource,
-    /// Which addresses a connection may use (see [`Resolver`]).
-    resolver: Resolver,
-    agent: Mutex<Agent>,
+    /// One pool for every call; a cancel interrupts only its own call's
+    /// connections (see [`crate::interrupt`]).
+    agent: Agent,
     /// Every request of this client passes it (see [`Budget`]).
     budget: Budget,
     /// Every secret this client has known (credentials, issued tokens, EC3
@@ -200,11 +199,9 @@ impl Client {
         let client = Self {
             api,
             auth: Auth::new(config.credentials, authority, config.scope),
-            user_agent: config.user_agent,
             trust,
             trust_source,
-            resolver,
-            agent: Mutex::new(agent),
+            agent,
             budget,
             redactor: Mutex::default(),
         };
@@ -241,9 +238,8 @@ impl Client {
         })
     }
 
-    /// Runs `f` as one public call: a deadline, and an agent the cancel flag
-    /// can interrupt. After a cancel the agent is replaced, so the client
-    /// stays usable.
+    /// Runs `f` as one public call: a deadline, and requests the cancel flag
+    /// can interrupt (its own, no other call's).
     pub(crate) fn run<T>(
         &self,
         timeout: Duration,
@@ -271,19 +267,14 @@ impl Client {
         let deadline = Instant::now()
             .checked_add(timeout)
             .ok_or_else(|| Error::config("timeout", "is too large"))?;
-        let attached = cancel.attach(&self.agent())?;
+        cancel.check()?;
+        let _scope = crate::interrupt::Scope::enter(cancel);
         let mut call = Call {
             deadline,
             cancel,
             observer,
         };
-        let result = f(self, &mut call);
-        cancel.detach(attached);
-        if cancel.is_cancelled() {
-            *self.agent.lock().unwrap_or_else(PoisonError::into_inner) =
-                build_agent(&self.user_agent, &self.trust, &self.resolver).0;
-        }
-        Ok(result)
+        Ok(f(self, &mut call))
     }
 
     /// The API's endpoint.
@@ -331,7 +322,7 @@ impl Client {
     /// True when `url` is under the API root (same scheme, host and port).
     pub(crate) fn is_api_url(&self, url: &str) -> bool {
         let base = self.api.join("/");
-        url.len() > base.len() && url[..base.len()].eq_ignore_ascii_case(&base)
+        crate::endpoint::strip_prefix_ci(url, &base).is_some_and(|rest| !rest.is_empty())
     }
 
     pub(crate) fn fetch_job(&self, job: &JobId, call: &mut Call<'_>) -> Result<Job, Error> {
@@ -494,7 +485,7 @@ impl Client {
     }
 
     fn send_once(&self, request: &Request<'_>, remaining: Duration) -> Attempt {
-        let agent = self.agent();
+        let agent = &self.agent;
         let proxy = request.endpoint.proxy().cloned();
         let result = match request.method {
             Method::Get => configure(agent.get(&request.url), request, proxy, remaining).call(),
@@ -537,13 +528,6 @@ impl Client {
             },
             Err(error) => Attempt::Failed { error },
         }
-    }
-
-    fn agent(&self) -> Agent {
-        self.agent
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
     }
 }
 
@@ -626,7 +610,7 @@ fn build_agent(user_agent: &str, trust: &Trust, resolver: &Resolver) -> (Agent, 
         .build();
     let agent = Agent::with_parts(
         config,
-        ureq::unversioned::transport::DefaultConnector::default(),
+        crate::interrupt::InterruptibleConnector::default(),
         resolver.clone(),
     );
     (agent, source)

@@ -33,8 +33,8 @@ impl Credentials {
     /// header.
     pub fn access_token(token: &str) -> Result<Self, Error> {
         let trimmed = token.trim();
-        let bare = match trimmed.get(..7) {
-            Some(p) if p.eq_ignore_ascii_case("bearer ") => trimmed[7..].trim_start(),
+        let bare = match trimmed.split_at_checked(7) {
+            Some((p, rest)) if p.eq_ignore_ascii_case("bearer ") => rest.trim_start(),
             _ => trimmed,
         };
         if !is_header_safe_token(bare) || bare.eq_ignore_ascii_case("bearer") {

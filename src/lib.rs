@@ -53,6 +53,10 @@
 #![forbid(unsafe_code)]
 // Every public item is part of a contract (the CLI's and the C library's).
 #![deny(missing_docs)]
+// Text from a server or a user is never cut at a byte index: a multi-byte
+// character across it panics. `str::get`, `split_at_checked` or char-wise
+// code instead.
+#![deny(clippy::string_slice)]
 
 mod auth;
 mod budget;
@@ -66,6 +70,7 @@ mod endpoint;
 mod error;
 mod event;
 mod group;
+mod interrupt;
 mod job;
 mod limits;
 mod net_error;

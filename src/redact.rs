@@ -142,16 +142,21 @@ fn spellings(secret: &str) -> Vec<String> {
     out
 }
 
+/// `percent` with the hex digits of each `%XX` escape in lower case.
 fn lower_hex_escapes(percent: &str) -> String {
     let mut out = String::with_capacity(percent.len());
-    let mut rest = percent;
-    while let Some(i) = rest.find('%') {
-        out.push_str(&rest[..i]);
-        let escape = rest.get(i..i + 3).unwrap_or(&rest[i..]);
-        out.push_str(&escape.to_ascii_lowercase());
-        rest = &rest[i + escape.len()..];
+    let mut pending = 0;
+    for c in percent.chars() {
+        if c == '%' {
+            pending = 2;
+            out.push(c);
+        } else if pending > 0 {
+            pending -= 1;
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
     }
-    out.push_str(rest);
     out
 }
 

@@ -20,13 +20,9 @@ use crate::result::ec3_gate_result;
 /// triggered: every later call given it returns `EC3_GATE_RESULT_CANCELLED`
 /// at once, so use a fresh one per operation you may want to stop.
 ///
-/// The client stays usable after a cancel, but the interruption reaches the
-/// client's shared connections: a request in flight at that moment from
-/// another call on the same client that was not given the flag fails too.
-/// A status query or wait retries it (within its own timeout; a wait
-/// reports `RETRYING` to its progress callback), while a job creation
-/// cannot (it is not idempotent) and returns `EC3_GATE_RESULT_SERVICE`.
-/// Give calls that must not be disturbed a client of their own.
+/// The client stays usable after a cancel, and the flag reaches only the
+/// calls given it: other calls on the same client, in flight or later, and
+/// its idle kept-alive connections are untouched.
 ///
 /// All functions on it are thread-safe, but not async-signal-safe (they take a
 /// lock): from a signal handler, wake a thread that calls

@@ -1,7 +1,8 @@
 //! What makes the library safe to depend on across releases, from C:
 //! `tests/c/abi_test.c` (structured and per-thread errors, no memory kept
 //! per ended thread, size-led parameter structs, version number, job id,
-//! the last job of a timed-out wait, cancel on all three calls), linked
+//! the last job of a timed-out wait, cancel on all three calls, one call's
+//! cancel after another's), linked
 //! static and shared, and under valgrind with every leak kind counted; and
 //! the deprecation marks of the header.
 
@@ -27,6 +28,7 @@ const SCENARIOS: &[&str] = &[
     "timed_out_gives_last_job",
     "create_job_with",
     "cancel_all_three_calls",
+    "cancel_after_another_cancel",
 ];
 
 /// Runs the program (through `wrapper`, such as valgrind), checks that every

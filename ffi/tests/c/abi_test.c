@@ -2,7 +2,8 @@
  * The C11 test of what makes libec3_gate safe to depend on across releases:
  * structured and per-thread errors, error storage that does not grow with
  * thread churn, the size-led parameter structs, the version number, the job
- * id, the last job of a timed-out wait, and cancel on all three calls. Run
+ * id, the last job of a timed-out wait, cancel on all three calls, and one
+ * call's cancel after another's. Run
  * by ffi/tests/abi.rs against its local job service
  * (the ec3-sim simulator):
  *
@@ -436,9 +437,89 @@ static void test_cancel_all_three_calls(void) {
   for (i = 0; i < 3; i++) {
     CHECK(calls[i].took_ms < limit_ms(30000)); /* not their 60 s timeouts */
   }
-  /* A wait on the same client without the flag retries and finishes. */
+  /* A wait on the same client without the flag finishes. */
   CHECK_CODE(calls[3].code, EC3_GATE_RESULT_OK);
   ec3_gate_cancel_free(cancel);
+  ec3_gate_client_free(client);
+}
+
+/* One flag's cancel ends its call also after another call on the same client
+ * was cancelled (issue 21): wait A and status B blocked on a server that
+ * never answers, B cancelled, then A; a creation and a wait beside them
+ * without a flag succeed. */
+struct flagged {
+  ec3_gate_client *client;
+  ec3_gate_cancel *cancel;
+  int which; /* 0 wait (A), 1 status (B), 2 create, 3 wait, without flag */
+  ec3_gate_result code;
+};
+
+static void *run_flagged(void *arg) {
+  struct flagged *c = (struct flagged *)arg;
+  char id[128];
+  ec3_gate_job *job = NULL;
+  char *created = NULL;
+  ec3_gate_wait_params w = fast_wait();
+  w.timeout_ms = limit_ms(60000);
+  w.interval_ms = 200;
+  w.cancel = c->cancel;
+  if (c->which == 0) {
+    c->code = ec3_gate_client_wait_with(
+        c->client, job_id(id, sizeof id, "stall", "a"), &w, &job);
+  } else if (c->which == 1) {
+    c->code = ec3_gate_client_job_status(c->client,
+                                         job_id(id, sizeof id, "stall", "b"),
+                                         limit_ms(60000), c->cancel, &job);
+  } else if (c->which == 2) {
+    ec3_gate_create_job_params p = {.struct_size = sizeof p};
+    sleep_ms((unsigned)limit_ms(300)); /* sent while B is being cancelled */
+    p.configuration_id = "configuration-1";
+    p.project_name = PROJECT_NAME;
+    p.ec3_token = EC3_TOKEN;
+    p.timeout_ms = limit_ms(60000);
+    c->code = ec3_gate_client_create_job_with(c->client, &p, &created);
+  } else {
+    c->code = ec3_gate_client_wait_with(
+        c->client, job_id(id, sizeof id, "ok", "u"), &w, &job);
+  }
+  ec3_gate_job_free(job);
+  ec3_gate_string_free(created);
+  return NULL;
+}
+
+static void test_cancel_after_another_cancel(void) {
+  ec3_gate_client *client = client_with_token("good-token");
+  ec3_gate_cancel *a = ec3_gate_cancel_new();
+  ec3_gate_cancel *b = ec3_gate_cancel_new();
+  struct flagged calls[4];
+  pthread_t threads[4];
+  uint64_t a_cancelled_at;
+  int i;
+  for (i = 0; i < 4; i++) {
+    calls[i].client = client;
+    calls[i].cancel = i == 0 ? a : i == 1 ? b : NULL;
+    calls[i].which = i;
+    calls[i].code = EC3_GATE_RESULT_PANIC;
+    CHECK(pthread_create(&threads[i], NULL, run_flagged, &calls[i]) == 0);
+  }
+  sleep_ms((unsigned)limit_ms(400)); /* A and B are blocked on the server */
+  CHECK_CODE(ec3_gate_cancel_trigger(b), EC3_GATE_RESULT_OK);
+  pthread_join(threads[1], NULL);
+  CHECK_CODE(calls[1].code, EC3_GATE_RESULT_CANCELLED);
+  /* Long enough for A to be retrying, had B's cancel cut A's request. */
+  sleep_ms((unsigned)limit_ms(1500));
+  a_cancelled_at = now_ms();
+  CHECK_CODE(ec3_gate_cancel_trigger(a), EC3_GATE_RESULT_OK);
+  pthread_join(threads[0], NULL);
+  CHECK_CODE(calls[0].code, EC3_GATE_RESULT_CANCELLED);
+  /* Not its 60 s timeout, nor the 30 s a single request may last. */
+  CHECK(now_ms() - a_cancelled_at < limit_ms(10000));
+  pthread_join(threads[2], NULL);
+  pthread_join(threads[3], NULL);
+  CHECK_CODE(calls[2].code, EC3_GATE_RESULT_OK);
+  CHECK_CODE(calls[3].code, EC3_GATE_RESULT_OK);
+  ec3_gate_cancel_free(a);
+  ec3_gate_cancel_free(b);
   ec3_gate_client_free(client);
 }
 
@@ -452,6 +533,7 @@ static const struct scenario scenarios[] = {
     {"timed_out_gives_last_job", test_timed_out_gives_last_job},
     {"create_job_with", test_create_job_with},
     {"cancel_all_three_calls", test_cancel_all_three_calls},
+    {"cancel_after_another_cancel", test_cancel_after_another_cancel},
 };
 
 int main(int argc, char **argv) {
