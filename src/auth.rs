@@ -202,8 +202,10 @@ impl Auth {
         };
         // Asking for a token twice is harmless, so every failure may be retried.
         let reply = client.execute(&request, Policy::Idempotent, call)?;
+        // The token is read as the authority sent it: an authority that
+        // caches tokens hands back one this client knows (and redacts).
         let body = match reply.status {
-            200 => reply.body,
+            200 => reply.received,
             400..=499 => {
                 return Err(Error::AuthRefused {
                     status: reply.status,

@@ -105,7 +105,13 @@ pub(crate) enum Policy {
 /// A final answer (anything but a retryable status).
 pub(crate) struct Reply {
     pub(crate) status: u16,
+    /// The body with every known secret cut out: what answers are read from
+    /// when what they say may become text (a job, a message, an error).
     pub(crate) body: Vec<u8>,
+    /// The body as received, for the one answer whose secret is data, not
+    /// display: a token the authority issued (it may be one it issued
+    /// before, which the redactor knows).
+    pub(crate) received: Vec<u8>,
 }
 
 impl Reply {
@@ -157,7 +163,8 @@ pub(crate) enum Step {
 enum Attempt {
     Answered {
         status: u16,
-        body: Vec<u8>,
+        /// As received: not redacted yet.
+        received: Vec<u8>,
         retry_after: Option<Duration>,
     },
     Failed {
@@ -328,7 +335,26 @@ impl Client {
     pub(crate) fn fetch_job(&self, job: &JobId, call: &mut Call<'_>) -> Result<Job, Error> {
         let url = self.job_url(job);
         let reply = self.api_call(Method::Get, url, None, Policy::Idempotent, call)?;
-        Job::from_json(&reply.into_body(Error::JobNotFound)?)
+        self.read_job(reply)
+    }
+
+    /// The job a status answer holds, its decoded texts scrubbed of every
+    /// secret (the answer's bytes were, but an escape only decoding reveals
+    /// survives when the answer as a whole is no JSON the redactor reads).
+    pub(crate) fn read_job(&self, reply: Reply) -> Result<Job, Error> {
+        let read = reply
+            .into_body(Error::JobNotFound)
+            .and_then(|body| Job::from_json(&body));
+        let redactor = self.redactor.lock().unwrap_or_else(PoisonError::into_inner);
+        match read {
+            Ok(mut job) => {
+                job.message = job.message.map(|m| redactor.text(m));
+                job.ec3_project_url = job.ec3_project_url.map(|u| redactor.text(u));
+                Ok(job)
+            }
+            Err(Error::InvalidResponse(why)) => Err(Error::InvalidResponse(redactor.text(why))),
+            Err(other) => Err(other),
+        }
     }
 
     /// Where `job`'s status is read.
@@ -433,15 +459,24 @@ impl Client {
         let (error, retry_after, slows_everyone, brief) = match attempt {
             Attempt::Answered {
                 status,
-                body,
+                received,
                 retry_after,
             } => {
+                let body = self
+                    .redactor
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .bytes(received.clone());
                 let retry = is_retryable_status(status)
                     && (policy == Policy::Idempotent
                         || status == 429
                         || (status == 503 && retry_after.is_some()));
                 if !retry {
-                    return Step::Done(Reply { status, body });
+                    return Step::Done(Reply {
+                        status,
+                        body,
+                        received,
+                    });
                 }
                 let detail = ServiceError::from_body(&body);
                 let slows_everyone = status == 429 || retry_after.is_some();
@@ -511,19 +546,15 @@ impl Client {
             .limit(MAX_BODY_BYTES)
             .read_to_vec();
         match read {
-            Ok(body) => Attempt::Answered {
+            Ok(received) => Attempt::Answered {
                 status,
-                body: self
-                    .redactor
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .bytes(body),
+                received,
                 retry_after,
             },
             // An error answer's body only adds detail; the status says enough.
             Err(_) if status >= 400 => Attempt::Answered {
                 status,
-                body: Vec::new(),
+                received: Vec::new(),
                 retry_after,
             },
             Err(error) => Attempt::Failed { error },

@@ -230,9 +230,7 @@ impl Client {
             );
             match step {
                 Step::Done(reply) => {
-                    let answer = reply
-                        .into_body(Error::JobNotFound)
-                        .and_then(|body| Job::from_json(&body));
+                    let answer = self.read_job(reply);
                     match answer {
                         Ok(answer) => {
                             job.answered(answer, call, grouped, start, last_chance, period);

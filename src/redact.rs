@@ -64,6 +64,16 @@ impl Redactor {
         }
     }
 
+    /// `text` (decoded from an answer) with every spelling of every secret
+    /// replaced by `***`: what [`Redactor::bytes`] could not reach when the
+    /// answer as a whole was no JSON it could decode.
+    pub(crate) fn text(&self, mut text: String) -> String {
+        if let Some(matcher) = &self.matcher {
+            scrub_string(matcher, &mut text);
+        }
+        text
+    }
+
     /// True when something in `value` was replaced.
     fn scrub_value(&self, matcher: &AhoCorasick, value: &mut Value) -> bool {
         match value {

@@ -169,3 +169,75 @@ fn a_next_link_with_a_multi_byte_character_is_refused_not_a_panic() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Item 2: an authority that caches tokens hands back, at the early
+/// renewal, the token it issued before; it is sent as issued, never as the
+/// redacted `***`.
+#[test]
+fn a_renewed_token_the_client_knows_is_sent_as_issued() {
+    const ISSUED: &str = "cached-t0ken-from-the-authority";
+    let headers = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = headers.clone();
+    let server = TestServer::start(move |request| {
+        if request.path().starts_with("/connect/token") {
+            // Two seconds: renewed after one.
+            let body = serde_json::json!({"access_token": ISSUED, "expires_in": 2, "token_type": "Bearer"});
+            return json(200, &body.to_string());
+        }
+        let auth = request.header("authorization").unwrap_or("").to_owned();
+        let ok = auth == format!("Bearer {ISSUED}");
+        seen.lock().unwrap().push(auth);
+        if ok {
+            json(200, &job_json("Succeeded", None, None))
+        } else {
+            json(401, r#"{"error":{"code":"InvalidToken"}}"#)
+        }
+    });
+    let config = Config::new(Credentials::client_credentials("c-app", "c-s3cret-value").unwrap())
+        .api_url(&server.url)
+        .authority(&server.url);
+    let client = Client::new(config).unwrap();
+    let status = |client: &Client| {
+        client.job_status(
+            &JobId::new("job-1").unwrap(),
+            Timeout::new(LONG).unwrap(),
+            &Cancel::new(),
+            &mut (),
+        )
+    };
+    status(&client).expect("first call, first token");
+    std::thread::sleep(Duration::from_millis(1500));
+    let second = status(&client);
+    let headers = headers.lock().unwrap().clone();
+    assert!(
+        headers.iter().all(|h| *h == format!("Bearer {ISSUED}")),
+        "every request carries the token as issued: {headers:?}"
+    );
+    second.expect("the renewed (same) token is accepted");
+}
+
+/// Item 4, redaction bypass: a number no generic JSON reader takes (`1e400`)
+/// kept the redactor from decoding the answer, but the job's reader decoded
+/// a `\u`-escaped secret into the message. The decoded texts are scrubbed.
+#[test]
+fn a_secret_only_decoding_reveals_is_redacted_from_the_job() {
+    // The token with its first letter escaped, as any JSON writer may.
+    let escaped = format!("\\u{:04x}{}", TOKEN.as_bytes()[0], &TOKEN[1..]);
+    let body = format!(
+        r#"{{"job":{{"status":"Failed","message":"token {escaped} refused","_links":{{"ec3Project":{{"href":"https://x.test/{escaped}"}}}}}},"n":1e400}}"#
+    );
+    let (server, _log) = server(move |_| json(200, &body));
+    let client = client(&server.url);
+    let job = client
+        .job_status(
+            &JobId::new("job-1").unwrap(),
+            Timeout::new(LONG).unwrap(),
+            &Cancel::new(),
+            &mut (),
+        )
+        .unwrap();
+    let message = job.message.clone().unwrap_or_default();
+    assert!(!message.contains(TOKEN), "{message}");
+    assert_eq!(message, "token *** refused");
+    assert_eq!(job.ec3_project_url.as_deref(), Some("https://x.test/***"));
+}
