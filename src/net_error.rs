@@ -308,7 +308,21 @@ pub(crate) fn classify(error: &ureq::Error, endpoint: &Endpoint) -> Option<NetEr
             late(Phase::Connect, Cause::Unusable(LeftLoopback.to_string()))
         }
         E::BodyExceedsLimit(_) => return None,
-        other => late(Phase::Read, Cause::Other(one_line(&other.to_string(), 200))),
+        E::BodyStalled => late(Phase::Read, Cause::TimedOut),
+        E::InvalidProxyUrl => early(
+            Phase::Connect,
+            Cause::Unusable("the proxy URL is not usable".into()),
+        ),
+        // A network failure of some other kind (a resolver's own error, say)
+        // may pass.
+        E::Other(e) => late(Phase::Read, Cause::Other(one_line(&e.to_string(), 200))),
+        // The rest is an answer no retry changes (a malformed status line,
+        // an oversized header, a body that does not decode) or a setting
+        // that is wrong: final at once, named.
+        other => late(
+            Phase::Read,
+            Cause::Unusable(one_line(&other.to_string(), 200)),
+        ),
     })
 }
 
@@ -418,6 +432,10 @@ mod tests {
                 UntilDeadline,
             ),
             (ureq::Error::TooManyRedirects, Permanent),
+            // No retry heals these (issue 21).
+            (ureq::Error::LargeResponseHeader(65_000, 64_000), Permanent),
+            (ureq::Error::InvalidProxyUrl, Permanent),
+            (ureq::Error::BodyStalled, UntilDeadline),
         ];
         for (error, expected) in cases {
             let text = error.to_string();

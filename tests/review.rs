@@ -241,3 +241,30 @@ fn a_secret_only_decoding_reveals_is_redacted_from_the_job() {
     assert_eq!(message, "token *** refused");
     assert_eq!(job.ec3_project_url.as_deref(), Some("https://x.test/***"));
 }
+
+/// Item 4, fail fast: a malformed status line is final at once, named;
+/// it was retried until the deadline.
+#[test]
+fn a_malformed_status_line_is_final_at_once() {
+    let (server, log) =
+        server(|_| Action::Raw(b"HTTP/1.1 2OO OK\r\nContent-Length: 0\r\n\r\n".to_vec()));
+    let client = client(&server.url);
+    let error = client
+        .job_status(
+            &JobId::new("job-1").unwrap(),
+            Timeout::new(Duration::from_secs(8)).unwrap(),
+            &Cancel::new(),
+            &mut (),
+        )
+        .unwrap_err();
+    assert_eq!(asked(&log, "job-1"), 1, "not retried");
+    let Error::Network(net) = &error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(
+        net.persistence(),
+        ec3_gate::Persistence::Permanent,
+        "{error}"
+    );
+    assert!(error.to_string().contains("127.0.0.1"), "{error}");
+}
