@@ -118,10 +118,23 @@ pub extern "C" fn ec3_gate_client_wait_all(
             // The core decides which job's result is the group's.
             match ec3::deciding_outcome(&outcomes) {
                 None => Ok(()),
-                Some(i) => Err(Failure::new(
-                    code(&outcomes[i]),
-                    format!("job_ids[{i}] ({}): {}", outcomes[i].id, message(&outcomes[i])),
-                )),
+                Some(i) => {
+                    let message =
+                        format!("job_ids[{i}] ({}): {}", outcomes[i].id, message(&outcomes[i]));
+                    // What `wait_with` keeps for the same answer: the HTTP
+                    // status, the service's code and target.
+                    let detail = outcomes[i].result.as_ref().err();
+                    Err(Failure {
+                        http_status: detail.and_then(ec3::Error::http_status).unwrap_or(0),
+                        service_code: detail
+                            .and_then(ec3::Error::service_error)
+                            .and_then(|d| d.code.clone()),
+                        target: detail
+                            .and_then(ec3::Error::service_error)
+                            .and_then(|d| d.target.clone()),
+                        ..Failure::new(code(&outcomes[i]), message)
+                    })
+                }
             }
         })();
         client.errors.record(result)

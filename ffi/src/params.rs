@@ -71,16 +71,24 @@ pub struct ec3_gate_wait_params {
     pub cancel: *const ec3_gate_cancel,
 }
 
+/// The largest `struct_size` read: one page, as Linux's `openat2` refuses
+/// larger ones (`E2BIG`), before reading past this version's fields.
+pub(crate) const MAX_STRUCT_SIZE: usize = 4096;
+
 /// A size-led argument struct: all-zero (NULL, 0) is every field's default.
 pub(crate) trait Params: Copy {
-    /// The size of the struct's first version: the smallest accepted.
+    /// The size of the struct's first version (0.1): the smallest accepted,
+    /// pinned to the end of its last 0.1 field so that adding a field keeps
+    /// accepting programs built against the 0.1 header (56 bytes for the
+    /// create parameters, 48 for the wait parameters, on x86-64).
     const FIRST_SIZE: usize;
     /// The defaults, with `struct_size` set.
     fn defaults() -> Self;
 }
 
 impl Params for ec3_gate_create_job_params {
-    const FIRST_SIZE: usize = size_of::<Self>();
+    const FIRST_SIZE: usize =
+        std::mem::offset_of!(Self, cancel) + size_of::<*const ec3_gate_cancel>();
     fn defaults() -> Self {
         Self {
             struct_size: size_of::<Self>(),
@@ -95,7 +103,8 @@ impl Params for ec3_gate_create_job_params {
 }
 
 impl Params for ec3_gate_wait_params {
-    const FIRST_SIZE: usize = size_of::<Self>();
+    const FIRST_SIZE: usize =
+        std::mem::offset_of!(Self, cancel) + size_of::<*const ec3_gate_cancel>();
     fn defaults() -> Self {
         Self {
             struct_size: size_of::<Self>(),
@@ -131,6 +140,12 @@ pub(crate) unsafe fn read<T: Params>(ptr: *const T, name: &str) -> Result<T, Fai
             ),
         ));
     }
+    if size > MAX_STRUCT_SIZE {
+        return Err(Failure::invalid(
+            name,
+            &format!("struct_size is {size}, larger than any struct ({MAX_STRUCT_SIZE} at most)"),
+        ));
+    }
     let known = size_of::<T>();
     if size > known {
         // SAFETY: the caller's struct has `size` readable bytes.
@@ -164,6 +179,23 @@ pub(crate) unsafe fn read<T: Params>(ptr: *const T, name: &str) -> Result<T, Fai
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The 0.1 sizes stay the smallest accepted, whatever fields come later.
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn the_first_sizes_are_pinned() {
+        assert_eq!(ec3_gate_create_job_params::FIRST_SIZE, 56);
+        assert_eq!(ec3_gate_wait_params::FIRST_SIZE, 48);
+    }
+
+    #[test]
+    fn a_size_above_one_page_is_refused_before_reading() {
+        let mut p = ec3_gate_wait_params::defaults();
+        p.struct_size = MAX_STRUCT_SIZE + 1;
+        // SAFETY: refused after reading the size alone.
+        let err = unsafe { read(&p, "params") }.unwrap_err();
+        assert!(err.message.contains("larger than any struct"), "{err:?}");
+    }
 
     #[test]
     fn sizes_older_newer_and_null() {

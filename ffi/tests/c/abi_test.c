@@ -251,6 +251,20 @@ static void test_wait_params(void) {
     CHECK(job == NULL);
   }
 
+  /* Above one page (as openat2): refused before reading, even all zero. */
+  {
+    static unsigned char big[8192];
+    ec3_gate_wait_params head = fast_wait();
+    head.struct_size = sizeof big;
+    memcpy(big, &head, sizeof head);
+    CHECK_CODE(ec3_gate_client_wait_with(client,
+                                         job_id(id, sizeof id, "ok", "wp6"),
+                                         (const ec3_gate_wait_params *)big, &job),
+               EC3_GATE_RESULT_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ec3_gate_client_last_error(client), "struct_size");
+    CHECK(job == NULL);
+  }
+
   /* Out-of-range values are still refused; 0 means the default. */
   p = fast_wait();
   p.interval_ms = 1;

@@ -139,6 +139,10 @@ static void test_mixed_outcomes(void) {
   CHECK_CODE(ec3_gate_client_wait_all(client, ids.ptr, 5, &p, jobs, results),
              EC3_GATE_RESULT_NOT_FOUND);
   CHECK_PREFIX(ec3_gate_client_last_error(client), "job_ids[2] (gone-");
+  /* The structured accessors say what wait_with says for the same 404. */
+  CHECK(ec3_gate_client_last_error_http_status(client) == 404);
+  CHECK(ec3_gate_client_last_error_service_code(client) != NULL &&
+        strcmp(ec3_gate_client_last_error_service_code(client), "JobNotFound") == 0);
 
   CHECK_CODE(results[0], EC3_GATE_RESULT_OK);
   CHECK_CODE(results[1], EC3_GATE_RESULT_JOB_FAILED);
