@@ -2,6 +2,7 @@
 //! renewed before it expires.
 
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -41,10 +42,15 @@ pub(crate) struct Auth {
 /// One fetch at a time: calls that start together on a fresh client (or
 /// when the token is due) wait for the one fetch in flight instead of each
 /// asking the token endpoint, and use its token.
+///
+/// A call made on the fetching thread itself (from an observer the fetch
+/// reports a retry to, such as a C progress callback) cannot wait for it:
+/// it fetches on its own.
 #[derive(Default)]
 struct State {
     cached: Option<Cached>,
-    fetching: bool,
+    /// The thread whose call is fetching now.
+    fetching: Option<ThreadId>,
 }
 
 struct Cached {
@@ -61,7 +67,7 @@ struct Fetching<'a>(&'a Auth);
 
 impl Drop for Fetching<'_> {
     fn drop(&mut self) {
-        self.0.lock().fetching = false;
+        self.0.lock().fetching = None;
         self.0.fetched.notify_all();
     }
 }
@@ -134,15 +140,20 @@ impl Auth {
                 client_secret,
             } => (client_id, client_secret),
         };
+        let me = std::thread::current().id();
         let mut state = self.lock();
-        loop {
+        let nested = loop {
             if let Some(c) = &state.cached {
                 if Instant::now() < c.renew_at {
                     return Ok(c.token.clone());
                 }
             }
-            if !state.fetching {
-                break;
+            match state.fetching {
+                None => break false,
+                // The fetch in flight is this thread's own, held up in an
+                // observer that made this call: waiting would wait for itself.
+                Some(owner) if owner == me => break true,
+                Some(_) => {}
             }
             // Another call is fetching: wait for it, within this call's own
             // deadline and cancel flag.
@@ -159,10 +170,14 @@ impl Auth {
                 .wait_timeout(state, left.min(WAIT_SLICE))
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
-        }
-        state.fetching = true;
+        };
+        let fetching = if nested {
+            None
+        } else {
+            state.fetching = Some(me);
+            Some(Fetching(self))
+        };
         drop(state);
-        let fetching = Fetching(self);
         let asked_at = Instant::now();
         let (token, lifetime) = self.fetch(client, call, client_id, client_secret)?;
         client.remember_secret(&token);

@@ -268,3 +268,54 @@ fn a_malformed_status_line_is_final_at_once() {
     );
     assert!(error.to_string().contains("127.0.0.1"), "{error}");
 }
+
+/// Item 4, re-entrance: an observer (a C progress callback) that calls the
+/// client while the call it observes fetches a token; the inner call waited
+/// for that fetch, which waited for the observer, until its timeout.
+#[test]
+fn a_call_from_an_observer_during_a_token_fetch_does_not_wait_for_itself() {
+    let token_requests = Arc::new(Mutex::new(0));
+    let counter = token_requests.clone();
+    let server = TestServer::start(move |request| {
+        if request.path().starts_with("/connect/token") {
+            let mut n = counter.lock().unwrap();
+            *n += 1;
+            if *n == 1 {
+                // The first fetch is retried: the observer hears `Retrying`.
+                return Action::Raw(response(503, &[("Retry-After", "0")], b""));
+            }
+            let body =
+                serde_json::json!({"access_token": "issued-t0ken-value", "expires_in": 3600});
+            return json(200, &body.to_string());
+        }
+        json(200, &job_json("Succeeded", None, None))
+    });
+    let config = Config::new(Credentials::client_credentials("c-app", "c-s3cret-value").unwrap())
+        .api_url(&server.url)
+        .authority(&server.url);
+    let client = Client::new(config).unwrap();
+    let mut inner = Vec::new();
+    let mut observer = |event: ec3_gate::Event<'_>| {
+        if matches!(event, ec3_gate::Event::Retrying { .. }) && inner.is_empty() {
+            inner.push(client.job_status(
+                &JobId::new("inner").unwrap(),
+                Timeout::new(Duration::from_secs(5)).unwrap(),
+                &Cancel::new(),
+                &mut (),
+            ));
+        }
+    };
+    let outer = client.job_status(
+        &JobId::new("outer").unwrap(),
+        Timeout::new(LONG).unwrap(),
+        &Cancel::new(),
+        &mut observer,
+    );
+    assert_eq!(inner.len(), 1, "the observer heard the token fetch's retry");
+    let inner = inner.pop().unwrap();
+    assert!(
+        inner.is_ok(),
+        "the inner call fetched its own token: {inner:?}"
+    );
+    assert!(outer.is_ok(), "{outer:?}");
+}

@@ -66,9 +66,9 @@ pub struct ec3_gate_progress {
 /// It may call `ec3_gate_cancel_trigger`, the `ec3_gate_job_*` accessors and
 /// `ec3_gate_status_name`. It must return normally: no C++ exception or
 /// `longjmp` may leave it. It must not free the client or the job it is
-/// given, and must not call the client (create, query, wait): a call made
-/// while the wait fetches a token waits for that fetch, which waits for the
-/// callback, until the call's timeout.
+/// given. It may call the client (create, query, wait) too: such a call
+/// made while the wait fetches a token fetches one of its own rather than
+/// wait for the fetch the callback holds up.
 pub type ec3_gate_progress_callback =
     Option<unsafe extern "C" fn(event: *const ec3_gate_progress, user_data: *mut c_void)>;
 

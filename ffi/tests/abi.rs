@@ -2,7 +2,8 @@
 //! `tests/c/abi_test.c` (structured and per-thread errors, no memory kept
 //! per ended thread, size-led parameter structs, version number, job id,
 //! the last job of a timed-out wait, cancel on all three calls, one call's
-//! cancel after another's), linked
+//! cancel after another's, a progress callback that calls the client),
+//! linked
 //! static and shared, and under valgrind with every leak kind counted; and
 //! the deprecation marks of the header.
 
@@ -29,6 +30,7 @@ const SCENARIOS: &[&str] = &[
     "create_job_with",
     "cancel_all_three_calls",
     "cancel_after_another_cancel",
+    "callback_calls_the_client",
 ];
 
 /// Runs the program (through `wrapper`, such as valgrind), checks that every

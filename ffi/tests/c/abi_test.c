@@ -19,7 +19,11 @@
 #include "support.h"
 #include "service.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -537,6 +541,83 @@ static void test_cancel_after_another_cancel(void) {
   ec3_gate_client_free(client);
 }
 
+/* The progress callback calls the client while the wait fetches a token
+ * (issue 21): the authority refuses connections, so the wait's fetch is
+ * retried and reports RETRYING; the callback's status query then fetches a
+ * token of its own (refused too, within its own timeout) instead of
+ * waiting for the fetch the callback holds up. */
+struct reentry {
+  ec3_gate_client *client;
+  int calls;
+  ec3_gate_result code;
+  char error[512];
+};
+
+static void call_client_from_callback(const ec3_gate_progress *event,
+                                      void *user_data) {
+  struct reentry *r = (struct reentry *)user_data;
+  ec3_gate_job *job = NULL;
+  char id[128];
+  if (event->kind != EC3_GATE_PROGRESS_KIND_RETRYING || r->calls > 0) {
+    return;
+  }
+  r->calls++;
+  r->code = ec3_gate_client_job_status(r->client,
+                                       job_id(id, sizeof id, "ok", "reentry"),
+                                       limit_ms(1500), NULL, &job);
+  snprintf(r->error, sizeof r->error, "%s",
+           ec3_gate_client_last_error(r->client));
+  ec3_gate_job_free(job);
+}
+
+/* A loopback port nothing listens on. */
+static unsigned closed_port(void) {
+  struct sockaddr_in addr;
+  socklen_t len = sizeof addr;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  memset(&addr, 0, sizeof addr);
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  CHECK(fd >= 0);
+  CHECK(bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0);
+  CHECK(getsockname(fd, (struct sockaddr *)&addr, &len) == 0);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+static void test_callback_calls_the_client(void) {
+  char id[128];
+  char authority[64];
+  ec3_gate_client_options *options = ec3_gate_client_options_new();
+  ec3_gate_client *client = NULL;
+  ec3_gate_job *job = NULL;
+  ec3_gate_wait_params p = fast_wait();
+  struct reentry r;
+  memset(&r, 0, sizeof r);
+  snprintf(authority, sizeof authority, "http://127.0.0.1:%u", closed_port());
+  CHECK_CODE(ec3_gate_client_options_set_api_url(options, base_url),
+             EC3_GATE_RESULT_OK);
+  CHECK_CODE(ec3_gate_client_options_set_authority(options, authority),
+             EC3_GATE_RESULT_OK);
+  CHECK_CODE(ec3_gate_client_options_set_client_credentials(
+                 options, "c-app", "c-s3cret-value"),
+             EC3_GATE_RESULT_OK);
+  CHECK_CODE(ec3_gate_client_new(options, &client), EC3_GATE_RESULT_OK);
+  ec3_gate_client_options_free(options);
+  r.client = client;
+  p.timeout_ms = limit_ms(4000);
+  p.progress = call_client_from_callback;
+  p.user_data = &r;
+  (void)ec3_gate_client_wait_with(client, job_id(id, sizeof id, "ok", "outer"),
+                                  &p, &job);
+  ec3_gate_job_free(job);
+  CHECK(r.calls == 1);
+  CHECK(r.code != EC3_GATE_RESULT_OK && r.code != EC3_GATE_RESULT_PANIC);
+  /* Its own fetch's failure, not the deadline of a wait for itself. */
+  CHECK_CONTAINS(r.error, "refused");
+  ec3_gate_client_free(client);
+}
+
 static const struct scenario scenarios[] = {
     {"version_number", test_version_number},
     {"structured_errors", test_structured_errors},
@@ -548,6 +629,7 @@ static const struct scenario scenarios[] = {
     {"create_job_with", test_create_job_with},
     {"cancel_all_three_calls", test_cancel_all_three_calls},
     {"cancel_after_another_cancel", test_cancel_after_another_cancel},
+    {"callback_calls_the_client", test_callback_calls_the_client},
 };
 
 int main(int argc, char **argv) {
