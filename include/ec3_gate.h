@@ -8,7 +8,10 @@
  * (the job id of ec3_gate_client_create_job_with), freed with
  * ec3_gate_string_free. Strings returned by accessors belong to the object
  * they came from; static strings are never freed. Out-params are written
- * only on success. Every function accepts NULL pointers and returns
+ * on success, and by the waits also on other codes: ec3_gate_client_wait_with
+ * on EC3_GATE_RESULT_JOB_FAILED and EC3_GATE_RESULT_TIMED_OUT,
+ * ec3_gate_client_wait_all on every code once the wait ran; free whatever
+ * was written, whatever the code. Every function accepts NULL pointers and returns
  * EC3_GATE_RESULT_NULL_ARGUMENT (or NULL/false) for them.
  *
  * SPDX-License-Identifier: MIT OR Apache-2.0
@@ -219,13 +222,9 @@ typedef uint32_t ec3_gate_status;
 // triggered: every later call given it returns `EC3_GATE_RESULT_CANCELLED`
 // at once, so use a fresh one per operation you may want to stop.
 //
-// The client stays usable after a cancel, but the interruption reaches the
-// client's shared connections: a request in flight at that moment from
-// another call on the same client that was not given the flag fails too.
-// A status query or wait retries it (within its own timeout; a wait
-// reports `RETRYING` to its progress callback), while a job creation
-// cannot (it is not idempotent) and returns `EC3_GATE_RESULT_SERVICE`.
-// Give calls that must not be disturbed a client of their own.
+// The client stays usable after a cancel, and the flag reaches only the
+// calls given it: other calls on the same client, in flight or later, and
+// its idle kept-alive connections are untouched.
 //
 // All functions on it are thread-safe, but not async-signal-safe (they take a
 // lock): from a signal handler, wake a thread that calls
@@ -334,7 +333,9 @@ typedef struct ec3_gate_progress {
 // It may call `ec3_gate_cancel_trigger`, the `ec3_gate_job_*` accessors and
 // `ec3_gate_status_name`. It must return normally: no C++ exception or
 // `longjmp` may leave it. It must not free the client or the job it is
-// given.
+// given. It may call the client (create, query, wait) too: such a call
+// made while the wait fetches a token fetches one of its own rather than
+// wait for the fetch the callback holds up.
 typedef void (*ec3_gate_progress_callback)(const struct ec3_gate_progress *event,
                                            void *user_data);
 
