@@ -453,7 +453,19 @@ impl Client {
             return Step::Late;
         }
         let attempt = self.send_once(request, remaining);
-        if let Err(error) = call.cancel.check() {
+        #[cfg(test)]
+        tests::cancel_after_send(call.cancel);
+        // A cancel ends the call, unless what it would drop is the news of
+        // something done: the service answered a creation with its id.
+        let done = policy == Policy::NotIdempotent
+            && matches!(
+                &attempt,
+                Attempt::Answered {
+                    status: 200..=299,
+                    ..
+                }
+            );
+        if !done && let Err(error) = call.cancel.check() {
             return Step::Failed(error);
         }
         let (error, retry_after, slows_everyone, brief) = match attempt {
@@ -666,5 +678,28 @@ fn transport_error(error: ureq::Error) -> Error {
             Error::InvalidResponse(format!("answer is larger than {MAX_BODY_BYTES} bytes"))
         }
         other => Error::InvalidResponse(crate::text::one_line(&other.to_string(), 200)),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::cell::Cell;
+
+    use crate::Cancel;
+
+    thread_local! {
+        static CANCEL_AFTER_SEND: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// Makes the next requests on this thread cancel their call the moment
+    /// their answer is read: the race a test cannot time from outside.
+    pub(crate) fn set_cancel_after_send(on: bool) {
+        CANCEL_AFTER_SEND.with(|c| c.set(on));
+    }
+
+    pub(super) fn cancel_after_send(cancel: &Cancel) {
+        if CANCEL_AFTER_SEND.with(Cell::get) {
+            cancel.cancel();
+        }
     }
 }

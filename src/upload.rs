@@ -104,6 +104,8 @@ impl Client {
     /// request surely never reached the service (it could not connect) or the
     /// service asked for it (429, or 503 with `Retry-After`), within `timeout`.
     /// A connection lost after sending is an error, never a second job.
+    /// A cancel ends the call with [`Error::Cancelled`], unless the service
+    /// had answered with the job's id: then the id is returned.
     pub fn create_job(
         &self,
         job: &NewJob,
@@ -112,9 +114,14 @@ impl Client {
         observer: &mut dyn Observer,
     ) -> Result<JobId, Error> {
         job.validate()?;
-        self.run(timeout.get(), cancel, observer, |client, call| {
+        let created = self.run_to_end(timeout.get(), cancel, observer, |client, call| {
             client.post_job(job, call)
-        })
+        })?;
+        // The job exists once its id arrived, cancelled or not.
+        match created {
+            Err(_) if cancel.is_cancelled() => Err(Error::Cancelled),
+            created => created,
+        }
     }
 
     /// `POST /ec3/jobs` for a validated `job`, within `call`.
@@ -173,6 +180,25 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 21: a cancel that lands after the service answered a creation
+    /// keeps the id of the job that exists.
+    #[test]
+    fn a_cancel_after_the_answer_keeps_the_created_id() {
+        use ec3_sim::scripted::{TestServer, json};
+        let server = TestServer::start(|_| json(201, r#"{"job":{"id":"created-1"}}"#));
+        let config = crate::Config::new(crate::Credentials::access_token("t0ken-value").unwrap())
+            .api_url(&server.url);
+        let client = Client::new(config).unwrap();
+        let job = NewJob::new("configuration-1", "Tower", Secret::new("ec3-t0ken-value"));
+        let cancel = Cancel::new();
+        crate::client::tests::set_cancel_after_send(true);
+        let created = client.create_job(&job, Timeout::default(), &cancel, &mut ());
+        crate::client::tests::set_cancel_after_send(false);
+        assert!(cancel.is_cancelled());
+        assert_eq!(created.unwrap().as_str(), "created-1");
+        assert_eq!(server.requests(), 1);
+    }
 
     fn job() -> NewJob {
         NewJob {

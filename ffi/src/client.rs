@@ -159,6 +159,8 @@ pub extern "C" fn ec3_gate_client_new(
 /// `timeout_ms` bounds the whole call. Triggering `cancel` (from another
 /// thread) ends the call with `EC3_GATE_RESULT_CANCELLED`, also while the
 /// request is in flight: then the job may or may not have been created.
+/// A cancel that lands once the service's answer with the id arrived
+/// returns `EC3_GATE_RESULT_OK` and the id: the job exists.
 ///
 /// Creating a job is not idempotent, so the request is repeated only when it
 /// surely never reached the service (no connection) or the service asked for
