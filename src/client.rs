@@ -9,8 +9,8 @@ use ureq::config::RedirectAuthHeaders;
 
 use crate::auth::Auth;
 use crate::budget::{Budget, Slot};
-use crate::endpoint::{Endpoint, Resolver};
-use crate::net_error::{NetError, Persistence, Role, classify};
+use crate::endpoint::{Endpoint, Resolver, is_loopback};
+use crate::net_error::{NetError, Persistence, Phase, Role, classify};
 use crate::redact::Redactor;
 use crate::retry::{Backoff, is_retryable_status, parse_retry_after};
 use crate::tls::{Trust, TrustSource};
@@ -30,6 +30,20 @@ const BRIEF_ATTEMPTS: u32 = 4;
 const BRIEF_WINDOW: Duration = Duration::from_secs(30);
 /// The media type the iTwin Platform recommends.
 pub(crate) const ITWIN_ACCEPT: &str = "application/vnd.bentley.itwin-platform.v1+json";
+/// Redirects followed for one request at most; each hop is a request of its
+/// own (a budget slot, its host's proxy, the URL rule).
+const MAX_REDIRECTS: usize = 5;
+/// The variables [`crate::proxy::select`] reads, kept to choose the proxy of
+/// each redirect's host as for the configured endpoints.
+const PROXY_VARIABLES: [&str; 7] = [
+    "https_proxy",
+    "HTTPS_PROXY",
+    "http_proxy",
+    "all_proxy",
+    "ALL_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+];
 /// Where jobs live under the API root.
 const JOBS_PATH: &str = "/insights/carbon-calculation/ec3/jobs";
 
@@ -45,6 +59,8 @@ pub struct Client {
     auth: Auth,
     trust: Trust,
     trust_source: TrustSource,
+    /// The proxy variables as read at [`Client::new`].
+    proxy_env: Vec<(&'static str, String)>,
     /// One pool for every call; a cancel interrupts only its own call's
     /// connections (see [`crate::interrupt`]).
     agent: Agent,
@@ -159,6 +175,15 @@ pub(crate) enum Step {
     Late,
 }
 
+/// What one attempt's last hop came to, and where it went.
+struct Sent {
+    attempt: Attempt,
+    /// The endpoint of the last hop (the request's own, unless redirected).
+    endpoint: Endpoint,
+    /// True when a redirect was followed: the first request reached a server.
+    redirected: bool,
+}
+
 /// The outcome of one attempt.
 enum Attempt {
     Answered {
@@ -166,6 +191,8 @@ enum Attempt {
         /// As received: not redacted yet.
         received: Vec<u8>,
         retry_after: Option<Duration>,
+        /// `Location`, for a redirect.
+        location: Option<String>,
     },
     Failed {
         error: ureq::Error,
@@ -203,7 +230,12 @@ impl Client {
         };
         let resolver = Resolver::new(&[&api, &authority]);
         let (agent, trust_source) = build_agent(&config.user_agent, &trust, &resolver);
+        let proxy_env = PROXY_VARIABLES
+            .iter()
+            .filter_map(|&name| var(name).map(|value| (name, value)))
+            .collect();
         let client = Self {
+            proxy_env,
             api,
             auth: Auth::new(config.credentials, authority, config.scope),
             trust,
@@ -311,10 +343,14 @@ impl Client {
         request: &Request<'_>,
         call: &mut Call<'_>,
     ) -> Result<u16, Error> {
-        let remaining = call.deadline.saturating_duration_since(Instant::now());
-        match self.send_once(request, remaining) {
+        let sent = match self.send_hops(request, call) {
+            Ok(sent) => sent,
+            Err(Step::Failed(error)) => return Err(error),
+            Err(_) => return Err(late(request.endpoint)),
+        };
+        match sent.attempt {
             Attempt::Answered { status, .. } => Ok(status),
-            Attempt::Failed { error } => Err(match classify(&error, request.endpoint) {
+            Attempt::Failed { error } => Err(match classify(&error, &sent.endpoint) {
                 Some(net) => Error::Network(Box::new(net)),
                 None => transport_error(error),
             }),
@@ -443,16 +479,14 @@ impl Client {
         if let Err(error) = call.cancel.check() {
             return Step::Failed(error);
         }
-        match self.budget.acquire(call.deadline, call.cancel) {
-            Ok(Slot::Granted) => {}
-            Ok(Slot::Late) => return Step::Late,
-            Err(error) => return Step::Failed(error),
-        }
-        let remaining = call.deadline.saturating_duration_since(Instant::now());
-        if remaining.is_zero() {
-            return Step::Late;
-        }
-        let attempt = self.send_once(request, remaining);
+        let Sent {
+            attempt,
+            endpoint,
+            redirected,
+        } = match self.send_hops(request, call) {
+            Ok(sent) => sent,
+            Err(step) => return step,
+        };
         #[cfg(test)]
         tests::cancel_after_send(call.cancel);
         // A cancel ends the call, unless what it would drop is the news of
@@ -473,6 +507,7 @@ impl Client {
                 status,
                 received,
                 retry_after,
+                ..
             } => {
                 let body = self
                     .redactor
@@ -500,11 +535,12 @@ impl Client {
                 )
             }
             Attempt::Failed { error } => {
-                let Some(net) = classify(&error, request.endpoint) else {
+                let Some(net) = classify(&error, &endpoint) else {
                     return Step::Failed(transport_error(error));
                 };
                 let persistence = net.persistence();
-                let not_sent = net.surely_not_sent();
+                // A hop after a redirect means the first request was sent.
+                let not_sent = net.surely_not_sent() && !redirected;
                 let error = Error::Network(Box::new(net));
                 let brief = persistence == Persistence::Brief;
                 if brief {
@@ -531,6 +567,113 @@ impl Client {
         Step::Retry { error, delay }
     }
 
+    /// Sends `request` and follows its redirects (up to [`MAX_REDIRECTS`]),
+    /// each hop a request of its own: a budget slot, the proxy its host's
+    /// URL selects, the URL rule (https, or plain http to loopback), no
+    /// `Authorization`. `Err` is the step the attempt comes to (late, or a
+    /// redirect that cannot be followed).
+    fn send_hops(&self, request: &Request<'_>, call: &Call<'_>) -> Result<Sent, Step> {
+        let mut endpoint = request.endpoint.clone();
+        let mut url = request.url.clone();
+        let mut method = request.method;
+        let mut body = request.body.clone();
+        let mut authorization = request.authorization.clone();
+        for hop in 0..=MAX_REDIRECTS {
+            match self.budget.acquire(call.deadline, call.cancel) {
+                Ok(Slot::Granted) => {}
+                Ok(Slot::Late) => return Err(Step::Late),
+                Err(error) => return Err(Step::Failed(error)),
+            }
+            let remaining = call.deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Err(Step::Late);
+            }
+            let this = Request {
+                method,
+                url: url.clone(),
+                endpoint: &endpoint,
+                authorization: authorization.clone(),
+                accept: request.accept,
+                body: body.clone(),
+            };
+            let attempt = self.send_once(&this, remaining);
+            let location = match &attempt {
+                Attempt::Answered {
+                    status: 301 | 302 | 303 | 307 | 308,
+                    location: Some(location),
+                    ..
+                } if !call.cancel.is_cancelled() => location.clone(),
+                _ => {
+                    return Ok(Sent {
+                        attempt,
+                        endpoint,
+                        redirected: hop > 0,
+                    });
+                }
+            };
+            let unusable = |endpoint: &Endpoint, phase, what: &str| {
+                Step::Failed(Error::Network(Box::new(NetError::unusable(
+                    endpoint, phase, what,
+                ))))
+            };
+            if hop == MAX_REDIRECTS {
+                return Err(unusable(&endpoint, Phase::Read, "too many redirects"));
+            }
+            let keeps_method = matches!(
+                &attempt,
+                Attempt::Answered {
+                    status: 307 | 308,
+                    ..
+                }
+            );
+            if keeps_method && body.is_some() {
+                // It would send the request body again, to another place.
+                return Err(unusable(
+                    &endpoint,
+                    Phase::Read,
+                    "a redirect could not be followed",
+                ));
+            }
+            let Some((next, next_url)) = endpoint.redirect(&url, &location) else {
+                return Err(unusable(
+                    &endpoint,
+                    Phase::Read,
+                    "a redirect could not be followed",
+                ));
+            };
+            if endpoint.is_https() && !next.is_https() {
+                return Err(unusable(
+                    &next,
+                    Phase::Send,
+                    "refused a redirect from https to plain http",
+                ));
+            }
+            if !next.is_https() && !is_loopback(next.host()) {
+                return Err(unusable(
+                    &next,
+                    Phase::Connect,
+                    &crate::endpoint::LeftLoopback.to_string(),
+                ));
+            }
+            let next = next
+                .with_proxy_from(|name| {
+                    self.proxy_env
+                        .iter()
+                        .find(|(n, _)| *n == name)
+                        .map(|(_, v)| v.clone())
+                })
+                .map_err(Step::Failed)?;
+            if !keeps_method {
+                method = Method::Get;
+                body = None;
+            }
+            authorization = None;
+            endpoint = next;
+            url = next_url;
+        }
+        Err(Step::Late)
+    }
+
     fn send_once(&self, request: &Request<'_>, remaining: Duration) -> Attempt {
         let agent = &self.agent;
         let proxy = request.endpoint.proxy().cloned();
@@ -552,6 +695,11 @@ impl Client {
         };
         let status = response.status().as_u16();
         let retry_after = retry_after(response.headers());
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let read = response
             .body_mut()
             .with_config()
@@ -562,12 +710,14 @@ impl Client {
                 status,
                 received,
                 retry_after,
+                location,
             },
             // An error answer's body only adds detail; the status says enough.
             Err(_) if status >= 400 => Attempt::Answered {
                 status,
                 received: Vec::new(),
                 retry_after,
+                location,
             },
             Err(error) => Attempt::Failed { error },
         }
@@ -644,8 +794,10 @@ fn build_agent(user_agent: &str, trust: &Trust, resolver: &Resolver) -> (Agent, 
         // 429 and 503 answers must keep their Retry-After header.
         .http_status_as_error(false)
         .user_agent(user_agent)
-        .max_redirects(5)
-        // ureq's default, stated: Authorization never follows a redirect.
+        // Redirects are followed by `Client::send_hops`, each hop through
+        // the budget, its own proxy and the URL rule.
+        .max_redirects(0)
+        // Stated: Authorization never follows a redirect.
         .redirect_auth_headers(RedirectAuthHeaders::Never)
         // Proxies are chosen per endpoint (curl's rules), never by ureq.
         .proxy(None)
@@ -701,5 +853,49 @@ pub(crate) mod tests {
         if CANCEL_AFTER_SEND.with(Cell::get) {
             cancel.cancel();
         }
+    }
+
+    /// Issue 21: a redirect's hop chooses the proxy of its own host (curl's
+    /// rules), not the first host's: a loopback API (never proxied) that
+    /// redirects to another host sends that hop through `https_proxy`.
+    #[test]
+    fn a_redirect_hop_chooses_its_own_proxy() {
+        use std::sync::{Arc, Mutex};
+
+        use ec3_sim::scripted::{Action, TestServer, response};
+
+        use crate::{Client, Config, Credentials, JobId, Timeout};
+
+        let asked = Arc::new(Mutex::new(Vec::<String>::new()));
+        let log = asked.clone();
+        let proxy = TestServer::start(move |request| {
+            log.lock()
+                .unwrap()
+                .push(request.head.lines().next().unwrap_or("").to_owned());
+            Action::Raw(response(403, &[], b""))
+        });
+        let api = TestServer::start(|_| {
+            let to = [("Location", "https://elsewhere.example/x")];
+            Action::Raw(response(302, &to, b""))
+        });
+        let config =
+            Config::new(Credentials::access_token("t0ken-value").unwrap()).api_url(&api.url);
+        let proxy_url = proxy.url.clone();
+        let env = move |name: &str| (name == "https_proxy").then(|| proxy_url.clone());
+        let client = Client::with_env(config, env).unwrap();
+        let error = client
+            .job_status(
+                &JobId::new("job-1").unwrap(),
+                Timeout::new(std::time::Duration::from_secs(10)).unwrap(),
+                &Cancel::new(),
+                &mut (),
+            )
+            .unwrap_err();
+        let asked = asked.lock().unwrap().clone();
+        assert_eq!(
+            asked,
+            ["CONNECT elsewhere.example:443 HTTP/1.1"],
+            "the hop went through the proxy its host selects: {error}"
+        );
     }
 }

@@ -113,6 +113,46 @@ impl Endpoint {
         Ok(self)
     }
 
+    /// Where a redirect to `location` from `from` (a URL under this
+    /// endpoint) leads: the target's endpoint (same role, no proxy chosen
+    /// yet) and its URL. `None` when the location is neither an absolute
+    /// `http(s)://` URL nor an absolute path, or its host is not valid.
+    /// The target is not checked against the URL rule here: the caller
+    /// applies it to each hop.
+    pub(crate) fn redirect(&self, from: &str, location: &str) -> Option<(Self, String)> {
+        let location = location.trim();
+        let url = if location.starts_with('/') && !location.starts_with("//") {
+            // An absolute path: same scheme, host and port as `from`.
+            let scheme_end = from.find("://")? + 3;
+            let (origin_start, rest) = from.split_at_checked(scheme_end)?;
+            let authority = rest.split('/').next().unwrap_or_default();
+            format!("{origin_start}{authority}{location}")
+        } else {
+            location.to_owned()
+        };
+        let (https, rest) = if let Some(rest) = strip_prefix_ci(&url, "https://") {
+            (true, rest)
+        } else {
+            (false, strip_prefix_ci(&url, "http://")?)
+        };
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        if authority.contains('@') || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return None;
+        }
+        let (host, port) = host_of(authority)?;
+        let scheme = if https { "https://" } else { "http://" };
+        url.parse::<ureq::http::Uri>().ok()?;
+        let target = Self {
+            base: format!("{scheme}{authority}"),
+            host,
+            port: port.unwrap_or(if https { 443 } else { 80 }),
+            https,
+            role: self.role,
+            proxy: None,
+        };
+        Some((target, url))
+    }
+
     /// The proxy that reaches this endpoint, if any.
     pub(crate) fn proxy(&self) -> Option<&ureq::Proxy> {
         self.proxy.as_ref()

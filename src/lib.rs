@@ -23,7 +23,9 @@
 //!   phase and cause; [`NetError::persistence`] is that rule.
 //! - TLS trusts the platform's store (compiled-in Mozilla roots where none
 //!   exists), plus [`Config::ca_cert`].
-//! - `Authorization` never follows a redirect.
+//! - Redirects (5 at most) are followed one hop at a time, each a request of
+//!   its own: a budget slot, the proxy its host selects, the URL rule.
+//!   `Authorization` never follows a redirect.
 //! - Every secret the client knows (the access token or the client secret,
 //!   the tokens it is issued, EC3 tokens, [`Config::redact`]) is cut out of
 //!   every answer before anything reads it as text (a job, a message, an

@@ -220,6 +220,12 @@ impl NetError {
         }
     }
 
+    /// A request to `endpoint` that cannot be made as asked (a redirect
+    /// that cannot be followed): final, named.
+    pub(crate) fn unusable(endpoint: &Endpoint, phase: Phase, what: impl Into<String>) -> Self {
+        Self::at(endpoint, phase, Cause::Unusable(what.into()))
+    }
+
     /// The deadline passed before a request to `endpoint` could be sent.
     pub(crate) fn deadline(endpoint: &Endpoint) -> Self {
         Self::at(endpoint, Phase::Send, Cause::DeadlineReached)

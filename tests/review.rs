@@ -319,3 +319,39 @@ fn a_call_from_an_observer_during_a_token_fetch_does_not_wait_for_itself() {
     );
     assert!(outer.is_ok(), "{outer:?}");
 }
+
+/// Item 4, redirects: each hop is a request of its own and takes a budget
+/// slot; ureq followed up to five redirects inside one slot.
+#[test]
+fn every_redirect_hop_takes_a_budget_slot() {
+    let (server, log) = server(|path| {
+        // /hop-1 -> /hop-2 -> /hop-3 -> /hop-4 (the job).
+        let next = match path.rsplit('/').next().unwrap_or("") {
+            "hop-1" => "hop-2",
+            "hop-2" => "hop-3",
+            "hop-3" => "hop-4",
+            _ => return json(200, &job_json("Succeeded", None, None)),
+        };
+        Action::Raw(response(
+            302,
+            &[("Location", &format!("{JOBS}/{next}"))],
+            b"",
+        ))
+    });
+    let config = Config::new(Credentials::access_token(TOKEN).unwrap())
+        .api_url(&server.url)
+        .max_requests_per_minute(2);
+    let client = Client::new(config).unwrap();
+    let result = client.job_status(
+        &JobId::new("hop-1").unwrap(),
+        Timeout::new(Duration::from_secs(5)).unwrap(),
+        &Cancel::new(),
+        &mut (),
+    );
+    let sent = log.lock().unwrap().clone();
+    assert_eq!(sent.len(), 2, "two slots, two requests: {sent:?}");
+    assert!(
+        result.is_err(),
+        "the budget allows no third hop in time: {result:?}"
+    );
+}
