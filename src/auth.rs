@@ -2,7 +2,6 @@
 //! renewed before it expires.
 
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
-use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -49,8 +48,8 @@ pub(crate) struct Auth {
 #[derive(Default)]
 struct State {
     cached: Option<Cached>,
-    /// The thread whose call is fetching now.
-    fetching: Option<ThreadId>,
+    /// The thread whose call is fetching now (see [`this_thread`]).
+    fetching: Option<usize>,
 }
 
 struct Cached {
@@ -140,7 +139,7 @@ impl Auth {
                 client_secret,
             } => (client_id, client_secret),
         };
-        let me = std::thread::current().id();
+        let me = this_thread();
         let mut state = self.lock();
         let nested = loop {
             if let Some(c) = &state.cached {
@@ -236,6 +235,16 @@ impl Auth {
         };
         parse_token(&body)
     }
+}
+
+/// This thread, as a number no other live thread has: the address of a
+/// thread-local. (`std::thread::current()` would allocate a handle that a
+/// thread the C caller made never frees.)
+fn this_thread() -> usize {
+    thread_local! {
+        static MARK: u8 = const { 0 };
+    }
+    MARK.with(|mark| std::ptr::from_ref(mark) as usize)
 }
 
 fn parse_token(body: &[u8]) -> Result<(Secret, Duration), Error> {
