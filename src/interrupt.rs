@@ -73,6 +73,17 @@ impl Io {
     }
 }
 
+impl Io {
+    /// Ends the registration; true when the call was cancelled meanwhile,
+    /// so the socket may have been shut down and must not be reused.
+    fn end(mut self) -> bool {
+        self.0.take().is_some_and(|(cancel, id)| {
+            cancel.detach(id);
+            cancel.is_cancelled()
+        })
+    }
+}
+
 impl Drop for Io {
     fn drop(&mut self) {
         if let Some((cancel, id)) = self.0.take() {
@@ -126,9 +137,15 @@ impl Connector for InterruptibleConnector {
             }),
         };
         let io = Io::start(&handles)?;
-        let inner = self.0.connect(&own, chained)?;
-        drop(io);
-        Ok(inner.map(|inner| Box::new(Interruptible { inner, handles }) as Box<dyn Transport>))
+        let inner = self.0.connect(&own, chained);
+        let shut = io.end();
+        Ok(inner?.map(|inner| {
+            Box::new(Interruptible {
+                inner,
+                handles,
+                shut,
+            }) as Box<dyn Transport>
+        }))
     }
 }
 
@@ -137,6 +154,8 @@ impl Connector for InterruptibleConnector {
 struct Interruptible {
     inner: Box<dyn Transport>,
     handles: Handles,
+    /// A cancel may have shut the socket down: never back to the pool.
+    shut: bool,
 }
 
 impl Transport for Interruptible {
@@ -145,17 +164,21 @@ impl Transport for Interruptible {
     }
 
     fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
-        let _io = Io::start(&self.handles)?;
-        self.inner.transmit_output(amount, timeout)
+        let io = Io::start(&self.handles)?;
+        let sent = self.inner.transmit_output(amount, timeout);
+        self.shut |= io.end();
+        sent
     }
 
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
-        let _io = Io::start(&self.handles)?;
-        self.inner.await_input(timeout)
+        let io = Io::start(&self.handles)?;
+        let read = self.inner.await_input(timeout);
+        self.shut |= io.end();
+        read
     }
 
     fn is_open(&mut self) -> bool {
-        self.inner.is_open()
+        !self.shut && self.inner.is_open()
     }
 
     fn is_tls(&self) -> bool {
