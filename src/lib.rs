@@ -57,10 +57,12 @@
 #![forbid(unsafe_code)]
 // Every public item is part of a contract (the CLI's and the C library's).
 #![deny(missing_docs)]
-// Text from a server or a user is never cut at a byte index: a multi-byte
-// character across it panics. `str::get`, `split_at_checked` or char-wise
-// code instead.
-#![deny(clippy::string_slice)]
+// Text from a server or a user is never cut at a byte index: `str::get`,
+// `split_at_checked` or char-wise code instead.
+#![deny(
+    clippy::string_slice,
+    reason = "a multi-byte character across a byte index panics (issue 21: a server link did)"
+)]
 
 mod auth;
 mod budget;
