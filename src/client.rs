@@ -374,6 +374,15 @@ impl Client {
         self.read_job(reply)
     }
 
+    /// `text` (decoded from an answer) scrubbed of every secret this
+    /// client knows.
+    pub(crate) fn scrub(&self, text: String) -> String {
+        self.redactor
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .text(text)
+    }
+
     /// The job a status answer holds, its decoded texts scrubbed of every
     /// secret (the answer's bytes were, but an escape only decoding reveals
     /// survives when the answer as a whole is no JSON the redactor reads).

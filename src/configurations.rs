@@ -91,7 +91,7 @@ impl Client {
                     Error::InvalidResponse("configuration list is not the documented JSON".into())
                 })?;
                 for c in page.configurations {
-                    let c = sanitize(c);
+                    let c = client.sanitize(c);
                     chars += c.chars();
                     if all.len() == MAX_CONFIGURATIONS || chars > MAX_LIST_CHARS {
                         return Err(Error::InvalidResponse(format!(
@@ -169,7 +169,7 @@ impl Client {
         let single: Single = serde_json::from_slice(&body).map_err(|_| {
             Error::InvalidResponse("configuration is not the documented JSON".into())
         })?;
-        Ok(sanitize(single.configuration))
+        Ok(self.sanitize(single.configuration))
     }
 }
 
@@ -184,12 +184,16 @@ impl Configuration {
     }
 }
 
-fn sanitize(c: Configuration) -> Configuration {
-    let cap = |s: Option<String>| s.map(|s| text::normalize(&s, 1024));
-    Configuration {
-        id: text::normalize(&c.id, 256),
-        display_name: cap(c.display_name),
-        description: cap(c.description),
-        modified_on: cap(c.modified_on),
+impl Client {
+    /// `c` with its texts capped, and scrubbed of every secret after
+    /// decoding (as [`Client::read_job`] does for a job).
+    fn sanitize(&self, c: Configuration) -> Configuration {
+        let cap = |s: String, chars| self.scrub(text::normalize(&s, chars));
+        Configuration {
+            id: cap(c.id, 256),
+            display_name: c.display_name.map(|s| cap(s, 1024)),
+            description: c.description.map(|s| cap(s, 1024)),
+            modified_on: c.modified_on.map(|s| cap(s, 1024)),
+        }
     }
 }

@@ -355,3 +355,25 @@ fn every_redirect_hop_takes_a_budget_slot() {
         "the budget allows no third hop in time: {result:?}"
     );
 }
+
+/// Item 4, redaction bypass, in a configuration list: the same decoded
+/// texts, scrubbed.
+#[test]
+fn a_secret_only_decoding_reveals_is_redacted_from_configurations() {
+    let escaped = format!("\\u{:04x}{}", TOKEN.as_bytes()[0], &TOKEN[1..]);
+    let body = format!(
+        r#"{{"configurations":[{{"id":"c1","displayName":"named {escaped}","description":"{escaped}"}}],"n":1e400}}"#
+    );
+    let (server, _log) = server(move |_| json(200, &body));
+    let client = client(&server.url);
+    let list = client
+        .configurations(
+            "itwin-1",
+            Timeout::new(LONG).unwrap(),
+            &Cancel::new(),
+            &mut (),
+        )
+        .unwrap();
+    assert_eq!(list[0].display_name.as_deref(), Some("named ***"));
+    assert_eq!(list[0].description.as_deref(), Some("***"));
+}
