@@ -31,8 +31,8 @@
 //!   every answer before anything reads it as text (a job, a message, an
 //!   error): raw, JSON-escaped (also after decoding), URL-encoded and
 //!   base64; the texts decoded from it (a job's, a configuration's) are
-//!   scrubbed again. A token the
-//!   authority issues is read as received: it is data, not display.
+//!   scrubbed again. A token the authority issues is read as received: it
+//!   is data, not display.
 //! - Proxies follow curl's rules: `https_proxy`/`HTTPS_PROXY`, `http_proxy`,
 //!   `all_proxy`/`ALL_PROXY`, `no_proxy`/`NO_PROXY`; loopback is never proxied.
 //!
