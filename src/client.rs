@@ -10,7 +10,8 @@ use ureq::config::RedirectAuthHeaders;
 use crate::auth::Auth;
 use crate::budget::{Budget, Slot};
 use crate::endpoint::{Endpoint, Resolver};
-use crate::net_error::{NetError, Persistence, Role, classify};
+use crate::net_error::{NetError, Persistence, classify};
+use crate::parts::Parts;
 use crate::redact::Redactor;
 use crate::retry::{Backoff, is_retryable_status, parse_retry_after};
 use crate::tls::{Trust, TrustSource};
@@ -178,28 +179,24 @@ impl Client {
         config: Config,
         var: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, Error> {
-        let api = Endpoint::parse("API URL", &config.api_url)?
-            .with_role(Role::Api)
-            .with_proxy_from(&var)?;
-        let authority = Endpoint::parse("authority", &config.authority)?
-            .with_role(Role::Authority)
-            .with_proxy_from(&var)?;
-        if config.scope.trim().is_empty() || config.scope.chars().any(char::is_control) {
-            return Err(Error::config(
-                "scope",
-                "must be non-empty, without control characters",
-            ));
-        }
-        let budget = Budget::per_minute(config.max_requests_per_minute)?;
-        let trust = match &config.ca_cert {
-            Some(value) => Trust::with_extra(value)?,
-            None => Trust::default(),
-        };
+        let parts = Parts::read(&config, var);
+        Self::from_parts(config, parts)
+    }
+
+    /// The client of `config` whose `parts` were read: the first problem
+    /// (in [`Parts::problems`]' order, the credentials first) refuses it.
+    pub(crate) fn from_parts(config: Config, parts: Parts) -> Result<Self, Error> {
+        let credentials = config.credentials.ok_or(Error::NoCredentials)?;
+        let api = parts.api?;
+        let authority = parts.authority?;
+        parts.scope?;
+        let budget = parts.budget?;
+        let trust = parts.trust?;
         let resolver = Resolver::new(&[&api, &authority]);
         let (agent, trust_source) = build_agent(&config.user_agent, &trust, &resolver);
         let client = Self {
             api,
-            auth: Auth::new(config.credentials, authority, config.scope),
+            auth: Auth::new(credentials, authority, config.scope),
             user_agent: config.user_agent,
             trust,
             trust_source,
@@ -304,23 +301,6 @@ impl Client {
     /// Where the trusted roots come from.
     pub(crate) fn trust_source(&self) -> TrustSource {
         self.trust_source
-    }
-
-    /// Sends `request` once, without retrying: the status of any answer, or
-    /// the failure in words.
-    pub(crate) fn send_final(
-        &self,
-        request: &Request<'_>,
-        call: &mut Call<'_>,
-    ) -> Result<u16, Error> {
-        let remaining = call.deadline.saturating_duration_since(Instant::now());
-        match self.send_once(request, remaining) {
-            Attempt::Answered { status, .. } => Ok(status),
-            Attempt::Failed { error } => Err(match classify(&error, request.endpoint) {
-                Some(net) => Error::Network(Box::new(net)),
-                None => transport_error(error),
-            }),
-        }
     }
 
     /// `path` under the API root.
@@ -539,7 +519,8 @@ impl Client {
         }
     }
 
-    fn agent(&self) -> Agent {
+    /// The agent every request of this client goes through.
+    pub(crate) fn agent(&self) -> Agent {
         self.agent
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -588,7 +569,7 @@ pub(crate) fn late(endpoint: &Endpoint) -> Error {
     Error::Network(Box::new(NetError::deadline(endpoint)))
 }
 
-fn configure<B>(
+pub(crate) fn configure<B>(
     builder: ureq::RequestBuilder<B>,
     request: &Request<'_>,
     proxy: Option<ureq::Proxy>,
@@ -610,7 +591,11 @@ fn configure<B>(
     builder
 }
 
-fn build_agent(user_agent: &str, trust: &Trust, resolver: &Resolver) -> (Agent, TrustSource) {
+pub(crate) fn build_agent(
+    user_agent: &str,
+    trust: &Trust,
+    resolver: &Resolver,
+) -> (Agent, TrustSource) {
     let (tls, source) = trust.tls_config();
     let config = Agent::config_builder()
         .tls_config(tls)
@@ -645,7 +630,7 @@ fn retry_after(headers: &ureq::http::HeaderMap) -> Option<Duration> {
 }
 
 /// The one ureq error that is not about the network: an oversized answer.
-fn transport_error(error: ureq::Error) -> Error {
+pub(crate) fn transport_error(error: ureq::Error) -> Error {
     match error {
         ureq::Error::BodyExceedsLimit(_) => {
             Error::InvalidResponse(format!("answer is larger than {MAX_BODY_BYTES} bytes"))

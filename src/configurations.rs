@@ -31,6 +31,47 @@ pub struct Configuration {
     pub description: Option<String>,
     /// When it was last changed (as the service writes it).
     pub modified_on: Option<String>,
+    /// What it uploads, label by label: read through
+    /// [`Configuration::form`] and [`Configuration::mapping_ids`]; not in
+    /// the JSON the CLI prints.
+    #[serde(default, skip_serializing)]
+    labels: Vec<Label>,
+    /// Its links: read through [`Configuration::form`] and
+    /// [`Configuration::imodel_id`].
+    #[serde(default, rename = "_links", skip_serializing)]
+    links: ConfigurationLinks,
+}
+
+/// Which of the two forms an EC3 configuration has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigurationForm {
+    /// Uploads a report (labels name a `reportTable`; `_links.report`).
+    ReportBased,
+    /// Uploads an extraction of an iModel's mappings (labels name a
+    /// `mappingId`; `_links.iModel`): a job needs an extraction id.
+    ExtractionBased,
+}
+
+/// One label of a configuration: only what tells its form.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Label {
+    mapping_id: Option<String>,
+    report_table: Option<String>,
+}
+
+/// The links of a configuration that tell its form.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+struct ConfigurationLinks {
+    report: Option<Href>,
+    #[serde(rename = "iModel")]
+    imodel: Option<Href>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+struct Href {
+    href: Option<String>,
 }
 
 impl Client {
@@ -174,22 +215,120 @@ impl Client {
 }
 
 impl Configuration {
+    /// Its form, as its labels and links tell it: extraction-based when a
+    /// label names a `mappingId` or it links an iModel, report-based when a
+    /// label names a `reportTable` or it links a report; `None` when it
+    /// says neither (the list of an iTwin's configurations may not).
+    pub fn form(&self) -> Option<ConfigurationForm> {
+        let imodel = self.links.imodel.as_ref().is_some_and(|l| l.href.is_some());
+        let report = self.links.report.as_ref().is_some_and(|l| l.href.is_some());
+        if imodel || self.labels.iter().any(|l| l.mapping_id.is_some()) {
+            Some(ConfigurationForm::ExtractionBased)
+        } else if report || self.labels.iter().any(|l| l.report_table.is_some()) {
+            Some(ConfigurationForm::ReportBased)
+        } else {
+            None
+        }
+    }
+
+    /// The mappings an extraction for it must run: the distinct
+    /// `labels[].mappingId`, in the order first named (escaped server text).
+    pub fn mapping_ids(&self) -> Vec<&str> {
+        let mut ids: Vec<&str> = Vec::new();
+        for id in self.labels.iter().filter_map(|l| l.mapping_id.as_deref()) {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        ids
+    }
+
+    /// The iModel it extracts from: the last path segment of
+    /// `_links.iModel.href` (escaped server text; check it before use).
+    pub fn imodel_id(&self) -> Option<&str> {
+        let href = self.links.imodel.as_ref()?.href.as_deref()?;
+        let path = href.split(['?', '#']).next().unwrap_or_default();
+        path.split('/').rev().find(|s| !s.is_empty())
+    }
+
     /// Characters of text it holds.
     fn chars(&self) -> usize {
         let len = |s: &Option<String>| s.as_deref().map_or(0, |s| s.chars().count());
+        let labels: usize = self
+            .labels
+            .iter()
+            .map(|l| len(&l.mapping_id) + len(&l.report_table))
+            .sum();
+        let links = [&self.links.report, &self.links.imodel]
+            .into_iter()
+            .flatten()
+            .map(|l| len(&l.href))
+            .sum::<usize>();
         self.id.chars().count()
             + len(&self.display_name)
             + len(&self.description)
             + len(&self.modified_on)
+            + labels
+            + links
     }
 }
 
 fn sanitize(c: Configuration) -> Configuration {
     let cap = |s: Option<String>| s.map(|s| text::normalize(&s, 1024));
+    let link = |l: Option<Href>| {
+        l.map(|l| Href {
+            href: l.href.map(|h| text::normalize(&h, 2048)),
+        })
+    };
     Configuration {
         id: text::normalize(&c.id, 256),
         display_name: cap(c.display_name),
         description: cap(c.description),
         modified_on: cap(c.modified_on),
+        labels: c
+            .labels
+            .into_iter()
+            .map(|l| Label {
+                mapping_id: l.mapping_id.map(|s| text::normalize(&s, 256)),
+                report_table: cap(l.report_table),
+            })
+            .collect(),
+        links: ConfigurationLinks {
+            report: link(c.links.report),
+            imodel: link(c.links.imodel),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(json: &str) -> Configuration {
+        sanitize(serde_json::from_str(json).unwrap())
+    }
+
+    #[test]
+    fn the_form_mappings_and_imodel_are_read_from_labels_and_links() {
+        let ext = read(
+            r#"{"id":"c1","labels":[{"name":"a","mappingId":"m1"},{"name":"b","mappingId":"m2"},
+                {"name":"c","mappingId":"m1"}],
+                "_links":{"iModel":{"href":"https://api.example/imodels/im-9/"},
+                          "iTwin":{"href":"https://api.example/itwins/t"}}}"#,
+        );
+        assert_eq!(ext.form(), Some(ConfigurationForm::ExtractionBased));
+        assert_eq!(ext.mapping_ids(), ["m1", "m2"]);
+        assert_eq!(ext.imodel_id(), Some("im-9"));
+        let report = read(
+            r#"{"id":"c2","labels":[{"name":"a","reportTable":"T"}],
+                "_links":{"report":{"href":"https://api.example/reports/r"}}}"#,
+        );
+        assert_eq!(report.form(), Some(ConfigurationForm::ReportBased));
+        assert!(report.mapping_ids().is_empty());
+        assert_eq!(report.imodel_id(), None);
+        assert_eq!(read(r#"{"id":"c3"}"#).form(), None);
+        // Not in the JSON the CLI prints.
+        let json = serde_json::to_string(&ext).unwrap();
+        assert!(!json.contains("m1") && !json.contains("_links"), "{json}");
     }
 }
