@@ -82,7 +82,10 @@ pub struct Checkup {
 }
 
 /// A whole client, or the parts of one that are valid.
-#[allow(clippy::large_enum_variant, reason = "one per doctor run, never moved in a loop")]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per doctor run, never moved in a loop"
+)]
 enum State {
     Ready(Client),
     Partial {
