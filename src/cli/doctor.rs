@@ -319,6 +319,11 @@ fn setting_fix(what: &str) -> String {
         "give a readable PEM file of CA certificates (or the PEM text itself), or unset it".into()
     } else if has("PROXY") || has("proxy") {
         "give the proxy as http://host:port (or https://), or unset it to connect directly".into()
+    } else if what == "--timeout" {
+        // `doctor`'s own: how long each network check may take.
+        let (min, max) = (show(MIN_TIMEOUT_MS), show(MAX_TIMEOUT_MS));
+        let default = show(Check::DEFAULT_TIMEOUT_MS);
+        format!("give a duration from {min} to {max}, such as 5s, or leave it out for {default}")
     } else if has("TIMEOUT") || has("timeout") {
         let (min, max) = (show(MIN_TIMEOUT_MS), show(MAX_TIMEOUT_MS));
         let default = show(DEFAULT_TIMEOUT_MS);
