@@ -950,8 +950,16 @@ fn refused_connection_fails_the_connect_step_with_exit_6() {
             "{text}"
         );
     }
-    // No token line: the authority was not reached.
-    assert!(!text.contains("token"), "{text}");
+    // No token was requested (the authority was not reached), and doctor
+    // says so.
+    assert!(
+        !text.contains("✓ token") && !text.contains("✗ token"),
+        "{text}"
+    );
+    assert_eq!(
+        line(&text, "- token"),
+        "- token: not requested: needs valid settings and a reachable authority (see above)"
+    );
 }
 
 #[test]

@@ -202,6 +202,7 @@ pub fn run(diagnosis: Diagnosis, reporter: &dyn Reporter, cancel: &Cancel) -> Ou
         unreadable,
         problems,
         checkup,
+        client_credentials,
         timeout,
         job_id,
         configuration_id,
@@ -222,6 +223,12 @@ pub fn run(diagnosis: Diagnosis, reporter: &dyn Reporter, cancel: &Cancel) -> Ou
         lines.push(check_line(check));
     }
     let mut skipped = Vec::new();
+    if client_credentials && !lines.iter().any(|l| l.name == "token") {
+        skipped.push(
+            "token: not requested: needs valid settings and a reachable authority (see above)"
+                .to_owned(),
+        );
+    }
     match checkup.client() {
         Some(client) => {
             if let Some(id) = &job_id {

@@ -409,6 +409,8 @@ pub struct Diagnosis {
     pub problems: Vec<Error>,
     /// The client's settings checked, and the checks they allow.
     pub checkup: Checkup,
+    /// Client credentials were given (so a token should be requested).
+    pub client_credentials: bool,
     /// How long each network check may take.
     pub timeout: Timeout,
     /// `--job-id`: the job to read, when given and valid.
@@ -451,6 +453,7 @@ pub fn diagnose(args: Args, env: &Env, env_errors: Vec<Error>) -> Diagnosis {
         None => default_timeout,
     };
     let credentials = credentials(env).map_err(|e| problems.push(e)).ok();
+    let client_credentials = matches!(credentials, Some(Credentials::ClientCredentials { .. }));
     let base = credentials.map_or_else(Config::without_credentials, Config::new);
     let (config, names, budget_problem) = client_config(&flags, env, base);
     problems.extend(budget_problem);
@@ -490,6 +493,7 @@ pub fn diagnose(args: Args, env: &Env, env_errors: Vec<Error>) -> Diagnosis {
         unreadable: env_errors,
         problems,
         checkup,
+        client_credentials,
         timeout,
         job_id,
         configuration_id,
