@@ -26,6 +26,15 @@
 //! number of polls: `Running` until N ms after its first poll. [`Stats::notice_delays`]
 //! says how long after that each such job's terminal status was first sent.
 //!
+//! One configuration (`GET /insights/carbon-calculation/ec3/configurations/{id}`), by suffix:
+//!
+//! | id | answers |
+//! |---|---|
+//! | `{stem}-report` | report-based: labels with `reportTable`, `_links.report.href` = `{base}/insights/reporting/reports/report-{stem}` |
+//! | `{imodel}.{mstem}-ext` | extraction-based: three labels with `mappingId`s `{mstem}-m1`, `{mstem}-m2`, `{mstem}-m1`; `_links.iModel.href` = `{base}/imodels/{imodel}`, `_links.iTwin.href` = `{base}/itwins/itwin-1` |
+//! | `{mstem}-ext` | the same with the iModel `imodel-1`; a stem starting `nolink` has no `_links.iModel` |
+//! | anything else | 404 `ConfigurationNotFound` |
+//!
 //! Bearer token `denied` gets 403, `expired` or none 401. Job creation is described at
 //! [`Sim`]; `GET /__stats` reports the counters as JSON and `POST /__reset` clears them.
 //! Authorization values, request bodies and the `ec3BearerToken` are never logged.
@@ -44,6 +53,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 pub mod cli;
+mod configuration;
 mod http;
 pub mod proxy;
 pub mod runner;

@@ -12,7 +12,7 @@ use crate::http::{
     MAX_BODY, ReadError, Request, Response, basic_client, error, form_raw, form_value,
     percent_decode, read_request, reply, strip_scheme, write_response,
 };
-use crate::{Options, Stats};
+use crate::{Options, Stats, configuration};
 
 /// A connection the service answers on: plain TCP, or TLS over it.
 pub trait Stream: Read + Write {
@@ -200,8 +200,12 @@ impl State {
             _ if path == "/__reset" => ("POST /__reset", "POST"),
             Some("/jobs") => ("POST /ec3/jobs", "POST"),
             Some("/configurations") => ("GET /ec3/configurations", "GET"),
-            Some(rest) => match rest.strip_prefix("/jobs/") {
-                Some(id) if !id.is_empty() && !id.contains('/') => ("GET /ec3/jobs/{id}", "GET"),
+            Some(rest) => match (
+                rest.strip_prefix("/jobs/"),
+                rest.strip_prefix("/configurations/"),
+            ) {
+                (Some(id), _) if segment(id) => ("GET /ec3/jobs/{id}", "GET"),
+                (_, Some(id)) if segment(id) => ("GET /ec3/configurations/{id}", "GET"),
                 _ => ("other", ""),
             },
             None => ("other", ""),
@@ -250,6 +254,10 @@ impl State {
         match route {
             "POST /ec3/jobs" => self.create_job(req),
             "GET /ec3/configurations" => Some(self.configs(req)),
+            "GET /ec3/configurations/{id}" => {
+                let id = req.path.rsplit('/').next().unwrap_or("");
+                Some(configuration::answer(&self.base, id))
+            }
             _ => {
                 let id = req.path.rsplit('/').next().unwrap_or("");
                 self.poll(id)
@@ -498,4 +506,9 @@ impl State {
             json!({ "configurations": configurations, "_links": links }),
         )
     }
+}
+
+/// Whether `id` is one non-empty path segment.
+fn segment(id: &str) -> bool {
+    !id.is_empty() && !id.contains('/')
 }

@@ -719,3 +719,85 @@ fn the_same_service_over_tls_through_the_proxy() {
     assert_eq!(sim.stats().connections, 1);
     assert_eq!(sim.stats().polls["ok-tls"], 1);
 }
+
+#[test]
+fn one_configuration_is_report_based_or_extraction_based_by_its_suffix() {
+    let sim = start(2);
+    let base = sim.url();
+    let mut conn = Conn::open(base);
+    let reply = conn.get(&format!("{CONFIGS}/tower-report"), &[BEARER]);
+    assert_eq!(reply.status, 200);
+    let report = &reply.json["configuration"];
+    assert_eq!(report["id"], "tower-report");
+    let href = format!("{base}/insights/reporting/reports/report-tower");
+    assert_eq!(report["_links"], json!({ "report": { "href": href } }));
+    for label in report["labels"].as_array().unwrap() {
+        assert!(label["reportTable"].is_string(), "{label}");
+        assert!(label.get("mappingId").is_none(), "{label}");
+    }
+    for field in [
+        "displayName",
+        "createdOn",
+        "createdBy",
+        "modifiedOn",
+        "modifiedBy",
+    ] {
+        assert!(report[field].is_string(), "{field}");
+    }
+
+    let mappings = |configuration: &Value| -> Vec<String> {
+        let labels = configuration["labels"].as_array().unwrap();
+        let ids = labels
+            .iter()
+            .map(|l| l["mappingId"].as_str().unwrap().to_owned());
+        ids.collect()
+    };
+    let reply = conn.get(&format!("{CONFIGS}/im2.partial-a-ext"), &[BEARER]);
+    let extraction = &reply.json["configuration"];
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        mappings(extraction),
+        ["partial-a-m1", "partial-a-m2", "partial-a-m1"]
+    );
+    let links = json!({
+        "iTwin": { "href": format!("{base}/itwins/itwin-1") },
+        "iModel": { "href": format!("{base}/imodels/im2") },
+    });
+    assert_eq!(extraction["_links"], links);
+    let label = &extraction["labels"][0];
+    assert!(label["groupName"].is_string() && label.get("reportTable").is_none());
+
+    let reply = conn.get(&format!("{CONFIGS}/tower-ext"), &[BEARER]);
+    let plain = &reply.json["configuration"];
+    assert_eq!(mappings(plain), ["tower-m1", "tower-m2", "tower-m1"]);
+    let imodel = format!("{base}/imodels/imodel-1");
+    assert_eq!(plain["_links"]["iModel"]["href"], json!(imodel));
+
+    let reply = conn.get(&format!("{CONFIGS}/nolink-ext"), &[BEARER]);
+    let unlinked = &reply.json["configuration"];
+    assert_eq!(mappings(unlinked)[0], "nolink-m1");
+    assert!(unlinked["_links"].get("iModel").is_none());
+    assert!(unlinked["_links"]["iTwin"].is_object());
+
+    let reply = conn.get(&format!("{CONFIGS}/cfg-1"), &[BEARER]);
+    let message = "Requested EC3 Configuration is not available.";
+    let expected = json!({ "error": {
+        "code": "ConfigurationNotFound", "message": message, "target": "configurationId"
+    } });
+    assert_eq!((reply.status, reply.json), (404, expected));
+    assert_eq!(
+        conn.get(&format!("{CONFIGS}/a-ext/b"), &[BEARER]).status,
+        404
+    );
+    let path = format!("{CONFIGS}/tower-ext");
+    assert_eq!(conn.get(&path, &[]).status, 401);
+    assert_eq!(
+        conn.get(&path, &["Authorization: Bearer denied"]).status,
+        403
+    );
+    let reply = conn.request("DELETE", &path, &[BEARER], "");
+    assert_eq!((reply.status, reply.header("allow")), (405, Some("GET")));
+    let stats = sim.stats();
+    assert_eq!(stats.routes["GET /ec3/configurations/{id}"], 8);
+    assert_eq!(stats.routes["other"], 1);
+}
