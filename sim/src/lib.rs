@@ -54,6 +54,7 @@ use serde_json::{Value, json};
 
 pub mod cli;
 mod configuration;
+mod extraction;
 mod http;
 pub mod proxy;
 pub mod runner;
@@ -144,6 +145,12 @@ pub struct Stats {
     pub after_terminal: BTreeMap<String, u64>,
     /// When each authorized EC3 request came, since the simulator started.
     pub api_requests: Vec<Duration>,
+    /// The ids of the extractions run (`POST …/imodel-mappings/extractions`), in order.
+    pub extractions: Vec<String>,
+    /// State reads per extraction id (unknown ids too).
+    pub extraction_polls: BTreeMap<String, u64>,
+    /// State reads per extraction id after its terminal state was sent.
+    pub extraction_after_terminal: BTreeMap<String, u64>,
     /// Per job with a length (an id with a `-ms{N}` part): how long after it
     /// ended its terminal status was first sent, that is, noticed.
     pub notice_delays: BTreeMap<String, Duration>,
@@ -183,6 +190,17 @@ impl Stats {
                 )
             })
             .collect();
+        let extractions: serde_json::Map<_, _> = self
+            .extraction_polls
+            .iter()
+            .map(|(id, polls)| {
+                let after = self.extraction_after_terminal.get(id).copied().unwrap_or(0);
+                (
+                    id.clone(),
+                    json!({ "polls": polls, "requestsAfterTerminal": after }),
+                )
+            })
+            .collect();
         json!({
             "connections": self.connections,
             "requests": self.requests,
@@ -193,6 +211,8 @@ impl Stats {
             "maxRequestsPerMinute": self.max_requests_in(Duration::from_secs(60)),
             "jobs": jobs,
             "requestsAfterTerminal": self.requests_after_terminal(),
+            "extractionsRun": self.extractions.len(),
+            "extractions": extractions,
             "noticeDelaysMs": self
                 .notice_delays
                 .iter()
@@ -296,7 +316,13 @@ impl Sim {
         self.state.create_bodies()
     }
 
-    /// Zeroes every counter and forgets every job.
+    /// The bodies of the extraction runs that made an extraction, in order (what a test
+    /// checks: `iModelId`, `mappings`, `changesetId`).
+    pub fn extraction_requests(&self) -> Vec<Value> {
+        self.state.extraction_bodies()
+    }
+
+    /// Zeroes every counter and forgets every job and extraction.
     pub fn reset(&self) {
         self.state.reset();
     }

@@ -801,3 +801,215 @@ fn one_configuration_is_report_based_or_extraction_based_by_its_suffix() {
     assert_eq!(stats.routes["GET /ec3/configurations/{id}"], 8);
     assert_eq!(stats.routes["other"], 1);
 }
+
+const EXTRACTIONS: &str = "/grouping-and-mapping/datasources/imodel-mappings/extractions";
+
+/// Runs an extraction of `mappings` on `imodel`; the answer.
+fn run_extraction(conn: &mut Conn, imodel: &str, mappings: &[&str]) -> Reply {
+    let mappings: Vec<Value> = mappings.iter().map(|id| json!({ "id": id })).collect();
+    let body = json!({ "iModelId": imodel, "mappings": mappings });
+    conn.request("POST", EXTRACTIONS, &[BEARER, JSON], &body.to_string())
+}
+
+/// The states `polls` reads of extraction `id` answer (the status code for a non-200).
+fn extraction_states(conn: &mut Conn, id: &str, polls: usize) -> Vec<String> {
+    let path = format!("{EXTRACTIONS}/{id}");
+    let state = |reply: Reply| match reply.status {
+        200 => reply.json["extraction"]["state"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+        status => status.to_string(),
+    };
+    (0..polls)
+        .map(|_| state(conn.get(&path, &[BEARER])))
+        .collect()
+}
+
+/// Whether `text` has the form `2026-12-05T11:32:44+00:00`.
+fn is_timestamp(text: &str) -> bool {
+    let digits = |range: std::ops::Range<usize>| text[range].bytes().all(|b| b.is_ascii_digit());
+    text.len() == 25
+        && text.ends_with("+00:00")
+        && [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')]
+            .iter()
+            .all(|&(i, c)| text.as_bytes()[i] == c)
+        && digits(0..4)
+        && digits(17..19)
+}
+
+#[test]
+fn extraction_runs_are_queued_then_walk_as_their_first_scripted_mapping_says() {
+    let sim = start(2);
+    let base = sim.url();
+    let mut conn = Conn::open(base);
+    let reply = run_extraction(&mut conn, "im-1", &["ok-a", "plain", "partial-b", "fail-c"]);
+    assert_eq!(reply.status, 201);
+    let run = &reply.json["extraction"];
+    assert_eq!(
+        (&run["id"], &run["state"]),
+        (&json!("partial-x1"), &json!("Queued"))
+    );
+    assert!(is_timestamp(run["startedOn"].as_str().unwrap()), "{run}");
+    let status = format!("{base}{EXTRACTIONS}/partial-x1");
+    assert_eq!(run["_links"], json!({ "status": { "href": status } }));
+    let walk = extraction_states(&mut conn, "partial-x1", 5);
+    let partial = [
+        "Queued",
+        "Running",
+        "Running",
+        "PartiallySucceeded",
+        "PartiallySucceeded",
+    ];
+    assert_eq!(walk, partial);
+    let reply = conn.get(&format!("{EXTRACTIONS}/partial-x1"), &[BEARER]);
+    let state = &reply.json["extraction"];
+    assert_eq!(state["startedOn"], run["startedOn"]);
+    let logs = format!("{status}/logs");
+    let links = json!({ "status": { "href": status }, "logs": { "href": logs } });
+    assert_eq!(state["_links"], links);
+
+    let cases = [
+        (&["ok-a", "okay-b"][..], "ok-x2", "Succeeded"),
+        (&["mine", "fail-b", "partial-c"], "fail-x3", "Failed"),
+    ];
+    for (mappings, id, terminal) in cases {
+        let reply = run_extraction(&mut conn, "im-1", mappings);
+        assert_eq!(reply.json["extraction"]["id"], id);
+        let walk = extraction_states(&mut conn, id, 4);
+        assert_eq!(walk, ["Queued", "Running", "Running", terminal]);
+    }
+    let reply = run_extraction(&mut conn, "im-1", &["slow-a"]);
+    assert_eq!(reply.json["extraction"]["id"], "slow-x4");
+    assert!(
+        extraction_states(&mut conn, "slow-x4", 10)
+            .iter()
+            .all(|s| s == "Running")
+    );
+    let reply = run_extraction(&mut conn, "im-1", &["ok-a", "odd-b"]);
+    assert_eq!(reply.json["extraction"]["id"], "odd-x5");
+    assert_eq!(extraction_states(&mut conn, "odd-x5", 3), ["Cancelling"; 3]);
+    let reply = run_extraction(&mut conn, "im-1", &["gone-a"]);
+    assert_eq!(
+        (reply.status, &reply.json["extraction"]["id"]),
+        (201, &json!("gone-x6"))
+    );
+    assert_eq!(extraction_states(&mut conn, "gone-x6", 2), ["404"; 2]);
+
+    // An id read without a run walks as its prefix says; an unknown prefix is 404.
+    let walk = extraction_states(&mut conn, "fail-never-run", 4);
+    assert_eq!(walk, ["Queued", "Running", "Running", "Failed"]);
+    let reply = conn.get(&format!("{EXTRACTIONS}/nope-x1"), &[BEARER]);
+    let message = "Requested extraction is not available.";
+    let expected = json!({ "error": {
+        "code": "ExtractionNotFound", "message": message, "target": "extractionId"
+    } });
+    assert_eq!((reply.status, reply.json), (404, expected));
+
+    let stats = sim.stats();
+    let runs = [
+        "partial-x1",
+        "ok-x2",
+        "fail-x3",
+        "slow-x4",
+        "odd-x5",
+        "gone-x6",
+    ];
+    assert_eq!(stats.extractions, runs);
+    assert_eq!(stats.extraction_polls["partial-x1"], 6);
+    assert_eq!(stats.extraction_after_terminal["partial-x1"], 2);
+    assert_eq!(stats.extraction_after_terminal["slow-x4"], 0);
+    assert_eq!(stats.extraction_polls["nope-x1"], 1);
+}
+
+#[test]
+fn extraction_runs_are_checked_and_their_bodies_recorded() {
+    let sim = start(2);
+    let mut conn = Conn::open(sim.url());
+    let cases = [
+        (r#"not json"#, None),
+        (r#"[1]"#, None),
+        (r#"{"mappings":[{"id":"ok-a"}]}"#, Some("iModelId")),
+        (
+            r#"{"iModelId":"","mappings":[{"id":"ok-a"}]}"#,
+            Some("iModelId"),
+        ),
+        (
+            r#"{"iModelId":7,"mappings":[{"id":"ok-a"}]}"#,
+            Some("iModelId"),
+        ),
+        (r#"{"iModelId":"im"}"#, Some("mappings")),
+        (r#"{"iModelId":"im","mappings":[]}"#, Some("mappings")),
+        (
+            r#"{"iModelId":"im","mappings":[{"id":""}]}"#,
+            Some("mappings"),
+        ),
+        (r#"{"iModelId":"im","mappings":["ok-a"]}"#, Some("mappings")),
+        (
+            r#"{"iModelId":"im","mappings":[{"id":"a","x":1}]}"#,
+            Some("mappings"),
+        ),
+        (
+            r#"{"iModelId":"im","mappings":[{"id":"a"}],"changesetId":1}"#,
+            Some("changesetId"),
+        ),
+        (
+            r#"{"iModelId":"im","mappings":[{"id":"a"}],"ecInstanceIds":"0x20"}"#,
+            Some("ecInstanceIds"),
+        ),
+        (
+            r#"{"iModelId":"im","mappings":[{"id":"a"}],"extra":true}"#,
+            Some("extra"),
+        ),
+    ];
+    for (body, target) in cases {
+        let reply = conn.request("POST", EXTRACTIONS, &[BEARER, JSON], body);
+        assert_eq!(reply.status, 422, "{body}");
+        assert_eq!(
+            reply.json["error"]["code"], "InvalidExtractionRequest",
+            "{body}"
+        );
+        assert_eq!(reply.json["error"]["target"].as_str(), target, "{body}");
+    }
+    let good = r#"{"iModelId":"im","mappings":[{"id":"ok-a"}]}"#;
+    let reply = conn.request(
+        "POST",
+        EXTRACTIONS,
+        &[BEARER, "Content-Type: text/plain"],
+        good,
+    );
+    assert_eq!(reply.status, 415);
+    let reply = run_extraction(&mut conn, "missing-im", &["ok-a"]);
+    let expected = json!({ "error": {
+        "code": "IModelNotFound", "message": "Requested iModel is not available.",
+        "target": "iModelId"
+    } });
+    assert_eq!((reply.status, reply.json), (404, expected));
+    assert!(sim.extraction_requests().is_empty());
+    assert!(sim.stats().extractions.is_empty());
+
+    let full = json!({
+        "iModelId": "im-1", "mappings": [{ "id": "ok-a" }, { "id": "ok-b" }],
+        "changesetId": "cs-9", "ecInstanceIds": ["0x20"]
+    });
+    let reply = conn.request("POST", EXTRACTIONS, &[BEARER, JSON], &full.to_string());
+    assert_eq!(
+        (reply.status, &reply.json["extraction"]["id"]),
+        (201, &json!("ok-x1"))
+    );
+    run_extraction(&mut conn, "im-2", &["fail-a"]);
+    let bodies = sim.extraction_requests();
+    assert_eq!(bodies.len(), 2);
+    assert_eq!(bodies[0], full);
+    assert_eq!(bodies[1]["mappings"], json!([{ "id": "fail-a" }]));
+    assert!(bodies[1].get("changesetId").is_none());
+    assert_eq!(sim.stats().extractions, ["ok-x1", "fail-x2"]);
+    assert_eq!(sim.stats().routes["POST /imodel-mappings/extractions"], 17);
+
+    // A reset forgets the runs: numbering starts again.
+    sim.reset();
+    assert!(sim.extraction_requests().is_empty());
+    let reply = run_extraction(&mut conn, "im-1", &["ok-a"]);
+    assert_eq!(reply.json["extraction"]["id"], "ok-x1");
+    assert_eq!(extraction_states(&mut conn, "fail-x2", 1), ["Queued"]);
+}
