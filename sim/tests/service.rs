@@ -1013,3 +1013,237 @@ fn extraction_runs_are_checked_and_their_bodies_recorded() {
     assert_eq!(reply.json["extraction"]["id"], "ok-x1");
     assert_eq!(extraction_states(&mut conn, "fail-x2", 1), ["Queued"]);
 }
+
+/// Every page of `path` (a path and query on the simulator), by its `next` links.
+fn pages(conn: &mut Conn, base: &str, path: &str, key: &str) -> Vec<Vec<Value>> {
+    let mut pages = Vec::new();
+    let mut next = Some(format!("{base}{path}"));
+    while let Some(href) = next {
+        let reply = conn.get(href.strip_prefix(base).unwrap(), &[BEARER]);
+        assert_eq!(reply.status, 200, "{href}: {}", reply.text);
+        assert_eq!(reply.json["_links"]["self"]["href"], json!(href));
+        pages.push(reply.json[key].as_array().unwrap().clone());
+        next = reply.json["_links"]["next"]["href"]
+            .as_str()
+            .map(str::to_owned);
+        assert!(pages.len() < 20, "no end to the pages");
+    }
+    pages
+}
+
+#[test]
+fn extraction_logs_are_paged_in_both_time_forms() {
+    let sim = start(0);
+    let base = sim.url();
+    let mut conn = Conn::open(base);
+    run_extraction(&mut conn, "im-1", &["fail-a", "ok-b", "fail-c"]);
+    let logs = format!("{EXTRACTIONS}/fail-x1/logs");
+    let paged = pages(&mut conn, base, &logs, "logs");
+    assert_eq!(paged.iter().map(Vec::len).collect::<Vec<_>>(), [2, 1]);
+    let entries: Vec<Value> = paged.concat();
+    let times: Vec<&str> = entries
+        .iter()
+        .map(|e| e["dateTime"].as_str().unwrap())
+        .collect();
+    let forms = ["2024-05-01T10:00:00+00:00", "2024-05-01T10:00:00.1234567Z"];
+    assert_eq!(times, [forms[0], forms[1], forms[0]]);
+    let contexts: Vec<&Value> = entries.iter().map(|e| &e["contextId"]).collect();
+    assert_eq!(contexts, ["fail-a", "ok-b", "fail-c"]);
+    for entry in &entries {
+        assert_eq!(
+            (&entry["level"], &entry["state"]),
+            (&json!("Error"), &json!("Failed"))
+        );
+        assert_eq!(entry["contextType"], "Mapping");
+        assert_eq!(entry["category"], "QueryExecution");
+    }
+    let long = entries[0]["message"].as_str().unwrap();
+    assert!(long.chars().count() > 2000, "{}", long.len());
+    assert!(long.contains("\n::error::") && long.contains('\u{1b}') && long.contains('\r'));
+    assert!(entries[1]["message"].as_str().unwrap().len() < 100);
+
+    // $top asks for smaller pages, never larger ones; links keep it.
+    let by_one = pages(&mut conn, base, &format!("{logs}?$top=1"), "logs");
+    assert_eq!(by_one.len(), 3);
+    assert_eq!(by_one.concat(), entries);
+    let reply = conn.get(&format!("{logs}?$top=1"), &[BEARER]);
+    let next = format!("{base}{logs}?$top=1&$continuationToken=1");
+    assert_eq!(reply.json["_links"]["next"]["href"], json!(next));
+    let by_five = pages(&mut conn, base, &format!("{logs}?$top=5"), "logs");
+    assert_eq!(by_five.iter().map(Vec::len).collect::<Vec<_>>(), [2, 1]);
+    for bad in [
+        "$top=0",
+        "$top=1001",
+        "$top=two",
+        "$continuationToken=9",
+        "$continuationToken=x",
+    ] {
+        let reply = conn.get(&format!("{logs}?{bad}"), &[BEARER]);
+        assert_eq!(
+            (reply.status, &reply.json["error"]["code"]),
+            (422, &json!("InvalidRequest"))
+        );
+        let target = bad.split('=').next().unwrap();
+        assert_eq!(reply.json["error"]["target"], target, "{bad}");
+    }
+
+    run_extraction(
+        &mut conn,
+        "im-1",
+        &["ok-a", "partial-b", "plain", "partial-c"],
+    );
+    let logs = format!("{EXTRACTIONS}/partial-x2/logs");
+    let entries = pages(&mut conn, base, &logs, "logs").concat();
+    let seen: Vec<(&str, &str)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["contextId"].as_str().unwrap(),
+                e["level"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("ok-a", "Information"),
+        ("partial-b", "Warning"),
+        ("partial-b", "Error"),
+        ("plain", "Information"),
+        ("partial-c", "Warning"),
+        ("partial-c", "Error"),
+    ];
+    assert_eq!(seen, expected);
+
+    run_extraction(&mut conn, "im-1", &["ok-a", "ok-b"]);
+    let logs = format!("{EXTRACTIONS}/ok-x3/logs");
+    let entries = pages(&mut conn, base, &logs, "logs").concat();
+    let levels: Vec<&Value> = entries.iter().map(|e| &e["level"]).collect();
+    assert_eq!(levels, ["Information", "Information"]);
+    for quiet in ["slow", "odd"] {
+        run_extraction(&mut conn, "im-1", &[&format!("{quiet}-a")]);
+    }
+    for id in ["slow-x4", "odd-x5"] {
+        let reply = conn.get(&format!("{EXTRACTIONS}/{id}/logs"), &[BEARER]);
+        assert_eq!(
+            (reply.status, &reply.json["logs"]),
+            (200, &json!([])),
+            "{id}"
+        );
+        assert!(reply.json["_links"].get("next").is_none());
+    }
+    run_extraction(&mut conn, "im-1", &["gone-a"]);
+    for id in ["gone-x6", "nope-1"] {
+        let reply = conn.get(&format!("{EXTRACTIONS}/{id}/logs"), &[BEARER]);
+        assert_eq!(
+            (reply.status, &reply.json["error"]["code"]),
+            (404, &json!("ExtractionNotFound"))
+        );
+    }
+    // An id read without a run logs as one mapping named for its outcome.
+    let reply = conn.get(&format!("{EXTRACTIONS}/partial-unrun/logs"), &[BEARER]);
+    assert_eq!(reply.json["logs"][0]["contextId"], "partial-m1");
+    assert_eq!(conn.get(&logs, &[]).status, 401);
+    assert_eq!(
+        conn.get(&logs, &["Authorization: Bearer denied"]).status,
+        403
+    );
+    assert_eq!(
+        conn.get(&format!("{EXTRACTIONS}//logs"), &[BEARER]).status,
+        404
+    );
+    assert_eq!(
+        conn.get(&format!("{EXTRACTIONS}/a/b/logs"), &[BEARER])
+            .status,
+        404
+    );
+}
+
+#[test]
+fn an_imodels_extractions_are_listed_newest_first_and_paged() {
+    let sim = start(1);
+    let base = sim.url();
+    let mut conn = Conn::open(base);
+    for (imodel, mapping) in [
+        ("im-1", "ok-a"),
+        ("im-2", "ok-a"),
+        ("im-1", "fail-a"),
+        ("im-1", "gone-a"),
+        ("im-1", "slow-a"),
+        ("im 3", "odd-a"),
+    ] {
+        assert_eq!(run_extraction(&mut conn, imodel, &[mapping]).status, 201);
+    }
+    extraction_states(&mut conn, "ok-x1", 3);
+    extraction_states(&mut conn, "fail-x3", 1);
+    let list = format!("{EXTRACTIONS}?iModelId=im-1");
+    let reply = conn.get(&list, &[BEARER]);
+    let extractions = reply.json["extractions"].as_array().unwrap();
+    let seen: Vec<(&str, &str)> = extractions
+        .iter()
+        .map(|e| (e["id"].as_str().unwrap(), e["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("slow-x5", "Running"),
+            ("fail-x3", "Queued"),
+            ("ok-x1", "Succeeded")
+        ]
+    );
+    let state = conn.get(&format!("{EXTRACTIONS}/ok-x1"), &[BEARER]).json;
+    assert_eq!(extractions[2], state["extraction"]);
+    assert_eq!(
+        reply.json["_links"],
+        json!({ "self": { "href": format!("{base}{list}") } })
+    );
+    let stats = sim.stats();
+    assert_eq!(
+        stats.extraction_polls["fail-x3"], 1,
+        "a list is not a state read"
+    );
+
+    let paged = pages(&mut conn, base, &format!("{list}&$top=2"), "extractions");
+    assert_eq!(paged.iter().map(Vec::len).collect::<Vec<_>>(), [2, 1]);
+    let reply = conn.get(&format!("{list}&$top=2"), &[BEARER]);
+    let next = format!("{base}{list}&$top=2&$continuationToken=2");
+    assert_eq!(reply.json["_links"]["next"]["href"], json!(next));
+    let by_one = pages(&mut conn, base, &format!("{list}&$top=1"), "extractions");
+    assert_eq!(by_one.len(), 3);
+    let spaced = conn
+        .get(&format!("{EXTRACTIONS}?iModelId=im%203"), &[BEARER])
+        .json;
+    assert_eq!(spaced["extractions"][0]["id"], "odd-x6");
+    let href = format!("{base}{EXTRACTIONS}?iModelId=im%203");
+    assert_eq!(spaced["_links"]["self"]["href"], json!(href));
+    let none = conn
+        .get(&format!("{EXTRACTIONS}?iModelId=im-9"), &[BEARER])
+        .json;
+    assert_eq!(none["extractions"], json!([]));
+
+    for (query, target) in [
+        ("", "iModelId"),
+        ("?iModelId=", "iModelId"),
+        ("?iModelId=im-1&$top=0", "$top"),
+        ("?iModelId=im-1&$top=1001", "$top"),
+        ("?iModelId=im-1&$continuationToken=zz", "$continuationToken"),
+    ] {
+        let reply = conn.get(&format!("{EXTRACTIONS}{query}"), &[BEARER]);
+        assert_eq!(
+            (reply.status, &reply.json["error"]["target"]),
+            (422, &json!(target)),
+            "{query}"
+        );
+    }
+    let reply = conn.get(&format!("{EXTRACTIONS}?iModelId=missing-1"), &[BEARER]);
+    assert_eq!(
+        (reply.status, &reply.json["error"]["code"]),
+        (404, &json!("IModelNotFound"))
+    );
+    let thousand = conn.get(&format!("{list}&$top=1000"), &[BEARER]);
+    assert_eq!(thousand.json["extractions"].as_array().unwrap().len(), 3);
+    assert_eq!(conn.get(&list, &[]).status, 401);
+    let reply = conn.request("DELETE", EXTRACTIONS, &[BEARER], "");
+    assert_eq!(
+        (reply.status, reply.header("allow")),
+        (405, Some("GET, POST"))
+    );
+}
