@@ -70,10 +70,12 @@ impl Outcome {
         scripted.find(|&o| o != Outcome::Ok).unwrap_or(Outcome::Ok)
     }
 
-    /// The state the `poll`th read (from 1) answers; `None` for a 404.
+    /// The state the `poll`th read (from 1) answers, `Queued` (as the run answered) before
+    /// the first; `None` for a 404.
     fn state(self, poll: u64, running_polls: u64) -> Option<&'static str> {
         let terminal = match self {
             Outcome::Gone => return None,
+            _ if poll == 0 => return Some("Queued"),
             Outcome::Slow => return Some("Running"),
             Outcome::Odd => return Some("Cancelling"),
             Outcome::Ok => "Succeeded",
@@ -81,7 +83,7 @@ impl Outcome {
             Outcome::Fail => "Failed",
         };
         Some(match poll {
-            0 | 1 => "Queued",
+            1 => "Queued",
             n if n <= running_polls.saturating_add(1) => "Running",
             _ => terminal,
         })
@@ -226,9 +228,8 @@ impl Extractions {
             terminal_sent: false,
         };
         let mut answer = object(ctx, &id, "Queued", &extraction.started_on);
-        answer["_links"]
-            .as_object_mut()
-            .map(|links| links.remove("logs"));
+        // The run's answer links to the state only.
+        answer["_links"] = json!({ "status": answer["_links"]["status"].take() });
         self.known.insert(id.clone(), extraction);
         self.runs.push(id);
         self.bodies.push(Value::Object(body));

@@ -42,7 +42,7 @@
 //! | `POST {gm}/extractions` | body `{"iModelId", "mappings": [{"id"}], "changesetId"?, "ecInstanceIds"?}` (JSON, else 415); a missing, empty or mistyped field or an unknown one 422 `InvalidExtractionRequest` naming it; an iModel id starting `missing` 404 `IModelNotFound`; else 201 `{"extraction": {"id", "state": "Queued", "startedOn", "_links": {"status"}}}`, the body recorded ([`Sim::extraction_requests`]) |
 //! | `GET {gm}/extractions/{id}` | its next state, `_links.status` and `_links.logs` |
 //! | `GET {gm}/extractions/{id}/logs[?$top][&$continuationToken]` | at most 2 entries a page (fewer with `$top`), `_links.next` while more remain; `dateTime` alternates between `2024-05-01T10:00:00+00:00` and `2024-05-01T10:00:00.1234567Z` |
-//! | `GET {gm}/extractions?iModelId=…[&$top][&$continuationToken]` | the runs on that iModel since start or reset, newest first, as state objects (a list read does not advance a walk), `$top` 1–1000 (default 100), `_links.self` and `next` |
+//! | `GET {gm}/extractions?iModelId=…[&$top][&$continuationToken]` | the runs on that iModel since start or reset, newest first, as state objects (a list read does not advance a walk; a run not yet read is `Queued`), `$top` 1–1000 (default 100), `_links.self` and `next` |
 //!
 //! A run is named `{prefix}-x{N}` (N counts runs since start or reset, from 1), its prefix
 //! taken from the first mapping id (in body order) whose prefix (the text before its first

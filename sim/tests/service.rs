@@ -1174,6 +1174,7 @@ fn an_imodels_extractions_are_listed_newest_first_and_paged() {
     }
     extraction_states(&mut conn, "ok-x1", 3);
     extraction_states(&mut conn, "fail-x3", 1);
+    extraction_states(&mut conn, "odd-x6", 1);
     let list = format!("{EXTRACTIONS}?iModelId=im-1");
     let reply = conn.get(&list, &[BEARER]);
     let extractions = reply.json["extractions"].as_array().unwrap();
@@ -1184,7 +1185,7 @@ fn an_imodels_extractions_are_listed_newest_first_and_paged() {
     assert_eq!(
         seen,
         [
-            ("slow-x5", "Running"),
+            ("slow-x5", "Queued"),
             ("fail-x3", "Queued"),
             ("ok-x1", "Succeeded")
         ]
@@ -1211,7 +1212,11 @@ fn an_imodels_extractions_are_listed_newest_first_and_paged() {
     let spaced = conn
         .get(&format!("{EXTRACTIONS}?iModelId=im%203"), &[BEARER])
         .json;
-    assert_eq!(spaced["extractions"][0]["id"], "odd-x6");
+    let odd = &spaced["extractions"][0];
+    assert_eq!(
+        (&odd["id"], &odd["state"]),
+        (&json!("odd-x6"), &json!("Cancelling"))
+    );
     let href = format!("{base}{EXTRACTIONS}?iModelId=im%203");
     assert_eq!(spaced["_links"]["self"]["href"], json!(href));
     let none = conn
