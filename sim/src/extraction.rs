@@ -145,6 +145,21 @@ struct Extraction {
     terminal_sent: bool,
 }
 
+impl Extraction {
+    /// One started now, not yet read.
+    fn new(outcome: Outcome, imodel: Option<String>, mappings: Vec<String>) -> Extraction {
+        Extraction {
+            outcome,
+            imodel,
+            mappings,
+            started_on: now(),
+            polls: 0,
+            after_terminal: 0,
+            terminal_sent: false,
+        }
+    }
+}
+
 /// The extractions a simulator knows, and what it counted of them.
 #[derive(Default)]
 pub struct Extractions {
@@ -218,15 +233,7 @@ impl Extractions {
         }
         let outcome = Outcome::of_run(&mappings);
         let id = format!("{}-x{}", outcome.prefix(), self.runs.len() + 1);
-        let extraction = Extraction {
-            outcome,
-            imodel: Some(imodel),
-            mappings,
-            started_on: now(),
-            polls: 0,
-            after_terminal: 0,
-            terminal_sent: false,
-        };
+        let extraction = Extraction::new(outcome, Some(imodel), mappings);
         let mut answer = object(ctx, &id, "Queued", &extraction.started_on);
         // The run's answer links to the state only.
         answer["_links"] = json!({ "status": answer["_links"]["status"].take() });
@@ -240,15 +247,8 @@ impl Extractions {
     fn get(&mut self, id: &str) -> Option<&mut Extraction> {
         if !self.known.contains_key(id) {
             let outcome = Outcome::of(id)?;
-            let extraction = Extraction {
-                outcome,
-                imodel: None,
-                mappings: vec![format!("{}-m1", outcome.prefix())],
-                started_on: now(),
-                polls: 0,
-                after_terminal: 0,
-                terminal_sent: false,
-            };
+            let mappings = vec![format!("{}-m1", outcome.prefix())];
+            let extraction = Extraction::new(outcome, None, mappings);
             self.known.insert(id.to_owned(), extraction);
         }
         self.known.get_mut(id)
