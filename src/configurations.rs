@@ -31,48 +31,62 @@ pub struct Configuration {
     pub description: Option<String>,
     /// When it was last changed (as the service writes it).
     pub modified_on: Option<String>,
-    /// What it uploads, label by label: read through
-    /// [`Configuration::form`] and [`Configuration::mapping_ids`]; not in
-    /// the JSON the CLI prints.
+    /// Its labels as the service wrote them, read leniently (a shape this
+    /// version does not know counts as no labels): see
+    /// [`Configuration::form`]. Not in the JSON the CLI prints.
     #[serde(default, skip_serializing)]
-    labels: Vec<Label>,
-    /// Its links: read through [`Configuration::form`] and
-    /// [`Configuration::imodel_id`].
+    labels: Option<serde_json::Value>,
+    /// Its links, read leniently like the labels.
     #[serde(default, rename = "_links", skip_serializing)]
-    links: ConfigurationLinks,
+    links: Option<serde_json::Value>,
+    /// The distinct `labels[].mappingId`, filled in when it is read.
+    #[serde(skip)]
+    mapping_ids: Vec<String>,
+    /// Some label names a `reportTable`.
+    #[serde(skip)]
+    report_labels: bool,
+    /// `_links.report.href`.
+    #[serde(skip)]
+    report_link: Option<String>,
+    /// `_links.iModel.href`.
+    #[serde(skip)]
+    imodel_link: Option<String>,
 }
 
-/// Which of the two forms an EC3 configuration has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which data an EC3 configuration uploads (see [`Configuration::form`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ConfigurationForm {
-    /// Uploads a report (labels name a `reportTable`; `_links.report`).
+    /// Its labels read a report's tables (`reportTable`, `_links.report`):
+    /// a job takes no extraction.
     ReportBased,
-    /// Uploads an extraction of an iModel's mappings (labels name a
-    /// `mappingId`; `_links.iModel`): a job needs an extraction id.
+    /// Its labels read Grouping & Mapping mappings (`mappingId`,
+    /// `_links.iModel`): a job needs an extraction of those mappings.
     ExtractionBased,
+    /// The answer says neither (no labels nor links: a list entry, or a
+    /// shape this version does not know).
+    Unknown,
 }
 
-/// One label of a configuration: only what tells its form.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Label {
-    mapping_id: Option<String>,
-    report_table: Option<String>,
+impl ConfigurationForm {
+    /// `report-based`, `extraction-based` or `unknown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ReportBased => "report-based",
+            Self::ExtractionBased => "extraction-based",
+            Self::Unknown => "unknown",
+        }
+    }
 }
 
-/// The links of a configuration that tell its form.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-struct ConfigurationLinks {
-    report: Option<Href>,
-    #[serde(rename = "iModel")]
-    imodel: Option<Href>,
+impl std::fmt::Display for ConfigurationForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-struct Href {
-    href: Option<String>,
-}
+/// Most distinct mappings kept of one configuration's labels.
+const MAX_MAPPINGS: usize = 1000;
 
 impl Client {
     /// Lists the EC3 configurations of `itwin_id`, following `_links.next`
@@ -215,88 +229,110 @@ impl Client {
 }
 
 impl Configuration {
-    /// Its form, as its labels and links tell it: extraction-based when a
-    /// label names a `mappingId` or it links an iModel, report-based when a
-    /// label names a `reportTable` or it links a report; `None` when it
-    /// says neither (the list of an iTwin's configurations may not).
-    pub fn form(&self) -> Option<ConfigurationForm> {
-        let imodel = self.links.imodel.as_ref().is_some_and(|l| l.href.is_some());
-        let report = self.links.report.as_ref().is_some_and(|l| l.href.is_some());
-        if imodel || self.labels.iter().any(|l| l.mapping_id.is_some()) {
-            Some(ConfigurationForm::ExtractionBased)
-        } else if report || self.labels.iter().any(|l| l.report_table.is_some()) {
-            Some(ConfigurationForm::ReportBased)
+    /// Report-based or extraction-based, as its labels and links say:
+    /// labels with a `mappingId` make it extraction-based; labels with a
+    /// `reportTable`, or a report link, report-based; else an iModel link
+    /// extraction-based; else [`ConfigurationForm::Unknown`] (the list of an
+    /// iTwin's configurations may say neither).
+    pub fn form(&self) -> ConfigurationForm {
+        if !self.mapping_ids.is_empty() {
+            ConfigurationForm::ExtractionBased
+        } else if self.report_labels || self.report_link.is_some() {
+            ConfigurationForm::ReportBased
+        } else if self.imodel_link.is_some() {
+            ConfigurationForm::ExtractionBased
         } else {
-            None
+            ConfigurationForm::Unknown
         }
     }
 
     /// The mappings an extraction for it must run: the distinct
-    /// `labels[].mappingId`, in the order first named (escaped server text).
-    pub fn mapping_ids(&self) -> Vec<&str> {
-        let mut ids: Vec<&str> = Vec::new();
-        for id in self.labels.iter().filter_map(|l| l.mapping_id.as_deref()) {
-            if !ids.contains(&id) {
-                ids.push(id);
-            }
-        }
-        ids
+    /// `labels[].mappingId`, in the order of the labels (at most 1000).
+    /// Server text: check each with [`check_id`](crate::check_id) before use.
+    pub fn mapping_ids(&self) -> &[String] {
+        &self.mapping_ids
     }
 
-    /// The iModel it extracts from: the last path segment of
-    /// `_links.iModel.href` (escaped server text; check it before use).
+    /// The iModel it reads: the last path segment of `_links.iModel.href`
+    /// (never the host of a URL without a path). Server text: check it with
+    /// [`check_id`](crate::check_id) before use.
     pub fn imodel_id(&self) -> Option<&str> {
-        let href = self.links.imodel.as_ref()?.href.as_deref()?;
-        let path = href.split(['?', '#']).next().unwrap_or_default();
-        path.split('/').rev().find(|s| !s.is_empty())
+        last_segment(self.imodel_link.as_deref()?)
+    }
+
+    /// Reads the form, mappings and links out of the labels and links as
+    /// the service wrote them (then drops those).
+    fn read_form(&mut self) {
+        use serde_json::Value;
+        let text = |v: &Value| v.as_str().map(str::to_owned);
+        let labels = self.labels.take();
+        for label in labels.iter().filter_map(Value::as_array).flatten() {
+            self.report_labels |= label.get("reportTable").is_some_and(|t| !t.is_null());
+            if let Some(id) = label.get("mappingId").and_then(text) {
+                if self.mapping_ids.len() < MAX_MAPPINGS && !self.mapping_ids.contains(&id) {
+                    self.mapping_ids.push(id);
+                }
+            }
+        }
+        let links = self.links.take();
+        let link = |name: &str| {
+            links
+                .as_ref()
+                .and_then(|l| l.get(name))
+                .and_then(|l| l.get("href"))
+                .and_then(text)
+        };
+        self.report_link = link("report");
+        self.imodel_link = link("iModel");
     }
 
     /// Characters of text it holds.
     fn chars(&self) -> usize {
         let len = |s: &Option<String>| s.as_deref().map_or(0, |s| s.chars().count());
-        let labels: usize = self
-            .labels
-            .iter()
-            .map(|l| len(&l.mapping_id) + len(&l.report_table))
-            .sum();
-        let links = [&self.links.report, &self.links.imodel]
-            .into_iter()
-            .flatten()
-            .map(|l| len(&l.href))
-            .sum::<usize>();
         self.id.chars().count()
             + len(&self.display_name)
             + len(&self.description)
             + len(&self.modified_on)
-            + labels
-            + links
+            + len(&self.report_link)
+            + len(&self.imodel_link)
+            + self
+                .mapping_ids
+                .iter()
+                .map(|m| m.chars().count())
+                .sum::<usize>()
     }
 }
 
-fn sanitize(c: Configuration) -> Configuration {
-    let cap = |s: Option<String>| s.map(|s| text::normalize(&s, 1024));
-    let link = |l: Option<Href>| {
-        l.map(|l| Href {
-            href: l.href.map(|h| text::normalize(&h, 2048)),
-        })
+/// The last non-empty path segment of `href`, without query or fragment
+/// (never the host of a URL without a path).
+fn last_segment(href: &str) -> Option<&str> {
+    let href = href.split(['?', '#']).next().unwrap_or_default();
+    let path = match href.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("", |i| &rest[i..]),
+        None => href,
     };
+    path.split('/').rev().find(|s| !s.is_empty())
+}
+
+fn sanitize(mut c: Configuration) -> Configuration {
+    c.read_form();
+    let cap = |s: Option<String>| s.map(|s| text::normalize(&s, 1024));
+    let link = |s: Option<String>| s.map(|s| text::normalize(&s, 4096));
     Configuration {
         id: text::normalize(&c.id, 256),
         display_name: cap(c.display_name),
         description: cap(c.description),
         modified_on: cap(c.modified_on),
-        labels: c
-            .labels
+        labels: None,
+        links: None,
+        mapping_ids: c
+            .mapping_ids
             .into_iter()
-            .map(|l| Label {
-                mapping_id: l.mapping_id.map(|s| text::normalize(&s, 256)),
-                report_table: cap(l.report_table),
-            })
+            .map(|m| text::normalize(&m, 300))
             .collect(),
-        links: ConfigurationLinks {
-            report: link(c.links.report),
-            imodel: link(c.links.imodel),
-        },
+        report_labels: c.report_labels,
+        report_link: link(c.report_link),
+        imodel_link: link(c.imodel_link),
     }
 }
 
@@ -312,23 +348,37 @@ mod tests {
     fn the_form_mappings_and_imodel_are_read_from_labels_and_links() {
         let ext = read(
             r#"{"id":"c1","labels":[{"name":"a","mappingId":"m1"},{"name":"b","mappingId":"m2"},
-                {"name":"c","mappingId":"m1"}],
+                {"name":"c","mappingId":"m1"},{"name":"odd","mappingId":5},"not an object"],
                 "_links":{"iModel":{"href":"https://api.example/imodels/im-9/"},
                           "iTwin":{"href":"https://api.example/itwins/t"}}}"#,
         );
-        assert_eq!(ext.form(), Some(ConfigurationForm::ExtractionBased));
+        assert_eq!(ext.form(), ConfigurationForm::ExtractionBased);
         assert_eq!(ext.mapping_ids(), ["m1", "m2"]);
         assert_eq!(ext.imodel_id(), Some("im-9"));
         let report = read(
             r#"{"id":"c2","labels":[{"name":"a","reportTable":"T"}],
                 "_links":{"report":{"href":"https://api.example/reports/r"}}}"#,
         );
-        assert_eq!(report.form(), Some(ConfigurationForm::ReportBased));
+        assert_eq!(report.form(), ConfigurationForm::ReportBased);
         assert!(report.mapping_ids().is_empty());
         assert_eq!(report.imodel_id(), None);
-        assert_eq!(read(r#"{"id":"c3"}"#).form(), None);
+        // Nothing tells nothing; a labels shape this version does not know
+        // is no labels, not an unreadable configuration.
+        assert_eq!(read(r#"{"id":"c3"}"#).form(), ConfigurationForm::Unknown);
+        assert_eq!(
+            read(r#"{"id":"c4","labels":{"x":1},"_links":7}"#).form(),
+            ConfigurationForm::Unknown
+        );
+        // A link without a path names no iModel (never its host).
+        let hostonly = read(r#"{"id":"c5","_links":{"iModel":{"href":"https://api.example"}}}"#);
+        assert_eq!(hostonly.form(), ConfigurationForm::ExtractionBased);
+        assert_eq!(hostonly.imodel_id(), None);
         // Not in the JSON the CLI prints.
-        let json = serde_json::to_string(&ext).unwrap();
-        assert!(!json.contains("m1") && !json.contains("_links"), "{json}");
+        let json = serde_json::to_value(&ext).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"id": "c1", "displayName": null, "description": null,
+                               "modifiedOn": null})
+        );
     }
 }

@@ -315,6 +315,7 @@ fn healthy_configuration_over_tls_passes_every_step() {
     let out = doctor(&t.url, GOOD_SECRET)
         .args(["--ca-cert", t.pki.ca_file.to_str().unwrap()])
         .args(["--job-id", "ok-1"])
+        .args(["--configuration-id", "campus.walls-ext"])
         .output()
         .unwrap();
     let text = as_text(&out.stdout);
@@ -327,6 +328,8 @@ fn healthy_configuration_over_tls_passes_every_step() {
             &passing(&t.host("authority")),
             &s("✓ token"),
             &s("✓ job ok-1"),
+            &s("✓ configuration campus.walls-ext"),
+            &s("✓ extractions of iModel campus"),
         ]),
         "{text}"
     );
@@ -344,6 +347,11 @@ fn healthy_configuration_over_tls_passes_every_step() {
         format!("✓ {api} TLS: certificate trusted; the server answered HTTP 404"),
         "✓ token: issued for the client credentials (not shown)".to_owned(),
         "✓ job ok-1: found; it is ".to_owned(),
+        "✓ configuration campus.walls-ext: 'Extraction campus.walls' is extraction-based; \
+         mappings walls-m1, walls-m2; iModel campus"
+            .to_owned(),
+        "✓ extractions of iModel campus: can be listed (the imodels_read permission is there)"
+            .to_owned(),
     ] {
         line(&text, &prefix);
     }
@@ -355,6 +363,77 @@ fn healthy_configuration_over_tls_passes_every_step() {
     );
     assert!(
         !text.contains(GOOD_SECRET) && !text.contains("issued-token"),
+        "{text}"
+    );
+    // Nothing was created: no job, no extraction run.
+    let stats = t.sim.stats();
+    assert!(stats.created.is_empty(), "{stats:?}");
+    assert!(
+        !stats
+            .routes
+            .keys()
+            .any(|r| r.starts_with("POST /imodel-mappings") || r.starts_with("POST /ec3")),
+        "{:?}",
+        stats.routes
+    );
+}
+
+/// `--configuration-id` against the simulator's configurations, in both
+/// forms, and the ways an extraction-based one can be unusable.
+#[test]
+fn configurations_of_the_simulator_are_read_in_both_forms() {
+    let t = tls();
+    let run = |id: &str, token: &str| {
+        let out = t
+            .doctor()
+            .args(["--configuration-id", id])
+            .env("ITWIN_API_URL", &t.url)
+            .env("ITWIN_ACCESS_TOKEN", token)
+            .output()
+            .unwrap();
+        (out.status.code(), as_text(&out.stdout))
+    };
+    let (code, text) = run("tower-report", "good-token-value");
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(
+        line(&text, "✓ configuration"),
+        "✓ configuration tower-report: 'Report tower' is report-based"
+    );
+    assert!(!text.contains("extractions"), "{text}");
+    // An iModel the service does not know.
+    let (code, text) = run("missing.walls-ext", "good-token-value");
+    assert_eq!(code, Some(7), "{text}");
+    assert_eq!(
+        line(&text, "✗ "),
+        "✗ extractions of iModel missing: request rejected as invalid (HTTP 404 \
+         IModelNotFound: Requested iModel is not available.); fix: the service does not know \
+         the configuration's iModel (deleted?): edit the configuration"
+    );
+    // No iModel link: nothing to list.
+    let (code, text) = run("nolink-ext", "good-token-value");
+    assert_eq!(code, Some(6), "{text}");
+    line(
+        &text,
+        "✗ configuration nolink-ext: unreadable answer from the service: the configuration links no iModel",
+    );
+    // Not found, and not allowed.
+    let (code, text) = run("nope", "good-token-value");
+    assert_eq!(code, Some(7), "{text}");
+    line(
+        &text,
+        "✗ configuration nope: request rejected as invalid (HTTP 404 ConfigurationNotFound",
+    );
+    let (code, text) = run("tower-report", "denied");
+    assert_eq!(code, Some(4), "{text}");
+    assert!(
+        line(
+            &text,
+            "✗ configuration tower-report: authentication refused (HTTP 403"
+        )
+        .ends_with(
+            "; fix: grant the user or service app the carbon_calculate permission on the project \
+             (or make it an organization administrator)"
+        ),
         "{text}"
     );
 }

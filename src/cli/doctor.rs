@@ -491,8 +491,7 @@ fn configuration_lines(client: &Client, id: &str, timeout: Timeout, cancel: &Can
     let mappings = configuration.mapping_ids();
     let imodel = configuration.imodel_id();
     let detail = match form {
-        Some(ConfigurationForm::ReportBased) => format!("{title}is report-based"),
-        Some(ConfigurationForm::ExtractionBased) => format!(
+        ConfigurationForm::ExtractionBased => format!(
             "{title}is extraction-based; mappings {}; iModel {}",
             if mappings.is_empty() {
                 "(none)".to_owned()
@@ -501,10 +500,11 @@ fn configuration_lines(client: &Client, id: &str, timeout: Timeout, cancel: &Can
             },
             imodel.unwrap_or("(no link)")
         ),
+        ConfigurationForm::ReportBased => format!("{title}is report-based"),
         _ => format!("{title}does not say its form (no labels or links in the answer)"),
     };
     let mut lines = vec![Line::ok(name.clone(), detail)];
-    if form != Some(ConfigurationForm::ExtractionBased) {
+    if form != ConfigurationForm::ExtractionBased {
         return lines;
     }
     let unusable = |what: &str| {
