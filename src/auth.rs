@@ -87,6 +87,11 @@ impl Auth {
         &self.credentials
     }
 
+    /// The scope tokens are asked for.
+    pub(crate) fn scope(&self) -> &str {
+        &self.scope
+    }
+
     /// The authority's endpoint.
     pub(crate) fn endpoint(&self) -> &Endpoint {
         &self.token_endpoint

@@ -10,7 +10,8 @@ use ureq::config::RedirectAuthHeaders;
 use crate::auth::Auth;
 use crate::budget::{Budget, Slot};
 use crate::endpoint::{Endpoint, Resolver, is_loopback};
-use crate::net_error::{NetError, Persistence, Phase, Role, classify};
+use crate::net_error::{NetError, Persistence, Phase, classify};
+use crate::parts::Parts;
 use crate::redact::Redactor;
 use crate::retry::{Backoff, is_retryable_status, parse_retry_after};
 use crate::tls::{Trust, TrustSource};
@@ -35,7 +36,7 @@ pub(crate) const ITWIN_ACCEPT: &str = "application/vnd.bentley.itwin-platform.v1
 const MAX_REDIRECTS: usize = 5;
 /// The variables [`crate::proxy::select`] reads, kept to choose the proxy of
 /// each redirect's host as for the configured endpoints.
-const PROXY_VARIABLES: [&str; 7] = [
+pub(crate) const PROXY_VARIABLES: [&str; 7] = [
     "https_proxy",
     "HTTPS_PROXY",
     "http_proxy",
@@ -211,33 +212,25 @@ impl Client {
         config: Config,
         var: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, Error> {
-        let api = Endpoint::parse("API URL", &config.api_url)?
-            .with_role(Role::Api)
-            .with_proxy_from(&var)?;
-        let authority = Endpoint::parse("authority", &config.authority)?
-            .with_role(Role::Authority)
-            .with_proxy_from(&var)?;
-        if config.scope.trim().is_empty() || config.scope.chars().any(char::is_control) {
-            return Err(Error::config(
-                "scope",
-                "must be non-empty, without control characters",
-            ));
-        }
-        let budget = Budget::per_minute(config.max_requests_per_minute)?;
-        let trust = match &config.ca_cert {
-            Some(value) => Trust::with_extra(value)?,
-            None => Trust::default(),
-        };
+        let parts = Parts::read(&config, var);
+        Self::from_parts(config, parts)
+    }
+
+    /// The client of `config` whose `parts` were read: the first problem
+    /// (in [`Parts::problems`]' order, the credentials first) refuses it.
+    pub(crate) fn from_parts(config: Config, parts: Parts) -> Result<Self, Error> {
+        let credentials = config.credentials.ok_or(Error::NoCredentials)?;
+        let api = parts.api?;
+        let authority = parts.authority?;
+        parts.scope?;
+        let budget = parts.budget?;
+        let trust = parts.trust?;
         let resolver = Resolver::new(&[&api, &authority]);
         let (agent, trust_source) = build_agent(&config.user_agent, &trust, &resolver);
-        let proxy_env = PROXY_VARIABLES
-            .iter()
-            .filter_map(|&name| var(name).map(|value| (name, value)))
-            .collect();
         let client = Self {
-            proxy_env,
+            proxy_env: parts.proxy_env,
             api,
-            auth: Auth::new(config.credentials, authority, config.scope),
+            auth: Auth::new(credentials, authority, config.scope),
             trust,
             trust_source,
             agent,
@@ -774,7 +767,7 @@ pub(crate) fn late(endpoint: &Endpoint) -> Error {
     Error::Network(Box::new(NetError::deadline(endpoint)))
 }
 
-fn configure<B>(
+pub(crate) fn configure<B>(
     builder: ureq::RequestBuilder<B>,
     request: &Request<'_>,
     proxy: Option<ureq::Proxy>,
@@ -796,7 +789,11 @@ fn configure<B>(
     builder
 }
 
-fn build_agent(user_agent: &str, trust: &Trust, resolver: &Resolver) -> (Agent, TrustSource) {
+pub(crate) fn build_agent(
+    user_agent: &str,
+    trust: &Trust,
+    resolver: &Resolver,
+) -> (Agent, TrustSource) {
     let (tls, source) = trust.tls_config();
     let config = Agent::config_builder()
         .tls_config(tls)
@@ -833,7 +830,7 @@ fn retry_after(headers: &ureq::http::HeaderMap) -> Option<Duration> {
 }
 
 /// The one ureq error that is not about the network: an oversized answer.
-fn transport_error(error: ureq::Error) -> Error {
+pub(crate) fn transport_error(error: ureq::Error) -> Error {
     match error {
         ureq::Error::BodyExceedsLimit(_) => {
             Error::InvalidResponse(format!("answer is larger than {MAX_BODY_BYTES} bytes"))

@@ -75,7 +75,7 @@ pub struct Config {
     pub(crate) api_url: String,
     pub(crate) authority: String,
     pub(crate) scope: String,
-    pub(crate) credentials: Credentials,
+    pub(crate) credentials: Option<Credentials>,
     pub(crate) user_agent: String,
     pub(crate) max_requests_per_minute: u32,
     pub(crate) ca_cert: Option<String>,
@@ -86,10 +86,21 @@ impl Config {
     /// Defaults for everything but the credentials.
     pub fn new(credentials: Credentials) -> Self {
         Self {
+            credentials: Some(credentials),
+            ..Self::without_credentials()
+        }
+    }
+
+    /// Defaults, and no credentials: enough for a [`Checkup`](crate::Checkup)
+    /// to check the settings and the network path (`ec3-gate doctor` when
+    /// the credentials are missing or unusable). [`Client::new`](crate::Client::new)
+    /// refuses it with [`Error::NoCredentials`].
+    pub fn without_credentials() -> Self {
+        Self {
             api_url: DEFAULT_API_URL.to_owned(),
             authority: DEFAULT_AUTHORITY.to_owned(),
             scope: DEFAULT_SCOPE.to_owned(),
-            credentials,
+            credentials: None,
             user_agent: format!("ec3-gate/{}", env!("CARGO_PKG_VERSION")),
             max_requests_per_minute: crate::DEFAULT_MAX_REQUESTS_PER_MINUTE,
             ca_cert: None,

@@ -31,7 +31,62 @@ pub struct Configuration {
     pub description: Option<String>,
     /// When it was last changed (as the service writes it).
     pub modified_on: Option<String>,
+    /// Its labels as the service wrote them, read leniently (a shape this
+    /// version does not know counts as no labels): see
+    /// [`Configuration::form`]. Not in the JSON the CLI prints.
+    #[serde(default, skip_serializing)]
+    labels: Option<serde_json::Value>,
+    /// Its links, read leniently like the labels.
+    #[serde(default, rename = "_links", skip_serializing)]
+    links: Option<serde_json::Value>,
+    /// The distinct `labels[].mappingId`, filled in when it is read.
+    #[serde(skip)]
+    mapping_ids: Vec<String>,
+    /// Some label names a `reportTable`.
+    #[serde(skip)]
+    report_labels: bool,
+    /// `_links.report.href`.
+    #[serde(skip)]
+    report_link: Option<String>,
+    /// `_links.iModel.href`.
+    #[serde(skip)]
+    imodel_link: Option<String>,
 }
+
+/// Which data an EC3 configuration uploads (see [`Configuration::form`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConfigurationForm {
+    /// Its labels read a report's tables (`reportTable`, `_links.report`):
+    /// a job takes no extraction.
+    ReportBased,
+    /// Its labels read Grouping & Mapping mappings (`mappingId`,
+    /// `_links.iModel`): a job needs an extraction of those mappings.
+    ExtractionBased,
+    /// The answer says neither (no labels nor links: a list entry, or a
+    /// shape this version does not know).
+    Unknown,
+}
+
+impl ConfigurationForm {
+    /// `report-based`, `extraction-based` or `unknown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ReportBased => "report-based",
+            Self::ExtractionBased => "extraction-based",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for ConfigurationForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Most distinct mappings kept of one configuration's labels.
+const MAX_MAPPINGS: usize = 1000;
 
 impl Client {
     /// Lists the EC3 configurations of `itwin_id`, following `_links.next`
@@ -174,6 +229,63 @@ impl Client {
 }
 
 impl Configuration {
+    /// Report-based or extraction-based, as its labels and links say:
+    /// labels with a `mappingId` make it extraction-based; labels with a
+    /// `reportTable`, or a report link, report-based; else an iModel link
+    /// extraction-based; else [`ConfigurationForm::Unknown`] (the list of an
+    /// iTwin's configurations may say neither).
+    pub fn form(&self) -> ConfigurationForm {
+        if !self.mapping_ids.is_empty() {
+            ConfigurationForm::ExtractionBased
+        } else if self.report_labels || self.report_link.is_some() {
+            ConfigurationForm::ReportBased
+        } else if self.imodel_link.is_some() {
+            ConfigurationForm::ExtractionBased
+        } else {
+            ConfigurationForm::Unknown
+        }
+    }
+
+    /// The mappings an extraction for it must run: the distinct
+    /// `labels[].mappingId`, in the order of the labels (at most 1000).
+    /// Server text: check each with [`check_id`](crate::check_id) before use.
+    pub fn mapping_ids(&self) -> &[String] {
+        &self.mapping_ids
+    }
+
+    /// The iModel it reads: the last path segment of `_links.iModel.href`
+    /// (never the host of a URL without a path). Server text: check it with
+    /// [`check_id`](crate::check_id) before use.
+    pub fn imodel_id(&self) -> Option<&str> {
+        last_segment(self.imodel_link.as_deref()?)
+    }
+
+    /// Reads the form, mappings and links out of the labels and links as
+    /// the service wrote them (then drops those).
+    fn read_form(&mut self) {
+        use serde_json::Value;
+        let text = |v: &Value| v.as_str().map(str::to_owned);
+        let labels = self.labels.take();
+        for label in labels.iter().filter_map(Value::as_array).flatten() {
+            self.report_labels |= label.get("reportTable").is_some_and(|t| !t.is_null());
+            if let Some(id) = label.get("mappingId").and_then(text) {
+                if self.mapping_ids.len() < MAX_MAPPINGS && !self.mapping_ids.contains(&id) {
+                    self.mapping_ids.push(id);
+                }
+            }
+        }
+        let links = self.links.take();
+        let link = |name: &str| {
+            links
+                .as_ref()
+                .and_then(|l| l.get(name))
+                .and_then(|l| l.get("href"))
+                .and_then(text)
+        };
+        self.report_link = link("report");
+        self.imodel_link = link("iModel");
+    }
+
     /// Characters of text it holds.
     fn chars(&self) -> usize {
         let len = |s: &Option<String>| s.as_deref().map_or(0, |s| s.chars().count());
@@ -181,19 +293,102 @@ impl Configuration {
             + len(&self.display_name)
             + len(&self.description)
             + len(&self.modified_on)
+            + len(&self.report_link)
+            + len(&self.imodel_link)
+            + self
+                .mapping_ids
+                .iter()
+                .map(|m| m.chars().count())
+                .sum::<usize>()
     }
 }
 
 impl Client {
-    /// `c` with its texts capped, and scrubbed of every secret after
+    /// `c` read ([`sanitize`]), its texts scrubbed of every secret after
     /// decoding (as [`Client::read_job`] does for a job).
     fn sanitize(&self, c: Configuration) -> Configuration {
-        let cap = |s: String, chars| self.scrub(text::normalize(&s, chars));
-        Configuration {
-            id: cap(c.id, 256),
-            display_name: c.display_name.map(|s| cap(s, 1024)),
-            description: c.description.map(|s| cap(s, 1024)),
-            modified_on: c.modified_on.map(|s| cap(s, 1024)),
-        }
+        sanitize(c, |s| self.scrub(s))
+    }
+}
+
+/// The last non-empty path segment of `href`, without query or fragment
+/// (never the host of a URL without a path).
+fn last_segment(href: &str) -> Option<&str> {
+    let href = href.split(['?', '#']).next().unwrap_or_default();
+    let path = match href.split_once("://") {
+        Some((_, rest)) => rest.split_once('/').map_or("", |(_, path)| path),
+        None => href,
+    };
+    path.split('/').rev().find(|s| !s.is_empty())
+}
+
+/// `c` with its form read and its texts capped; `scrub` cuts secrets out
+/// of the texts kept for display.
+fn sanitize(mut c: Configuration, scrub: impl Fn(String) -> String) -> Configuration {
+    c.read_form();
+    let cap = |s: Option<String>| s.map(|s| scrub(text::normalize(&s, 1024)));
+    let link = |s: Option<String>| s.map(|s| text::normalize(&s, 4096));
+    Configuration {
+        id: scrub(text::normalize(&c.id, 256)),
+        display_name: cap(c.display_name),
+        description: cap(c.description),
+        modified_on: cap(c.modified_on),
+        labels: None,
+        links: None,
+        mapping_ids: c
+            .mapping_ids
+            .into_iter()
+            .map(|m| text::normalize(&m, 300))
+            .collect(),
+        report_labels: c.report_labels,
+        report_link: link(c.report_link),
+        imodel_link: link(c.imodel_link),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(json: &str) -> Configuration {
+        sanitize(serde_json::from_str(json).unwrap(), |s| s)
+    }
+
+    #[test]
+    fn the_form_mappings_and_imodel_are_read_from_labels_and_links() {
+        let ext = read(
+            r#"{"id":"c1","labels":[{"name":"a","mappingId":"m1"},{"name":"b","mappingId":"m2"},
+                {"name":"c","mappingId":"m1"},{"name":"odd","mappingId":5},"not an object"],
+                "_links":{"iModel":{"href":"https://api.example/imodels/im-9/"},
+                          "iTwin":{"href":"https://api.example/itwins/t"}}}"#,
+        );
+        assert_eq!(ext.form(), ConfigurationForm::ExtractionBased);
+        assert_eq!(ext.mapping_ids(), ["m1", "m2"]);
+        assert_eq!(ext.imodel_id(), Some("im-9"));
+        let report = read(
+            r#"{"id":"c2","labels":[{"name":"a","reportTable":"T"}],
+                "_links":{"report":{"href":"https://api.example/reports/r"}}}"#,
+        );
+        assert_eq!(report.form(), ConfigurationForm::ReportBased);
+        assert!(report.mapping_ids().is_empty());
+        assert_eq!(report.imodel_id(), None);
+        // Nothing tells nothing; a labels shape this version does not know
+        // is no labels, not an unreadable configuration.
+        assert_eq!(read(r#"{"id":"c3"}"#).form(), ConfigurationForm::Unknown);
+        assert_eq!(
+            read(r#"{"id":"c4","labels":{"x":1},"_links":7}"#).form(),
+            ConfigurationForm::Unknown
+        );
+        // A link without a path names no iModel (never its host).
+        let hostonly = read(r#"{"id":"c5","_links":{"iModel":{"href":"https://api.example"}}}"#);
+        assert_eq!(hostonly.form(), ConfigurationForm::ExtractionBased);
+        assert_eq!(hostonly.imodel_id(), None);
+        // Not in the JSON the CLI prints.
+        let json = serde_json::to_value(&ext).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"id": "c1", "displayName": null, "description": null,
+                               "modifiedOn": null})
+        );
     }
 }

@@ -10,9 +10,9 @@ use cli::Outcome;
 
 fn main() -> ExitCode {
     // The environment first: its secrets are masked before anything prints.
-    let (env, env_error) = cli::read_env(std::env::vars_os());
+    let (env, env_errors) = cli::read_env(std::env::vars_os());
     let outcome = match cli::args::parse() {
-        Ok(args) => cli::gate(args, &env, env_error),
+        Ok(args) => cli::gate(args, &env, env_errors),
         // --help and --version are not errors.
         Err(e) if !e.use_stderr() => {
             let _ = e.print();
@@ -29,7 +29,9 @@ fn main() -> ExitCode {
 /// retry helps only some.
 fn exit_code(outcome: &Outcome) -> u8 {
     match outcome {
-        Outcome::Answered(_) | Outcome::Created(_) | Outcome::Listed(_) | Outcome::Checked => 0,
+        Outcome::Answered(_) | Outcome::Created(_) | Outcome::Listed(_) => 0,
+        // `doctor`: the code of the failure its documented order puts first.
+        Outcome::Checked { deciding, .. } => deciding.as_ref().map_or(0, |e| e.kind().code()),
         Outcome::Finished(job) if job.status == JobStatus::Succeeded => 0,
         Outcome::Finished(_) => 1,
         // The CLI turns a cancel into `Interrupted`; one that slips through

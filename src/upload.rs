@@ -81,8 +81,9 @@ fn check(what: &str, value: &str, max: usize) -> Result<(), Error> {
 
 /// Refuses anything but the shape of the service's ids (GUIDs), naming the
 /// field `what`: a typo or a pasted URL fails here, and a checked id goes
-/// into a URL path as it is.
-pub(crate) fn check_id(what: &str, value: &str) -> Result<(), Error> {
+/// into a URL path as it is. The rule [`NewJob::validate`] applies to the
+/// configuration and extraction ids.
+pub fn check_id(what: &str, value: &str) -> Result<(), Error> {
     let ok = (1..=256).contains(&value.len())
         && value
             .bytes()

@@ -126,12 +126,27 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Check the configuration end to end (settings, proxy, DNS, TCP, TLS, token) without touching a job.
-    Doctor {
-        /// Give each network check at most this long
-        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-        timeout: Option<Duration>,
-    },
+    /// Check the setup end to end (settings, proxy, DNS, TCP, TLS, token) and report every
+    /// problem with its fix; changes nothing.
+    Doctor(DoctorFlags),
+}
+
+/// The flags of `doctor`.
+#[derive(Debug, Default, ClapArgs)]
+pub struct DoctorFlags {
+    /// Give each network check at most this long
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    /// Also read this job, as `status` would (404 and 403 told apart)
+    #[arg(long, value_name = "ID")]
+    pub job_id: Option<String>,
+    /// Also read this EC3 configuration: its form, mappings and iModel, and for an
+    /// extraction-based one whether the iModel's extractions can be listed
+    #[arg(long, value_name = "ID")]
+    pub configuration_id: Option<String>,
+    /// Print one JSON object per check: `{"name","ok","detail","fix"}`
+    #[arg(long)]
+    pub json: bool,
 }
 
 impl Command {
@@ -142,7 +157,7 @@ impl Command {
             | Self::Wait { json, .. }
             | Self::Upload { json, .. }
             | Self::Configurations { json, .. } => *json,
-            Self::Doctor { .. } => false,
+            Self::Doctor(doctor) => doctor.json,
         }
     }
 }

@@ -34,8 +34,14 @@ pub enum Outcome {
     Created(JobId),
     /// `configurations`: the list.
     Listed(Vec<Configuration>),
-    /// `doctor`: every check passed.
-    Checked,
+    /// `doctor` ran every check it could: how many failed, and the failure
+    /// that decides the exit status (`None`: every check passed).
+    Checked {
+        /// The checks that failed.
+        problems: usize,
+        /// The failure whose code the command exits with.
+        deciding: Option<Error>,
+    },
     /// Something stopped the run (usage, auth, timeout, …).
     Failed(Error),
     /// A signal (its number) stopped the run.
@@ -104,15 +110,15 @@ enum Message {
 /// usage error) could print one.
 pub fn read_env(
     vars: impl Iterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
-) -> (Env, Option<Error>) {
-    let (env, error) = Env::read(vars);
+) -> (Env, Vec<Error>) {
+    let (env, errors) = Env::read(vars);
     if env.github() {
         let reporter = reporter::for_mode(true, false, false);
         for secret in env.secrets() {
             reporter.mask(&secret);
         }
     }
-    (env, error)
+    (env, errors)
 }
 
 /// A command line clap refused: printed in the tool's one error style (and
@@ -137,32 +143,46 @@ pub fn refuse_args(error: &clap::Error, env: &Env) -> Outcome {
 }
 
 /// Gates on what `args` and `env` ask for, and reports the outcome on
-/// stdout/stderr and, in GitHub mode, to the runner's files.
-pub fn gate(args: args::Args, env: &Env, env_error: Option<Error>) -> Outcome {
+/// stdout/stderr and, in GitHub mode, to the runner's files. `env_errors`
+/// are the environment's own problems: the first refuses the run, except
+/// for `doctor`, which lists them all.
+pub fn gate(args: args::Args, env: &Env, env_errors: Vec<Error>) -> Outcome {
     let reporter = reporter::for_mode(env.github(), args.command.json(), args.quiet);
     let seen = LastSeen::default();
     let started = Instant::now();
-    let gates = !matches!(
-        args.command,
-        args::Command::Configurations { .. } | args::Command::Doctor { .. }
-    );
-    let settings = match env_error {
+    if matches!(args.command, args::Command::Doctor(_)) {
+        let diagnosis = settings::diagnose(args, env, env_errors);
+        let outcome = supervise(&reporter, &seen, move |cancel, _, reporter| {
+            doctor::run(diagnosis, &*reporter, cancel)
+        });
+        return reporter::finish(&*reporter, &seen, outcome, started.elapsed(), false);
+    }
+    let gates = !matches!(args.command, args::Command::Configurations { .. });
+    let settings = match env_errors.into_iter().next() {
         Some(e) => Err(e),
         None => settings::validate(args, env),
     };
     let outcome = match settings {
-        Ok(settings) => supervise(settings, &reporter, &seen),
+        Ok(Settings { client, task }) => {
+            if let Task::Status { job_id, .. } | Task::Wait { job_id, .. } = &task {
+                seen.job_id(job_id.clone());
+            }
+            supervise(&reporter, &seen, move |cancel, seen, reporter| {
+                call_service(&client, task, cancel, seen, reporter)
+            })
+        }
         Err(e) => Outcome::Failed(e),
     };
     reporter::finish(&*reporter, &seen, outcome, started.elapsed(), gates)
 }
 
-/// Calls the service on a worker thread, and answers a signal at once.
-fn supervise(settings: Settings, reporter: &Arc<dyn Reporter>, seen: &LastSeen) -> Outcome {
-    let Settings { client, task } = settings;
-    if let Task::Status { job_id, .. } | Task::Wait { job_id, .. } = &task {
-        seen.job_id(job_id.clone());
-    }
+/// Runs `work` (the calls to the service) on a worker thread, and answers
+/// a signal at once.
+fn supervise(
+    reporter: &Arc<dyn Reporter>,
+    seen: &LastSeen,
+    work: impl FnOnce(&Cancel, &LastSeen, Arc<dyn Reporter>) -> Outcome + Send + 'static,
+) -> Outcome {
     let cancel = Cancel::new();
     let (tx, rx) = mpsc::channel();
     watch_signals(&cancel, tx.clone());
@@ -172,7 +192,7 @@ fn supervise(settings: Settings, reporter: &Arc<dyn Reporter>, seen: &LastSeen) 
             // A bug must end the run with an error, never leave main waiting:
             // unwinding is the panic policy of every build (Cargo.toml).
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                call_service(&client, task, &cancel, &seen, reporter)
+                work(&cancel, &seen, reporter)
             }))
             .unwrap_or_else(|_| {
                 Outcome::Failed(Error::Internal("the worker thread panicked".into()))
@@ -263,7 +283,6 @@ fn call_service(
                 .configurations(&itwin_id, timeout, cancel, &mut progress)
                 .map_or_else(Outcome::Failed, Outcome::Listed)
         }
-        Task::Doctor { timeout, settings } => doctor::run(client, &settings, timeout, cancel),
     }
 }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use ec3_gate::{Error, Job, JobId, JobStatus};
 
+use super::doctor;
 use super::github::{self, WARNING_TITLE, annotation, command};
 use super::group::Member;
 use super::report::{GroupReport, Report};
@@ -125,6 +126,10 @@ pub trait Reporter: Send + Sync {
     /// Writes the run's record (GitHub: step outputs and summary).
     fn record(&self, _verdict: &Verdict, _report: &Report, _seen: &Seen) {}
 
+    /// Prints what `doctor` found: for people the settings table, one line
+    /// per check and the tally; for JSON one object per check.
+    fn doctor(&self, report: &doctor::Report);
+
     /// Masks `secret` in everything printed after this (GitHub only).
     fn mask(&self, _secret: &str) {}
 
@@ -179,6 +184,12 @@ pub struct Human {
 }
 
 impl Reporter for Human {
+    fn doctor(&self, report: &doctor::Report) {
+        for line in report.human_lines() {
+            out!("{line}");
+        }
+    }
+
     fn result(&self, outcome: &Outcome, report: &Report) {
         for line in self.result_lines(outcome, report) {
             out!("{line}");
@@ -245,6 +256,13 @@ pub struct Json {
 }
 
 impl Reporter for Json {
+    /// JSON Lines: one `{"name","ok","detail","fix"}` per check.
+    fn doctor(&self, report: &doctor::Report) {
+        for line in &report.lines {
+            out!("{}", json_line(&line.json()));
+        }
+    }
+
     fn result(&self, outcome: &Outcome, report: &Report) {
         for line in self.result_lines(outcome, report) {
             out!("{line}");
@@ -255,6 +273,8 @@ impl Reporter for Json {
         let json = match outcome {
             Outcome::Listed(list) => serde_json::to_string(list).unwrap_or_else(|_| "[]".into()),
             Outcome::Failed(e) if e.is_usage() => return Vec::new(),
+            // `doctor` printed its checks already.
+            Outcome::Checked { .. } => return Vec::new(),
             Outcome::Failed(e) => report.to_json(Some(e)),
             _ => report.to_json(None),
         };
@@ -292,6 +312,21 @@ pub struct GitHub {
 }
 
 impl Reporter for GitHub {
+    /// stdout as asked; each failed check an `error` annotation titled with
+    /// the check's name; the report in the step summary.
+    fn doctor(&self, report: &doctor::Report) {
+        self.stdout.doctor(report);
+        for line in report.lines.iter().filter(|l| !l.passed()) {
+            let fix = line.fix.as_deref().unwrap_or_default();
+            runner!(annotation(
+                "error",
+                &one_line(&line.name, 200),
+                &format!("{}; fix: {fix}", line.detail)
+            ));
+        }
+        write_summary(&report.markdown());
+    }
+
     fn result(&self, outcome: &Outcome, report: &Report) {
         self.stdout.result(outcome, report);
     }
@@ -395,7 +430,13 @@ pub fn finish(
     let report = Report::new(seen.job_id.as_ref(), job.as_ref());
     reporter.result(&outcome, &report);
     let verdict = verdict(&outcome, job.as_ref(), &report, elapsed, gates);
-    reporter.verdict(&verdict);
+    if matches!(outcome, Outcome::Checked { problems, .. } if problems > 0) {
+        // Each failed check has its own line (and annotation) already:
+        // the whole gets a plain line.
+        err!("ec3-gate: {}", verdict.text);
+    } else {
+        reporter.verdict(&verdict);
+    }
     reporter.record(&verdict, &report, &seen);
     outcome
 }
@@ -504,7 +545,8 @@ pub(super) fn verdict(
             "EC3 configurations",
             format!("{} configuration(s)", list.len()),
         ),
-        Outcome::Checked => ("ec3-gate doctor", "all checks passed".to_owned()),
+        Outcome::Checked { problems: 0, .. } => ("ec3-gate doctor", "all checks passed".to_owned()),
+        Outcome::Checked { problems, .. } => ("ec3-gate doctor", doctor::tally(*problems)),
         Outcome::Failed(Error::TimedOut) => (
             "EC3 job timed out",
             format!(
@@ -523,7 +565,7 @@ pub(super) fn verdict(
     };
     let level = match outcome {
         Outcome::Finished(j) | Outcome::Answered(j) if j.status != JobStatus::Failed => "notice",
-        Outcome::Created(_) | Outcome::Listed(_) | Outcome::Checked => "notice",
+        Outcome::Created(_) | Outcome::Listed(_) | Outcome::Checked { problems: 0, .. } => "notice",
         Outcome::Answered(_) => "warning",
         _ => "error",
     };

@@ -5,13 +5,13 @@ use std::ffi::OsString;
 use std::time::Duration;
 
 use ec3_gate::{
-    CaCert, Check, Client, Config, Credentials, DEFAULT_API_URL, DEFAULT_AUTHORITY,
-    DEFAULT_INTERVAL_MS, DEFAULT_SCOPE, DEFAULT_TIMEOUT_MS, Error, JobId, NewJob, NewJobs, Secret,
-    Timeout, WaitOptions,
+    CaCert, Check, Checkup, Client, Config, Credentials, DEFAULT_API_URL, DEFAULT_AUTHORITY,
+    DEFAULT_INTERVAL_MS, DEFAULT_MAX_REQUESTS_PER_MINUTE, DEFAULT_SCOPE, DEFAULT_TIMEOUT_MS, Error,
+    JobId, NewJob, NewJobs, Secret, Timeout, WaitOptions, check_id,
 };
 use serde::Deserialize;
 
-use super::args::{Args, Command, WaitFlags, parse_duration};
+use super::args::{Args, Command, DoctorFlags, WaitFlags, parse_duration};
 use super::text::one_line;
 
 /// One environment variable `ec3-gate` reads.
@@ -124,10 +124,10 @@ impl Env {
     /// Reads the variables of [`VARIABLES`] from `vars`; empty ones count as
     /// unset. A variable that is not UTF-8 is left out and reported (the
     /// error names it, never its value), so GitHub mode and the masks still
-    /// work.
-    pub fn read(vars: impl Iterator<Item = (OsString, OsString)>) -> (Self, Option<Error>) {
+    /// work; one error for each such variable, in the order met.
+    pub fn read(vars: impl Iterator<Item = (OsString, OsString)>) -> (Self, Vec<Error>) {
         let mut pairs = Vec::new();
-        let mut error = None;
+        let mut errors = Vec::new();
         for (key, value) in vars {
             let Some(known) = key
                 .to_str()
@@ -139,18 +139,19 @@ impl Env {
                 Ok(value) if !value.is_empty() => pairs.push((known.name.to_owned(), value)),
                 Ok(_) => {}
                 Err(_) => {
-                    error.get_or_insert_with(|| {
-                        Error::config(known.name, "is not valid UTF-8 (value not shown)")
-                    });
+                    errors.push(Error::config(
+                        known.name,
+                        "is not valid UTF-8 (value not shown)",
+                    ));
                 }
             }
         }
         match envy::from_iter(pairs) {
-            Ok(env) => (env, error),
-            Err(e) => (
-                Self::default(),
-                Some(Error::config("environment", e.to_string())),
-            ),
+            Ok(env) => (env, errors),
+            Err(e) => {
+                errors.push(Error::config("environment", e.to_string()));
+                (Self::default(), errors)
+            }
         }
     }
 
@@ -225,11 +226,6 @@ pub enum Task {
     },
     /// List an iTwin's EC3 configurations.
     Configurations { itwin_id: String, timeout: Timeout },
-    /// Check the configuration; `settings` says where each setting came from.
-    Doctor {
-        timeout: Timeout,
-        settings: Vec<Setting>,
-    },
 }
 
 /// One resolved setting, for `doctor`: never a secret's value.
@@ -252,14 +248,65 @@ pub struct Settings {
     pub task: Task,
 }
 
-/// Validates the flags and the environment into settings.
+/// Validates the flags and the environment into settings: the first
+/// problem refuses the run (`doctor` lists them all: [`diagnose`]).
 pub fn validate(args: Args, env: &Env) -> Result<Settings, Error> {
-    let shown = matches!(args.command, Command::Doctor { .. }).then(|| provenance(&args, env));
-    let mut task = task(args.command, env)?;
-    if let (Task::Doctor { settings, .. }, Some(shown)) = (&mut task, shown) {
-        *settings = shown;
+    let Args {
+        api_url,
+        authority,
+        max_requests_per_minute,
+        ca_cert,
+        command,
+        ..
+    } = args;
+    let flags = ClientFlags {
+        api_url,
+        authority,
+        max_requests_per_minute,
+        ca_cert,
+    };
+    let task = task(command, env)?;
+    let (config, names, budget_problem) =
+        client_config(&flags, env, Config::new(credentials(env)?));
+    if let Some(e) = budget_problem {
+        return Err(e);
     }
-    let credentials = match (
+    let client = Client::new(config).map_err(|e| names.rename(e))?;
+    Ok(Settings { client, task })
+}
+
+/// The flags that configure the client.
+struct ClientFlags {
+    api_url: Option<String>,
+    authority: Option<String>,
+    max_requests_per_minute: Option<u32>,
+    ca_cert: Option<String>,
+}
+
+/// How the user named each client setting: the flag, else the variable.
+struct Names {
+    api_url: String,
+    authority: String,
+    scope: String,
+    budget: String,
+    ca_cert: String,
+}
+
+impl Names {
+    /// `e` with the core's name of a setting replaced by the user's.
+    fn rename(&self, e: Error) -> Error {
+        e.rename_setting("API URL", &self.api_url)
+            .rename_setting("authority", &self.authority)
+            .rename_setting("scope", &self.scope)
+            .rename_setting("max requests per minute", &self.budget)
+            .rename_setting("CA certificate", &self.ca_cert)
+    }
+}
+
+/// The credentials in the environment: an access token, else client
+/// credentials; both halves of those, or an error naming the missing one.
+fn credentials(env: &Env) -> Result<Credentials, Error> {
+    match (
         &env.itwin_access_token,
         &env.itwin_client_id,
         &env.itwin_client_secret,
@@ -269,62 +316,77 @@ pub fn validate(args: Args, env: &Env) -> Result<Settings, Error> {
                 env.name("ITWIN_ACCESS_TOKEN"),
                 "must be a token of visible ASCII characters (value not shown)",
             )
-        })?,
+        }),
         (None, Some(id), Some(secret)) => {
             Credentials::client_credentials(id, secret).map_err(|e| {
                 e.rename_setting("client id", &env.name("ITWIN_CLIENT_ID"))
                     .rename_setting("client secret", &env.name("ITWIN_CLIENT_SECRET"))
-            })?
+            })
         }
-        (None, Some(_), None) => {
-            return Err(Error::config(
-                env.name("ITWIN_CLIENT_SECRET"),
-                format!("missing ({} is set)", env.name("ITWIN_CLIENT_ID")),
-            ));
-        }
-        (None, None, Some(_)) => {
-            return Err(Error::config(
-                env.name("ITWIN_CLIENT_ID"),
-                format!("missing ({} is set)", env.name("ITWIN_CLIENT_SECRET")),
-            ));
-        }
-        (None, None, None) => return Err(Error::NoCredentials),
+        (None, Some(_), None) => Err(Error::config(
+            env.name("ITWIN_CLIENT_SECRET"),
+            format!("missing ({} is set)", env.name("ITWIN_CLIENT_ID")),
+        )),
+        (None, None, Some(_)) => Err(Error::config(
+            env.name("ITWIN_CLIENT_ID"),
+            format!("missing ({} is set)", env.name("ITWIN_CLIENT_SECRET")),
+        )),
+        (None, None, None) => Err(Error::NoCredentials),
+    }
+}
+
+/// `config` with the client settings of the flags and the environment,
+/// how each is named, and the problem of a budget variable that is not a
+/// number (the rest are checked by the core).
+fn client_config(
+    flags: &ClientFlags,
+    env: &Env,
+    mut config: Config,
+) -> (Config, Names, Option<Error>) {
+    let mut problem = None;
+    let names = Names {
+        api_url: env.source(flags.api_url.as_deref(), "--api-url", "ITWIN_API_URL"),
+        authority: env.source(flags.authority.as_deref(), "--authority", "ITWIN_AUTHORITY"),
+        scope: env.name("ITWIN_SCOPE"),
+        ca_cert: env.source(flags.ca_cert.as_deref(), "--ca-cert", "EC3_CA_CERT"),
+        budget: match (
+            flags.max_requests_per_minute,
+            &env.ec3_max_requests_per_minute,
+        ) {
+            (None, Some(_)) => env.name("EC3_MAX_REQUESTS_PER_MINUTE"),
+            _ => "--max-requests-per-minute".to_owned(),
+        },
     };
-    let mut config = Config::new(credentials);
-    let api_url_name = env.source(args.api_url.as_deref(), "--api-url", "ITWIN_API_URL");
-    let authority_name = env.source(args.authority.as_deref(), "--authority", "ITWIN_AUTHORITY");
-    let ca_cert_name = env.source(args.ca_cert.as_deref(), "--ca-cert", "EC3_CA_CERT");
-    if let Some(url) = args.api_url.or_else(|| env.itwin_api_url.clone()) {
+    if let Some(url) = flags.api_url.clone().or_else(|| env.itwin_api_url.clone()) {
         config = config.api_url(url);
     }
-    if let Some(url) = args.authority.or_else(|| env.itwin_authority.clone()) {
+    if let Some(url) = flags
+        .authority
+        .clone()
+        .or_else(|| env.itwin_authority.clone())
+    {
         config = config.authority(url);
     }
     if let Some(scope) = &env.itwin_scope {
         config = config.scope(scope);
     }
-    let budget_name = match (
-        args.max_requests_per_minute,
+    match (
+        flags.max_requests_per_minute,
         &env.ec3_max_requests_per_minute,
     ) {
-        (Some(n), _) => {
-            config = config.max_requests_per_minute(n);
-            "--max-requests-per-minute".to_owned()
-        }
-        (None, Some(text)) => {
-            let name = env.name("EC3_MAX_REQUESTS_PER_MINUTE");
-            let n = text.trim().parse().map_err(|_| {
-                Error::config(
-                    &name,
+        (Some(n), _) => config = config.max_requests_per_minute(n),
+        (None, Some(text)) => match text.trim().parse() {
+            Ok(n) => config = config.max_requests_per_minute(n),
+            Err(_) => {
+                problem = Some(Error::config(
+                    &names.budget,
                     format!("must be a whole number, got '{}'", one_line(text, 40)),
-                )
-            })?;
-            config = config.max_requests_per_minute(n);
-            name
-        }
-        (None, None) => "--max-requests-per-minute".to_owned(),
-    };
-    if let Some(pem_or_path) = args.ca_cert.or_else(|| env.ec3_ca_cert.clone()) {
+                ));
+            }
+        },
+        (None, None) => {}
+    }
+    if let Some(pem_or_path) = flags.ca_cert.clone().or_else(|| env.ec3_ca_cert.clone()) {
         config = config.ca_cert(pem_or_path);
     }
     // An EC3 token in the environment is cut out of every answer, even of
@@ -332,14 +394,163 @@ pub fn validate(args: Args, env: &Env) -> Result<Settings, Error> {
     if let Some(token) = &env.ec3_bearer_token {
         config = config.redact(Secret::new(token.trim()));
     }
-    let client = Client::new(config).map_err(|e| {
-        e.rename_setting("API URL", &api_url_name)
-            .rename_setting("authority", &authority_name)
-            .rename_setting("scope", &env.name("ITWIN_SCOPE"))
-            .rename_setting("max requests per minute", &budget_name)
-            .rename_setting("CA certificate", &ca_cert_name)
-    })?;
-    Ok(Settings { client, task })
+    (config, names, problem)
+}
+
+/// What `doctor` checks: the settings table, every setting problem (never
+/// a refusal), and the checkup of what the valid settings allow.
+pub struct Diagnosis {
+    /// Every setting, where it came from (never a secret's value).
+    pub settings: Vec<Setting>,
+    /// Variables that could not be read (not UTF-8), each named.
+    pub unreadable: Vec<Error>,
+    /// Every setting problem, each named as the user named the setting,
+    /// with the text the other commands refuse it with.
+    pub problems: Vec<Error>,
+    /// The client's settings checked, and the checks they allow.
+    pub checkup: Checkup,
+    /// Client credentials were given (so a token should be requested).
+    pub client_credentials: bool,
+    /// How long each network check may take.
+    pub timeout: Timeout,
+    /// `--job-id`: the job to read, when given and valid.
+    pub job_id: Option<JobId>,
+    /// `--configuration-id`: the configuration to read, when given and valid.
+    pub configuration_id: Option<String>,
+}
+
+/// Checks every setting `doctor` is given, with the checks the other
+/// commands use, and collects each problem instead of stopping at the
+/// first; `env_errors` are the environment's own (non-UTF-8 variables).
+pub fn diagnose(args: Args, env: &Env, env_errors: Vec<Error>) -> Diagnosis {
+    let settings = provenance(&args, env);
+    let mut problems = Vec::new();
+    let Args {
+        api_url,
+        authority,
+        max_requests_per_minute,
+        ca_cert,
+        command,
+        ..
+    } = args;
+    let flags = ClientFlags {
+        api_url,
+        authority,
+        max_requests_per_minute,
+        ca_cert,
+    };
+    let doctor = match command {
+        Command::Doctor(doctor) => doctor,
+        _ => DoctorFlags::default(),
+    };
+    let default_timeout =
+        Timeout::new(Duration::from_millis(Check::DEFAULT_TIMEOUT_MS)).unwrap_or_default();
+    let timeout = match doctor.timeout {
+        Some(t) => Timeout::new(t).unwrap_or_else(|e| {
+            problems.push(e.rename_setting("timeout", "--timeout"));
+            default_timeout
+        }),
+        None => default_timeout,
+    };
+    let credentials = credentials(env).map_err(|e| problems.push(e)).ok();
+    let client_credentials = matches!(credentials, Some(Credentials::ClientCredentials { .. }));
+    let base = credentials.map_or_else(Config::without_credentials, Config::new);
+    let (config, names, budget_problem) = client_config(&flags, env, base);
+    problems.extend(budget_problem);
+    let checkup = Checkup::new(config);
+    problems.extend(checkup.problems().iter().map(|e| names.rename(e.clone())));
+    problems.extend(wait_problems(env));
+    if let Some(list) = &env.ec3_job_id {
+        problems.extend(job_ids(split_list(list), true, env).err());
+    }
+    let job_id = doctor.job_id.and_then(|id| {
+        JobId::new(&id)
+            .map_err(|e| problems.push(Error::config("--job-id", e.to_string())))
+            .ok()
+    });
+    if let Some(list) = &env.ec3_configuration_id {
+        let ids = split_list(list);
+        let name = env.name("EC3_CONFIGURATION_ID");
+        for (i, id) in ids.iter().enumerate() {
+            let what = match ids.len() {
+                1 => name.clone(),
+                _ => format!("{name} #{}", i + 1),
+            };
+            problems.extend(check_id(&what, id).err());
+        }
+    }
+    let configuration_id = doctor.configuration_id.and_then(|id| {
+        check_id("--configuration-id", &id)
+            .map_err(|e| problems.push(e))
+            .ok()
+            .map(|()| id)
+    });
+    if let Some(id) = &env.ec3_extraction_id {
+        problems.extend(check_id(&env.name("EC3_EXTRACTION_ID"), id).err());
+    }
+    Diagnosis {
+        settings,
+        unreadable: env_errors,
+        problems,
+        checkup,
+        client_credentials,
+        timeout,
+        job_id,
+        configuration_id,
+    }
+}
+
+/// `EC3_TIMEOUT` and `EC3_INTERVAL`, each checked on its own as `wait`
+/// checks it (the other at its default).
+fn wait_problems(env: &Env) -> Vec<Error> {
+    let (timeout, interval) = (
+        Duration::from_millis(DEFAULT_TIMEOUT_MS),
+        Duration::from_millis(DEFAULT_INTERVAL_MS),
+    );
+    let mut problems = Vec::new();
+    match setting(None, "--timeout", &env.ec3_timeout, "EC3_TIMEOUT", env) {
+        Ok((Some(t), name)) => problems.extend(
+            WaitOptions::new(t, interval)
+                .err()
+                .map(|e| e.rename_setting("timeout", &name)),
+        ),
+        Ok((None, _)) => {}
+        Err(e) => problems.push(e),
+    }
+    match setting(None, "--interval", &env.ec3_interval, "EC3_INTERVAL", env) {
+        Ok((Some(i), name)) => problems.extend(
+            WaitOptions::new(timeout, i)
+                .err()
+                .map(|e| e.rename_setting("interval", &name)),
+        ),
+        Ok((None, _)) => {}
+        Err(e) => problems.push(e),
+    }
+    problems
+}
+
+/// Checks job ids (from `EC3_JOB_ID` when `from_env`, else `JOB_ID`
+/// arguments), each error naming where the id came from.
+fn job_ids(ids: Vec<String>, from_env: bool, env: &Env) -> Result<Vec<JobId>, Error> {
+    let mut job_ids = Vec::with_capacity(ids.len());
+    for (i, id) in ids.iter().enumerate() {
+        let checked = JobId::new(id).map_err(|e| {
+            let what = if from_env {
+                env.name("EC3_JOB_ID")
+            } else {
+                "JOB_ID".to_owned()
+            };
+            if ids.len() == 1 && from_env {
+                Error::config(what, e.to_string())
+            } else if ids.len() == 1 {
+                e
+            } else {
+                Error::config(format!("{what} #{}", i + 1), e.to_string())
+            }
+        })?;
+        job_ids.push(checked);
+    }
+    Ok(job_ids)
 }
 
 /// The items of a list variable: separated by whitespace, commas or newlines.
@@ -380,24 +591,7 @@ fn task(command: Command, env: &Env) -> Result<Task, Error> {
                 (true, Some(list)) => (split_list(list), true),
                 (true, None) => (Vec::new(), false),
             };
-            let mut job_ids = Vec::with_capacity(ids.len());
-            for (i, id) in ids.iter().enumerate() {
-                let checked = JobId::new(id).map_err(|e| {
-                    let what = if from_env {
-                        env.name("EC3_JOB_ID")
-                    } else {
-                        "JOB_ID".to_owned()
-                    };
-                    if ids.len() == 1 && from_env {
-                        Error::config(what, e.to_string())
-                    } else if ids.len() == 1 {
-                        e
-                    } else {
-                        Error::config(format!("{what} #{}", i + 1), e.to_string())
-                    }
-                })?;
-                job_ids.push(checked);
-            }
+            let mut job_ids = job_ids(ids, from_env, env)?;
             match job_ids.len() {
                 0 => {
                     return Err(Error::config(
@@ -514,82 +708,175 @@ fn task(command: Command, env: &Env) -> Result<Task, Error> {
             itwin_id,
             timeout: call_timeout(timeout)?,
         },
-        Command::Doctor { timeout } => Task::Doctor {
-            timeout: match timeout {
-                Some(t) => Timeout::new(t).map_err(|e| e.rename_setting("timeout", "--timeout"))?,
-                None => Timeout::new(Duration::from_millis(Check::DEFAULT_TIMEOUT_MS))?,
-            },
-            settings: Vec::new(),
-        },
+        // Never refused: `doctor` lists every problem (see `diagnose`).
+        Command::Doctor(_) => {
+            return Err(Error::Internal(
+                "`doctor` is checked by settings::diagnose".into(),
+            ));
+        }
     })
 }
 
 /// The settings `doctor` shows, each with where it came from: the flag,
-/// else the variable, else the core's default. Secrets only by kind.
+/// else the variable, else the core's default. Secrets only by kind; a URL
+/// holding `@` (user info, maybe a password) not at all. Settings that
+/// have no default (ids, names) only when given.
 fn provenance(args: &Args, env: &Env) -> Vec<Setting> {
-    let pick = |name,
-                flag: &Option<String>,
-                flag_name: &str,
-                var,
-                value: &Option<String>,
-                default: &str| {
-        let (value, from) = match (flag, value) {
-            (Some(v), _) => (v.clone(), flag_name.to_owned()),
-            (None, Some(v)) => (v.clone(), env.name(var)),
-            (None, None) => (default.to_owned(), "default".to_owned()),
-        };
-        Setting { name, value, from }
+    let pick = |name, flag: Option<String>, flag_name: &str, var, value: &Option<String>| match (
+        flag, value,
+    ) {
+        (Some(v), _) => Some(Setting {
+            name,
+            value: v,
+            from: flag_name.to_owned(),
+        }),
+        (None, Some(v)) => Some(Setting {
+            name,
+            value: v.clone(),
+            from: env.name(var),
+        }),
+        (None, None) => None,
     };
-    let credentials = match (&env.itwin_access_token, &env.itwin_client_id) {
-        (Some(_), _) => "access token from ITWIN_ACCESS_TOKEN",
-        (None, Some(_)) => "client credentials from ITWIN_CLIENT_ID and ITWIN_CLIENT_SECRET",
-        (None, None) => "none",
+    let or_default = |setting: Option<Setting>, name, default: &str| {
+        setting.unwrap_or_else(|| Setting {
+            name,
+            value: default.to_owned(),
+            from: "default".to_owned(),
+        })
+    };
+    let hide_user_info = |mut s: Setting| {
+        if s.value.contains('@') {
+            s.value = "(not shown: it holds '@', user info that may be a password)".to_owned();
+        }
+        s
+    };
+    let (credentials, from) = match (
+        &env.itwin_access_token,
+        &env.itwin_client_id,
+        &env.itwin_client_secret,
+    ) {
+        (Some(_), _, _) => ("access token (not shown)", env.name("ITWIN_ACCESS_TOKEN")),
+        (None, Some(_), Some(_)) => (
+            "client credentials (not shown)",
+            format!(
+                "{}, {}",
+                env.name("ITWIN_CLIENT_ID"),
+                env.name("ITWIN_CLIENT_SECRET")
+            ),
+        ),
+        (None, Some(_), None) => (
+            "a client id without its secret",
+            env.name("ITWIN_CLIENT_ID"),
+        ),
+        (None, None, Some(_)) => (
+            "a client secret without its id (not shown)",
+            env.name("ITWIN_CLIENT_SECRET"),
+        ),
+        (None, None, None) => ("none", "environment".to_owned()),
+    };
+    let doctor = match &args.command {
+        Command::Doctor(doctor) => Some(doctor),
+        _ => None,
     };
     let mut ca_cert = pick(
         "ca-cert",
-        &args.ca_cert,
+        args.ca_cert.clone(),
         "--ca-cert",
         "EC3_CA_CERT",
         &env.ec3_ca_cert,
-        "none",
     );
-    ca_cert.value = match CaCert::of(&ca_cert.value) {
-        CaCert::Pem(text) => format!("PEM text ({} bytes)", text.len()),
-        CaCert::Path(path) => path.to_owned(),
-        _ => "given".to_owned(),
-    };
-    vec![
+    if let Some(ca) = &mut ca_cert {
+        ca.value = match CaCert::of(&ca.value) {
+            CaCert::Pem(text) => format!("PEM text ({} bytes)", text.len()),
+            CaCert::Path(path) => path.to_owned(),
+            _ => "given".to_owned(),
+        };
+    }
+    let mut settings = vec![
         Setting {
             name: "credentials",
             value: credentials.to_owned(),
-            from: "environment".to_owned(),
+            from,
         },
-        pick(
+        hide_user_info(or_default(
+            pick(
+                "api-url",
+                args.api_url.clone(),
+                "--api-url",
+                "ITWIN_API_URL",
+                &env.itwin_api_url,
+            ),
             "api-url",
-            &args.api_url,
-            "--api-url",
-            "ITWIN_API_URL",
-            &env.itwin_api_url,
             DEFAULT_API_URL,
-        ),
-        pick(
+        )),
+        hide_user_info(or_default(
+            pick(
+                "authority",
+                args.authority.clone(),
+                "--authority",
+                "ITWIN_AUTHORITY",
+                &env.itwin_authority,
+            ),
             "authority",
-            &args.authority,
-            "--authority",
-            "ITWIN_AUTHORITY",
-            &env.itwin_authority,
             DEFAULT_AUTHORITY,
-        ),
-        pick(
+        )),
+        or_default(
+            pick("scope", None, "", "ITWIN_SCOPE", &env.itwin_scope),
             "scope",
-            &None,
-            "",
-            "ITWIN_SCOPE",
-            &env.itwin_scope,
             DEFAULT_SCOPE,
         ),
-        ca_cert,
-    ]
+        or_default(ca_cert, "ca-cert", "none"),
+        or_default(
+            pick(
+                "max-requests-per-minute",
+                args.max_requests_per_minute.map(|n| n.to_string()),
+                "--max-requests-per-minute",
+                "EC3_MAX_REQUESTS_PER_MINUTE",
+                &env.ec3_max_requests_per_minute,
+            ),
+            "max-requests-per-minute",
+            &DEFAULT_MAX_REQUESTS_PER_MINUTE.to_string(),
+        ),
+    ];
+    let given = [
+        pick("timeout", None, "", "EC3_TIMEOUT", &env.ec3_timeout),
+        pick("interval", None, "", "EC3_INTERVAL", &env.ec3_interval),
+        pick(
+            "job-id",
+            doctor.and_then(|d| d.job_id.clone()),
+            "--job-id",
+            "EC3_JOB_ID",
+            &env.ec3_job_id,
+        ),
+        pick(
+            "configuration-id",
+            doctor.and_then(|d| d.configuration_id.clone()),
+            "--configuration-id",
+            "EC3_CONFIGURATION_ID",
+            &env.ec3_configuration_id,
+        ),
+        pick(
+            "project-name",
+            None,
+            "",
+            "EC3_PROJECT_NAME",
+            &env.ec3_project_name,
+        ),
+        pick(
+            "extraction-id",
+            None,
+            "",
+            "EC3_EXTRACTION_ID",
+            &env.ec3_extraction_id,
+        ),
+        env.ec3_bearer_token.as_ref().map(|_| Setting {
+            name: "ec3-token",
+            value: "given (not shown)".to_owned(),
+            from: env.name("EC3_BEARER_TOKEN"),
+        }),
+    ];
+    settings.extend(given.into_iter().flatten());
+    settings
 }
 
 /// `--timeout`/`EC3_TIMEOUT` and `--interval`/`EC3_INTERVAL`, flags first,
@@ -666,10 +953,10 @@ mod tests {
         let all = VARIABLES
             .iter()
             .map(|v| (OsString::from(v.name), OsString::from("x")));
-        let (env, error) = Env::read(all);
-        assert!(error.is_none(), "{error:?}");
+        let (env, errors) = Env::read(all);
+        assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(env.ec3_extraction_id.as_deref(), Some("x"));
-        let (env, error) = Env::read([("EC3_UNKNOWN".into(), "x".into())].into_iter());
-        assert!(error.is_none() && env.ec3_job_id.is_none());
+        let (env, errors) = Env::read([("EC3_UNKNOWN".into(), "x".into())].into_iter());
+        assert!(errors.is_empty() && env.ec3_job_id.is_none());
     }
 }
