@@ -18,9 +18,17 @@ const MAX_CONFIGURATIONS: usize = 10_000;
 /// descriptions, dates).
 const MAX_LIST_CHARS: usize = 8 * 1024 * 1024;
 
+/// Most distinct mappings kept of one configuration's labels.
+const MAX_MAPPINGS: usize = 1000;
+
 /// One EC3 configuration.
+///
+/// The list ([`Client::configurations`]) and a single read
+/// ([`Client::configuration`]) both fill in what the service says; a list
+/// entry may lack the labels and links, so its [`Configuration::form`] may
+/// be [`ConfigurationForm::Unknown`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", from = "Wire")]
 #[non_exhaustive]
 pub struct Configuration {
     /// The id to pass as `--configuration-id`.
@@ -31,6 +39,150 @@ pub struct Configuration {
     pub description: Option<String>,
     /// When it was last changed (as the service writes it).
     pub modified_on: Option<String>,
+    /// The distinct `labels[].mappingId`, in the order of the labels.
+    #[serde(skip_serializing)]
+    mapping_ids: Vec<String>,
+    /// Some label names a `reportTable` (a report-based label).
+    #[serde(skip_serializing)]
+    report_labels: bool,
+    /// `_links.report.href`.
+    #[serde(skip_serializing)]
+    report_link: Option<String>,
+    /// `_links.iModel.href`.
+    #[serde(skip_serializing)]
+    imodel_link: Option<String>,
+}
+
+/// Which data an EC3 configuration uploads (see
+/// [`Configuration::form`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConfigurationForm {
+    /// Its labels read a report's tables (`reportTable`, `_links.report`):
+    /// a job takes no extraction.
+    ReportBased,
+    /// Its labels read Grouping & Mapping mappings (`mappingId`,
+    /// `_links.iModel`): a job needs an extraction of those mappings.
+    ExtractionBased,
+    /// The answer says neither (no labels nor links: a list entry, or a
+    /// shape this version does not know).
+    Unknown,
+}
+
+impl ConfigurationForm {
+    /// `report-based`, `extraction-based` or `unknown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ReportBased => "report-based",
+            Self::ExtractionBased => "extraction-based",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for ConfigurationForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A configuration as the service writes it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Wire {
+    id: String,
+    display_name: Option<String>,
+    description: Option<String>,
+    modified_on: Option<String>,
+    #[serde(default)]
+    labels: Option<Vec<serde_json::Value>>,
+    #[serde(rename = "_links", default)]
+    links: Option<serde_json::Value>,
+}
+
+impl From<Wire> for Configuration {
+    fn from(w: Wire) -> Self {
+        let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+        let mut mapping_ids: Vec<String> = Vec::new();
+        let mut report_labels = false;
+        for label in w.labels.iter().flatten() {
+            report_labels |= label.get("reportTable").is_some_and(|t| !t.is_null());
+            if let Some(id) = label.get("mappingId").and_then(text) {
+                if mapping_ids.len() < MAX_MAPPINGS && !mapping_ids.contains(&id) {
+                    mapping_ids.push(id);
+                }
+            }
+        }
+        let link = |name: &str| {
+            w.links
+                .as_ref()
+                .and_then(|l| l.get(name))
+                .and_then(|l| l.get("href"))
+                .and_then(text)
+        };
+        Self {
+            id: w.id,
+            display_name: w.display_name,
+            description: w.description,
+            modified_on: w.modified_on,
+            mapping_ids,
+            report_labels,
+            report_link: link("report"),
+            imodel_link: link("iModel"),
+        }
+    }
+}
+
+impl Configuration {
+    /// Report-based or extraction-based, as its labels and links say:
+    /// labels with a `mappingId` (or an iModel link and no report link) make
+    /// it extraction-based; labels with a `reportTable` (or a report link)
+    /// report-based.
+    pub fn form(&self) -> ConfigurationForm {
+        if !self.mapping_ids.is_empty() {
+            ConfigurationForm::ExtractionBased
+        } else if self.report_labels || self.report_link.is_some() {
+            ConfigurationForm::ReportBased
+        } else if self.imodel_link.is_some() {
+            ConfigurationForm::ExtractionBased
+        } else {
+            ConfigurationForm::Unknown
+        }
+    }
+
+    /// The mappings an extraction for it must run: the distinct
+    /// `labels[].mappingId`, in the order of the labels (at most 1000).
+    /// Server text: check each with [`ExtractionId::new`](crate::ExtractionId::new)'s
+    /// rule before use (the chain does).
+    pub fn mapping_ids(&self) -> &[String] {
+        &self.mapping_ids
+    }
+
+    /// The iModel it reads: the last path segment of `_links.iModel.href`,
+    /// when there is one (not checked: the chain checks it with the core's
+    /// id rule).
+    pub fn imodel_id(&self) -> Option<&str> {
+        last_segment(self.imodel_link.as_deref()?)
+    }
+
+    /// The report it uploads: `_links.report.href`, when there is one.
+    pub fn report_link(&self) -> Option<&str> {
+        self.report_link.as_deref()
+    }
+
+    /// The report's id: the last path segment of [`Configuration::report_link`].
+    pub fn report_id(&self) -> Option<&str> {
+        last_segment(self.report_link.as_deref()?)
+    }
+}
+
+/// The last non-empty path segment of `href`, without query or fragment.
+fn last_segment(href: &str) -> Option<&str> {
+    let path = href.split(['?', '#']).next().unwrap_or("");
+    path.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .filter(|s| !s.is_empty() && !s.contains(':'))
 }
 
 impl Client {
@@ -181,15 +333,31 @@ impl Configuration {
             + len(&self.display_name)
             + len(&self.description)
             + len(&self.modified_on)
+            + len(&self.report_link)
+            + len(&self.imodel_link)
+            + self
+                .mapping_ids
+                .iter()
+                .map(|m| m.chars().count())
+                .sum::<usize>()
     }
 }
 
 fn sanitize(c: Configuration) -> Configuration {
     let cap = |s: Option<String>| s.map(|s| text::normalize(&s, 1024));
+    let link = |s: Option<String>| s.map(|s| text::normalize(&s, 4096));
     Configuration {
         id: text::normalize(&c.id, 256),
         display_name: cap(c.display_name),
         description: cap(c.description),
         modified_on: cap(c.modified_on),
+        mapping_ids: c
+            .mapping_ids
+            .into_iter()
+            .map(|m| text::normalize(&m, 300))
+            .collect(),
+        report_labels: c.report_labels,
+        report_link: link(c.report_link),
+        imodel_link: link(c.imodel_link),
     }
 }

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use crate::net_error::NetError;
-use crate::text;
+use crate::{ExtractionId, ExtractionState, text};
 
 /// What the service said about a failed request, when its body had the
 /// documented `{"error": {"code", "message"}}` shape. Both parts are untrusted
@@ -114,6 +114,13 @@ pub enum Error {
     TimedOut,
     /// The operation was cancelled (a signal, or a C caller's cancel).
     Cancelled,
+    /// The extraction a job needed finished without success (`Failed`, or
+    /// `PartiallySucceeded` when that is not allowed): no job was created.
+    /// The message is built from the logs' `Error` entries (capped; server
+    /// text, escaped when displayed).
+    ExtractionFailed(Box<ExtractionFailure>),
+    /// The extraction does not exist (404).
+    ExtractionNotFound(ServiceError),
     /// A bug in ec3-gate (a panic caught at a boundary).
     Internal(String),
 }
@@ -153,6 +160,8 @@ impl Error {
             Self::JobNotFound(_) => ErrorKind::NotFound,
             Self::Rejected { .. } => ErrorKind::Rejected,
             Self::Cancelled => ErrorKind::Cancelled,
+            Self::ExtractionFailed(_) => ErrorKind::Failed,
+            Self::ExtractionNotFound(_) => ErrorKind::NotFound,
             Self::Service { .. }
             | Self::Network(_)
             | Self::InvalidResponse(_)
@@ -171,7 +180,7 @@ impl Error {
             Self::AuthRefused { status, .. }
             | Self::Rejected { status, .. }
             | Self::Service { status, .. } => Some(*status),
-            Self::JobNotFound(_) => Some(404),
+            Self::JobNotFound(_) | Self::ExtractionNotFound(_) => Some(404),
             _ => None,
         }
     }
@@ -182,10 +191,24 @@ impl Error {
             Self::AuthRefused { detail, .. }
             | Self::Rejected { detail, .. }
             | Self::Service { detail, .. }
-            | Self::JobNotFound(detail) => Some(detail),
+            | Self::JobNotFound(detail)
+            | Self::ExtractionNotFound(detail) => Some(detail),
             _ => None,
         }
     }
+}
+
+/// What an [`Error::ExtractionFailed`] says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ExtractionFailure {
+    /// The extraction.
+    pub id: ExtractionId,
+    /// How it ended (`Failed` or `PartiallySucceeded`).
+    pub state: ExtractionState,
+    /// The logs' `Error` entries (`context id: message`, one per line),
+    /// capped at 2000 characters. Untrusted text.
+    pub message: String,
 }
 
 /// The stable classification of an [`Error`]. Each kind carries its number:
@@ -195,6 +218,11 @@ impl Error {
 #[non_exhaustive]
 #[repr(u8)]
 pub enum ErrorKind {
+    /// What the gate waited on finished without success: an extraction
+    /// that `Failed` (or `PartiallySucceeded`, when not allowed). The
+    /// command's exit status 1, as for a `Failed` job; the C library's
+    /// `JOB_FAILED`.
+    Failed = 1,
     /// Usage or configuration error; nothing was sent.
     Usage = 2,
     /// The job was still unfinished at the deadline.
@@ -256,6 +284,16 @@ impl fmt::Display for Error {
             Self::InvalidResponse(reason) => write!(f, "unreadable answer from the service: {reason}"),
             Self::TimedOut => f.write_str("timed out waiting for the job"),
             Self::Cancelled => f.write_str("cancelled"),
+            Self::ExtractionFailed(failure) => write!(
+                f,
+                "extraction {} ended {}; no EC3 job was created: {}",
+                failure.id,
+                failure.state,
+                text::one_line(&failure.message, crate::extraction::MAX_FAILURE_CHARS)
+            ),
+            Self::ExtractionNotFound(detail) => {
+                with_detail(f, "extraction not found", 404, detail)
+            }
             Self::Internal(what) => write!(f, "internal error (a bug in ec3-gate): {what}"),
         }
     }
@@ -336,6 +374,16 @@ mod tests {
                 7,
             ),
             (Error::Cancelled, ErrorKind::Cancelled, 8),
+            (
+                Error::ExtractionFailed(Box::new(ExtractionFailure {
+                    id: ExtractionId::new("x").unwrap(),
+                    state: ExtractionState::Failed,
+                    message: "m1: boom".into(),
+                })),
+                ErrorKind::Failed,
+                1,
+            ),
+            (Error::ExtractionNotFound(detail()), ErrorKind::NotFound, 5),
         ];
         for (error, kind, code) in table {
             assert_eq!((error.kind(), error.kind().code()), (kind, code), "{error}");

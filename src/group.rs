@@ -41,6 +41,8 @@ fn rank<T>(result: &Result<T, Error>, succeeded: impl Fn(&T) -> bool) -> Option<
         // A finished job that did not succeed: `Failed`, last.
         Ok(_) => Some(7),
         Err(error) => Some(match error.kind() {
+            // A failed extraction is the service's verdict too, as `Failed`.
+            ErrorKind::Failed => 7,
             ErrorKind::Cancelled => 0,
             ErrorKind::Usage => 1,
             ErrorKind::Auth => 2,

@@ -58,6 +58,7 @@ mod auth;
 mod budget;
 mod cancel;
 mod certinfo;
+mod chain;
 mod check;
 mod client;
 mod config;
@@ -65,6 +66,7 @@ mod configurations;
 mod endpoint;
 mod error;
 mod event;
+mod extraction;
 mod group;
 mod job;
 mod limits;
@@ -81,12 +83,20 @@ mod upload;
 mod wait;
 
 pub use cancel::Cancel;
+pub use chain::{ChainExtraction, ChainJob, ChainOutcome, ExtractAndUpload, Stage};
 pub use check::Check;
 pub use client::{Client, MAX_BODY_BYTES};
 pub use config::{Config, Credentials, DEFAULT_API_URL, DEFAULT_AUTHORITY, DEFAULT_SCOPE};
-pub use configurations::Configuration;
-pub use error::{Error, ErrorKind, ServiceError};
+pub use configurations::{Configuration, ConfigurationForm};
+pub use error::{Error, ErrorKind, ExtractionFailure, ServiceError};
 pub use event::{Event, Observer};
+/// For the fuzz targets and property tests only; not part of the API.
+#[doc(hidden)]
+pub use extraction::parse_date_time;
+pub use extraction::{
+    Extraction, ExtractionId, ExtractionLog, ExtractionState, LogLevel, NewExtraction,
+    failure_message,
+};
 pub use group::{JobOutcome, deciding_outcome, deciding_result};
 pub use job::{Job, JobId, JobStatus};
 pub use limits::{

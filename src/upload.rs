@@ -154,10 +154,14 @@ impl Client {
             Policy::NotIdempotent,
             call,
         )?;
-        let answer = reply.into_body(|detail| Error::Service {
+        let answer = match reply.into_body(|detail| Error::Service {
             status: 404,
             detail,
-        })?;
+        }) {
+            Ok(answer) => answer,
+            Err(error @ Error::Rejected { .. }) => return Err(self.explain(job, error, call)),
+            Err(error) => return Err(error),
+        };
         let created: Created = serde_json::from_slice(&answer).map_err(|_| {
             Error::InvalidResponse("job creation answer is not the documented JSON".into())
         })?;
@@ -167,6 +171,45 @@ impl Client {
             .ok_or_else(|| Error::InvalidResponse("job creation answer has no job id".into()))?;
         JobId::new(&id)
             .map_err(|_| Error::InvalidResponse("the service returned an invalid job id".into()))
+    }
+}
+
+impl Client {
+    /// A rejected job creation, explained when the configuration's form
+    /// says why: an extraction-based configuration and no extraction id, or
+    /// a report-based one and an extraction id, is a usage error (setting
+    /// `extraction`, resp. `extraction id`) naming the configuration and
+    /// what to change. The configuration is read only then (one request),
+    /// so a creation that succeeds costs nothing more; when it cannot be
+    /// read, the rejection stands as the service gave it.
+    fn explain(&self, job: &NewJob, rejection: Error, call: &mut Call<'_>) -> Error {
+        let Ok(configuration) = self.fetch_configuration(&job.configuration_id, call) else {
+            return rejection;
+        };
+        let name = crate::text::one_line(&job.configuration_id, 256);
+        match (configuration.form(), &job.extraction_id) {
+            (crate::ConfigurationForm::ExtractionBased, None) => Error::config(
+                "extraction",
+                format!(
+                    "configuration '{name}' is extraction-based: its jobs need an extraction \
+                     (the service refused the job without one: {rejection}); no job was created"
+                ),
+            ),
+            (crate::ConfigurationForm::ReportBased, Some(_)) => {
+                let report = configuration.report_id().map_or_else(
+                    || "(no report link)".to_owned(),
+                    |r| crate::text::one_line(r, 256),
+                );
+                Error::config(
+                    "extraction id",
+                    format!(
+                        "configuration '{name}' is report-based (it uploads report '{report}') \
+                         and takes no extraction: leave the extraction id out; no job was created"
+                    ),
+                )
+            }
+            _ => rejection,
+        }
     }
 }
 
