@@ -26,6 +26,15 @@
 //! number of polls: `Running` until N ms after its first poll. [`Stats::notice_delays`]
 //! says how long after that each such job's terminal status was first sent.
 //!
+//! One configuration (`GET /insights/carbon-calculation/ec3/configurations/{id}`), by suffix:
+//!
+//! | id | answers |
+//! |---|---|
+//! | `{stem}-report` | report-based: labels with `reportTable`, `_links.report.href` = `{base}/insights/reporting/reports/report-{stem}` |
+//! | `{imodel}.{mstem}-ext` | extraction-based: three labels with `mappingId`s `{mstem}-m1`, `{mstem}-m2`, `{mstem}-m1`; `_links.iModel.href` = `{base}/imodels/{imodel}`, `_links.iTwin.href` = `{base}/itwins/itwin-1` |
+//! | `{mstem}-ext` | the same with the iModel `imodel-1`; a stem starting `nolink` has no `_links.iModel` |
+//! | anything else | 404 `ConfigurationNotFound` |
+//!
 //! Bearer token `denied` gets 403, `expired` or none 401. Job creation is described at
 //! [`Sim`]; `GET /__stats` reports the counters as JSON and `POST /__reset` clears them.
 //! Authorization values, request bodies and the `ec3BearerToken` are never logged.
@@ -44,6 +53,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 pub mod cli;
+mod configuration;
+mod extraction;
 mod http;
 pub mod proxy;
 pub mod runner;
@@ -134,6 +145,12 @@ pub struct Stats {
     pub after_terminal: BTreeMap<String, u64>,
     /// When each authorized EC3 request came, since the simulator started.
     pub api_requests: Vec<Duration>,
+    /// The ids of the extractions run (`POST …/imodel-mappings/extractions`), in order.
+    pub extractions: Vec<String>,
+    /// State reads per extraction id (unknown ids too).
+    pub extraction_polls: BTreeMap<String, u64>,
+    /// State reads per extraction id after its terminal state was sent.
+    pub extraction_after_terminal: BTreeMap<String, u64>,
     /// Per job with a length (an id with a `-ms{N}` part): how long after it
     /// ended its terminal status was first sent, that is, noticed.
     pub notice_delays: BTreeMap<String, Duration>,
@@ -173,6 +190,17 @@ impl Stats {
                 )
             })
             .collect();
+        let extractions: serde_json::Map<_, _> = self
+            .extraction_polls
+            .iter()
+            .map(|(id, polls)| {
+                let after = self.extraction_after_terminal.get(id).copied().unwrap_or(0);
+                (
+                    id.clone(),
+                    json!({ "polls": polls, "requestsAfterTerminal": after }),
+                )
+            })
+            .collect();
         json!({
             "connections": self.connections,
             "requests": self.requests,
@@ -183,6 +211,8 @@ impl Stats {
             "maxRequestsPerMinute": self.max_requests_in(Duration::from_secs(60)),
             "jobs": jobs,
             "requestsAfterTerminal": self.requests_after_terminal(),
+            "extractionsRun": self.extractions.len(),
+            "extractions": extractions,
             "noticeDelaysMs": self
                 .notice_delays
                 .iter()
@@ -286,7 +316,13 @@ impl Sim {
         self.state.create_bodies()
     }
 
-    /// Zeroes every counter and forgets every job.
+    /// The bodies of the extraction runs that made an extraction, in order (what a test
+    /// checks: `iModelId`, `mappings`, `changesetId`).
+    pub fn extraction_requests(&self) -> Vec<Value> {
+        self.state.extraction_bodies()
+    }
+
+    /// Zeroes every counter and forgets every job and extraction.
     pub fn reset(&self) {
         self.state.reset();
     }

@@ -8,11 +8,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::extraction::{Ctx, Extractions, GM};
 use crate::http::{
     MAX_BODY, ReadError, Request, Response, basic_client, error, form_raw, form_value,
     percent_decode, read_request, reply, strip_scheme, write_response,
 };
-use crate::{Options, Stats};
+use crate::{Options, Stats, configuration};
 
 /// A connection the service answers on: plain TCP, or TLS over it.
 pub trait Stream: Read + Write {
@@ -94,6 +95,8 @@ struct Book {
     creates: HashMap<String, u64>,
     /// The bodies of accepted create requests, in order.
     create_bodies: Vec<Value>,
+    /// The Grouping & Mapping extractions.
+    extractions: Extractions,
     /// Per token, when its admitted requests of the current window came.
     admitted: HashMap<String, VecDeque<Instant>>,
 }
@@ -131,7 +134,12 @@ impl State {
                 stats.notice_delays.insert(id.clone(), delay);
             }
         }
+        book.extractions.count(&mut stats);
         stats
+    }
+
+    pub fn extraction_bodies(&self) -> Vec<Value> {
+        self.book().extractions.bodies()
     }
 
     pub fn create_bodies(&self) -> Vec<Value> {
@@ -193,24 +201,12 @@ impl State {
 
     /// The answer to one request; `None` never answers.
     fn route(&self, req: &Request) -> Option<Response> {
-        let path = req.path.as_str();
-        let (route, allowed) = match path.strip_prefix(API) {
-            _ if path == "/connect/token" => ("POST /connect/token", "POST"),
-            _ if path == "/__stats" => ("GET /__stats", "GET"),
-            _ if path == "/__reset" => ("POST /__reset", "POST"),
-            Some("/jobs") => ("POST /ec3/jobs", "POST"),
-            Some("/configurations") => ("GET /ec3/configurations", "GET"),
-            Some(rest) => match rest.strip_prefix("/jobs/") {
-                Some(id) if !id.is_empty() && !id.contains('/') => ("GET /ec3/jobs/{id}", "GET"),
-                _ => ("other", ""),
-            },
-            None => ("other", ""),
-        };
+        let (route, allowed) = classify(&req.method, &req.path);
         *self.book().stats.routes.entry(route.into()).or_default() += 1;
         if route == "other" {
             return Some(error(404, "NotFound", "Route not found.", None));
         }
-        if req.method != allowed {
+        if !allowed.split(", ").any(|method| method == req.method) {
             let message = format!("Method {} is not allowed here.", req.method);
             return Some(error(405, "MethodNotAllowed", &message, None).with("Allow", allowed));
         }
@@ -237,9 +233,14 @@ impl State {
                 return Some(error(401, "HeaderNotFound", message, None));
             }
             "denied" => {
+                let permission = match route {
+                    "POST /imodel-mappings/extractions" => "imodels_write",
+                    r if r.contains("/imodel-mappings/") => "imodels_read",
+                    _ => "carbon_calculate",
+                };
                 let message =
-                    "The user does not have the carbon_calculate permission on this iTwin.";
-                return Some(error(403, "InsufficientPermissions", message, None));
+                    format!("The user does not have the {permission} permission on this iTwin.");
+                return Some(error(403, "InsufficientPermissions", &message, None));
             }
             token => {
                 if let Some(limited) = self.limit(token) {
@@ -250,10 +251,41 @@ impl State {
         match route {
             "POST /ec3/jobs" => self.create_job(req),
             "GET /ec3/configurations" => Some(self.configs(req)),
+            "POST /imodel-mappings/extractions" => {
+                let content_type = req.header("content-type").unwrap_or("");
+                Some(
+                    self.book()
+                        .extractions
+                        .run(&self.ctx(), content_type, &req.body),
+                )
+            }
+            "GET /imodel-mappings/extractions" => {
+                Some(self.book().extractions.list(&self.ctx(), &req.query))
+            }
+            "GET /imodel-mappings/extractions/{id}" => {
+                let id = req.path.rsplit('/').next().unwrap_or("");
+                Some(self.book().extractions.state(&self.ctx(), id))
+            }
+            "GET /imodel-mappings/extractions/{id}/logs" => {
+                let id = req.path.rsplit('/').nth(1).unwrap_or("");
+                Some(self.book().extractions.logs(&self.ctx(), id, &req.query))
+            }
+            "GET /ec3/configurations/{id}" => {
+                let id = req.path.rsplit('/').next().unwrap_or("");
+                Some(configuration::answer(&self.base, id))
+            }
             _ => {
                 let id = req.path.rsplit('/').next().unwrap_or("");
                 self.poll(id)
             }
+        }
+    }
+
+    /// What the extraction routes need to know.
+    fn ctx(&self) -> Ctx<'_> {
+        Ctx {
+            base: &self.base,
+            running_polls: self.options.running_polls,
         }
     }
 
@@ -497,5 +529,51 @@ impl State {
             200,
             json!({ "configurations": configurations, "_links": links }),
         )
+    }
+}
+
+/// Whether `id` is one non-empty path segment.
+fn segment(id: &str) -> bool {
+    !id.is_empty() && !id.contains('/')
+}
+
+/// The route a request is counted under, and the methods it allows (`""`: no such route).
+fn classify(method: &str, path: &str) -> (&'static str, &'static str) {
+    match path {
+        "/connect/token" => return ("POST /connect/token", "POST"),
+        "/__stats" => return ("GET /__stats", "GET"),
+        "/__reset" => return ("POST /__reset", "POST"),
+        _ => {}
+    }
+    if let Some(rest) = path.strip_prefix(API) {
+        return match rest {
+            "/jobs" => ("POST /ec3/jobs", "POST"),
+            "/configurations" => ("GET /ec3/configurations", "GET"),
+            _ => match (
+                rest.strip_prefix("/jobs/"),
+                rest.strip_prefix("/configurations/"),
+            ) {
+                (Some(id), _) if segment(id) => ("GET /ec3/jobs/{id}", "GET"),
+                (_, Some(id)) if segment(id) => ("GET /ec3/configurations/{id}", "GET"),
+                _ => ("other", ""),
+            },
+        };
+    }
+    let Some(rest) = path.strip_prefix(GM) else {
+        return ("other", "");
+    };
+    let extractions = "GET, POST";
+    match rest.strip_prefix("/extractions") {
+        Some("") if method == "GET" => ("GET /imodel-mappings/extractions", extractions),
+        Some("") => ("POST /imodel-mappings/extractions", extractions),
+        Some(rest) => match rest.strip_prefix('/') {
+            Some(id) if segment(id) => ("GET /imodel-mappings/extractions/{id}", "GET"),
+            Some(rest) => match rest.strip_suffix("/logs") {
+                Some(id) if segment(id) => ("GET /imodel-mappings/extractions/{id}/logs", "GET"),
+                _ => ("other", ""),
+            },
+            None => ("other", ""),
+        },
+        None => ("other", ""),
     }
 }

@@ -719,3 +719,531 @@ fn the_same_service_over_tls_through_the_proxy() {
     assert_eq!(sim.stats().connections, 1);
     assert_eq!(sim.stats().polls["ok-tls"], 1);
 }
+
+#[test]
+fn one_configuration_is_report_based_or_extraction_based_by_its_suffix() {
+    let sim = start(2);
+    let base = sim.url();
+    let mut conn = Conn::open(base);
+    let reply = conn.get(&format!("{CONFIGS}/tower-report"), &[BEARER]);
+    assert_eq!(reply.status, 200);
+    let report = &reply.json["configuration"];
+    assert_eq!(report["id"], "tower-report");
+    let href = format!("{base}/insights/reporting/reports/report-tower");
+    assert_eq!(report["_links"], json!({ "report": { "href": href } }));
+    for label in report["labels"].as_array().unwrap() {
+        assert!(label["reportTable"].is_string(), "{label}");
+        assert!(label.get("mappingId").is_none(), "{label}");
+    }
+    for field in [
+        "displayName",
+        "createdOn",
+        "createdBy",
+        "modifiedOn",
+        "modifiedBy",
+    ] {
+        assert!(report[field].is_string(), "{field}");
+    }
+
+    let mappings = |configuration: &Value| -> Vec<String> {
+        let labels = configuration["labels"].as_array().unwrap();
+        let ids = labels
+            .iter()
+            .map(|l| l["mappingId"].as_str().unwrap().to_owned());
+        ids.collect()
+    };
+    let reply = conn.get(&format!("{CONFIGS}/im2.partial-a-ext"), &[BEARER]);
+    let extraction = &reply.json["configuration"];
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        mappings(extraction),
+        ["partial-a-m1", "partial-a-m2", "partial-a-m1"]
+    );
+    let links = json!({
+        "iTwin": { "href": format!("{base}/itwins/itwin-1") },
+        "iModel": { "href": format!("{base}/imodels/im2") },
+    });
+    assert_eq!(extraction["_links"], links);
+    let label = &extraction["labels"][0];
+    assert!(label["groupName"].is_string() && label.get("reportTable").is_none());
+
+    let reply = conn.get(&format!("{CONFIGS}/tower-ext"), &[BEARER]);
+    let plain = &reply.json["configuration"];
+    assert_eq!(mappings(plain), ["tower-m1", "tower-m2", "tower-m1"]);
+    let imodel = format!("{base}/imodels/imodel-1");
+    assert_eq!(plain["_links"]["iModel"]["href"], json!(imodel));
+
+    let reply = conn.get(&format!("{CONFIGS}/nolink-ext"), &[BEARER]);
+    let unlinked = &reply.json["configuration"];
+    assert_eq!(mappings(unlinked)[0], "nolink-m1");
+    assert!(unlinked["_links"].get("iModel").is_none());
+    assert!(unlinked["_links"]["iTwin"].is_object());
+
+    let reply = conn.get(&format!("{CONFIGS}/cfg-1"), &[BEARER]);
+    let message = "Requested EC3 Configuration is not available.";
+    let expected = json!({ "error": {
+        "code": "ConfigurationNotFound", "message": message, "target": "configurationId"
+    } });
+    assert_eq!((reply.status, reply.json), (404, expected));
+    assert_eq!(
+        conn.get(&format!("{CONFIGS}/a-ext/b"), &[BEARER]).status,
+        404
+    );
+    let path = format!("{CONFIGS}/tower-ext");
+    assert_eq!(conn.get(&path, &[]).status, 401);
+    assert_eq!(
+        conn.get(&path, &["Authorization: Bearer denied"]).status,
+        403
+    );
+    let reply = conn.request("DELETE", &path, &[BEARER], "");
+    assert_eq!((reply.status, reply.header("allow")), (405, Some("GET")));
+    let stats = sim.stats();
+    assert_eq!(stats.routes["GET /ec3/configurations/{id}"], 8);
+    assert_eq!(stats.routes["other"], 1);
+}
+
+const EXTRACTIONS: &str = "/grouping-and-mapping/datasources/imodel-mappings/extractions";
+
+/// Runs an extraction of `mappings` on `imodel`; the answer.
+fn run_extraction(conn: &mut Conn, imodel: &str, mappings: &[&str]) -> Reply {
+    let mappings: Vec<Value> = mappings.iter().map(|id| json!({ "id": id })).collect();
+    let body = json!({ "iModelId": imodel, "mappings": mappings });
+    conn.request("POST", EXTRACTIONS, &[BEARER, JSON], &body.to_string())
+}
+
+/// The states `polls` reads of extraction `id` answer (the status code for a non-200).
+fn extraction_states(conn: &mut Conn, id: &str, polls: usize) -> Vec<String> {
+    let path = format!("{EXTRACTIONS}/{id}");
+    let state = |reply: Reply| match reply.status {
+        200 => reply.json["extraction"]["state"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+        status => status.to_string(),
+    };
+    (0..polls)
+        .map(|_| state(conn.get(&path, &[BEARER])))
+        .collect()
+}
+
+/// Whether `text` has the form `2026-12-05T11:32:44+00:00`.
+fn is_timestamp(text: &str) -> bool {
+    let digits = |range: std::ops::Range<usize>| text[range].bytes().all(|b| b.is_ascii_digit());
+    text.len() == 25
+        && text.ends_with("+00:00")
+        && [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')]
+            .iter()
+            .all(|&(i, c)| text.as_bytes()[i] == c)
+        && digits(0..4)
+        && digits(17..19)
+}
+
+#[test]
+fn extraction_runs_are_queued_then_walk_as_their_first_scripted_mapping_says() {
+    let sim = start(2);
+    let base = sim.url();
+    let mut conn = Conn::open(base);
+    let reply = run_extraction(&mut conn, "im-1", &["ok-a", "plain", "partial-b", "fail-c"]);
+    assert_eq!(reply.status, 201);
+    let run = &reply.json["extraction"];
+    assert_eq!(
+        (&run["id"], &run["state"]),
+        (&json!("partial-x1"), &json!("Queued"))
+    );
+    assert!(is_timestamp(run["startedOn"].as_str().unwrap()), "{run}");
+    let status = format!("{base}{EXTRACTIONS}/partial-x1");
+    assert_eq!(run["_links"], json!({ "status": { "href": status } }));
+    let walk = extraction_states(&mut conn, "partial-x1", 5);
+    let partial = [
+        "Queued",
+        "Running",
+        "Running",
+        "PartiallySucceeded",
+        "PartiallySucceeded",
+    ];
+    assert_eq!(walk, partial);
+    let reply = conn.get(&format!("{EXTRACTIONS}/partial-x1"), &[BEARER]);
+    let state = &reply.json["extraction"];
+    assert_eq!(state["startedOn"], run["startedOn"]);
+    let logs = format!("{status}/logs");
+    let links = json!({ "status": { "href": status }, "logs": { "href": logs } });
+    assert_eq!(state["_links"], links);
+
+    let cases = [
+        (&["ok-a", "okay-b"][..], "ok-x2", "Succeeded"),
+        (&["mine", "fail-b", "partial-c"], "fail-x3", "Failed"),
+    ];
+    for (mappings, id, terminal) in cases {
+        let reply = run_extraction(&mut conn, "im-1", mappings);
+        assert_eq!(reply.json["extraction"]["id"], id);
+        let walk = extraction_states(&mut conn, id, 4);
+        assert_eq!(walk, ["Queued", "Running", "Running", terminal]);
+    }
+    let reply = run_extraction(&mut conn, "im-1", &["slow-a"]);
+    assert_eq!(reply.json["extraction"]["id"], "slow-x4");
+    assert!(
+        extraction_states(&mut conn, "slow-x4", 10)
+            .iter()
+            .all(|s| s == "Running")
+    );
+    let reply = run_extraction(&mut conn, "im-1", &["ok-a", "odd-b"]);
+    assert_eq!(reply.json["extraction"]["id"], "odd-x5");
+    assert_eq!(extraction_states(&mut conn, "odd-x5", 3), ["Cancelling"; 3]);
+    let reply = run_extraction(&mut conn, "im-1", &["gone-a"]);
+    assert_eq!(
+        (reply.status, &reply.json["extraction"]["id"]),
+        (201, &json!("gone-x6"))
+    );
+    assert_eq!(extraction_states(&mut conn, "gone-x6", 2), ["404"; 2]);
+
+    // An id read without a run walks as its prefix says; an unknown prefix is 404.
+    let walk = extraction_states(&mut conn, "fail-never-run", 4);
+    assert_eq!(walk, ["Queued", "Running", "Running", "Failed"]);
+    let reply = conn.get(&format!("{EXTRACTIONS}/nope-x1"), &[BEARER]);
+    let message = "Requested extraction is not available.";
+    let expected = json!({ "error": {
+        "code": "ExtractionNotFound", "message": message, "target": "extractionId"
+    } });
+    assert_eq!((reply.status, reply.json), (404, expected));
+
+    let stats = sim.stats();
+    let runs = [
+        "partial-x1",
+        "ok-x2",
+        "fail-x3",
+        "slow-x4",
+        "odd-x5",
+        "gone-x6",
+    ];
+    assert_eq!(stats.extractions, runs);
+    assert_eq!(stats.extraction_polls["partial-x1"], 6);
+    assert_eq!(stats.extraction_after_terminal["partial-x1"], 2);
+    assert_eq!(stats.extraction_after_terminal["slow-x4"], 0);
+    assert_eq!(stats.extraction_polls["nope-x1"], 1);
+}
+
+#[test]
+fn extraction_runs_are_checked_and_their_bodies_recorded() {
+    let sim = start(2);
+    let mut conn = Conn::open(sim.url());
+    let cases = [
+        (r#"not json"#, None),
+        (r#"[1]"#, None),
+        (r#"{"mappings":[{"id":"ok-a"}]}"#, Some("iModelId")),
+        (
+            r#"{"iModelId":"","mappings":[{"id":"ok-a"}]}"#,
+            Some("iModelId"),
+        ),
+        (
+            r#"{"iModelId":7,"mappings":[{"id":"ok-a"}]}"#,
+            Some("iModelId"),
+        ),
+        (r#"{"iModelId":"im"}"#, Some("mappings")),
+        (r#"{"iModelId":"im","mappings":[]}"#, Some("mappings")),
+        (
+            r#"{"iModelId":"im","mappings":[{"id":""}]}"#,
+            Some("mappings"),
+        ),
+        (r#"{"iModelId":"im","mappings":["ok-a"]}"#, Some("mappings")),
+        (
+            r#"{"iModelId":"im","mappings":[{"id":"a","x":1}]}"#,
+            Some("mappings"),
+        ),
+        (
+            r#"{"iModelId":"im","mappings":[{"id":"a"}],"changesetId":1}"#,
+            Some("changesetId"),
+        ),
+        (
+            r#"{"iModelId":"im","mappings":[{"id":"a"}],"ecInstanceIds":"0x20"}"#,
+            Some("ecInstanceIds"),
+        ),
+        (
+            r#"{"iModelId":"im","mappings":[{"id":"a"}],"extra":true}"#,
+            Some("extra"),
+        ),
+    ];
+    for (body, target) in cases {
+        let reply = conn.request("POST", EXTRACTIONS, &[BEARER, JSON], body);
+        assert_eq!(reply.status, 422, "{body}");
+        assert_eq!(
+            reply.json["error"]["code"], "InvalidExtractionRequest",
+            "{body}"
+        );
+        assert_eq!(reply.json["error"]["target"].as_str(), target, "{body}");
+    }
+    let good = r#"{"iModelId":"im","mappings":[{"id":"ok-a"}]}"#;
+    let reply = conn.request(
+        "POST",
+        EXTRACTIONS,
+        &[BEARER, "Content-Type: text/plain"],
+        good,
+    );
+    assert_eq!(reply.status, 415);
+    let reply = run_extraction(&mut conn, "missing-im", &["ok-a"]);
+    let expected = json!({ "error": {
+        "code": "IModelNotFound", "message": "Requested iModel is not available.",
+        "target": "iModelId"
+    } });
+    assert_eq!((reply.status, reply.json), (404, expected));
+    assert!(sim.extraction_requests().is_empty());
+    assert!(sim.stats().extractions.is_empty());
+
+    let full = json!({
+        "iModelId": "im-1", "mappings": [{ "id": "ok-a" }, { "id": "ok-b" }],
+        "changesetId": "cs-9", "ecInstanceIds": ["0x20"]
+    });
+    let reply = conn.request("POST", EXTRACTIONS, &[BEARER, JSON], &full.to_string());
+    assert_eq!(
+        (reply.status, &reply.json["extraction"]["id"]),
+        (201, &json!("ok-x1"))
+    );
+    run_extraction(&mut conn, "im-2", &["fail-a"]);
+    let bodies = sim.extraction_requests();
+    assert_eq!(bodies.len(), 2);
+    assert_eq!(bodies[0], full);
+    assert_eq!(bodies[1]["mappings"], json!([{ "id": "fail-a" }]));
+    assert!(bodies[1].get("changesetId").is_none());
+    assert_eq!(sim.stats().extractions, ["ok-x1", "fail-x2"]);
+    assert_eq!(sim.stats().routes["POST /imodel-mappings/extractions"], 17);
+
+    // A reset forgets the runs: numbering starts again.
+    sim.reset();
+    assert!(sim.extraction_requests().is_empty());
+    let reply = run_extraction(&mut conn, "im-1", &["ok-a"]);
+    assert_eq!(reply.json["extraction"]["id"], "ok-x1");
+    assert_eq!(extraction_states(&mut conn, "fail-x2", 1), ["Queued"]);
+}
+
+/// Every page of `path` (a path and query on the simulator), by its `next` links.
+fn pages(conn: &mut Conn, base: &str, path: &str, key: &str) -> Vec<Vec<Value>> {
+    let mut pages = Vec::new();
+    let mut next = Some(format!("{base}{path}"));
+    while let Some(href) = next {
+        let reply = conn.get(href.strip_prefix(base).unwrap(), &[BEARER]);
+        assert_eq!(reply.status, 200, "{href}: {}", reply.text);
+        assert_eq!(reply.json["_links"]["self"]["href"], json!(href));
+        pages.push(reply.json[key].as_array().unwrap().clone());
+        next = reply.json["_links"]["next"]["href"]
+            .as_str()
+            .map(str::to_owned);
+        assert!(pages.len() < 20, "no end to the pages");
+    }
+    pages
+}
+
+#[test]
+fn extraction_logs_are_paged_in_both_time_forms() {
+    let sim = start(0);
+    let base = sim.url();
+    let mut conn = Conn::open(base);
+    run_extraction(&mut conn, "im-1", &["fail-a", "ok-b", "fail-c"]);
+    let logs = format!("{EXTRACTIONS}/fail-x1/logs");
+    let paged = pages(&mut conn, base, &logs, "logs");
+    assert_eq!(paged.iter().map(Vec::len).collect::<Vec<_>>(), [2, 1]);
+    let entries: Vec<Value> = paged.concat();
+    let times: Vec<&str> = entries
+        .iter()
+        .map(|e| e["dateTime"].as_str().unwrap())
+        .collect();
+    let forms = ["2024-05-01T10:00:00+00:00", "2024-05-01T10:00:00.1234567Z"];
+    assert_eq!(times, [forms[0], forms[1], forms[0]]);
+    let contexts: Vec<&Value> = entries.iter().map(|e| &e["contextId"]).collect();
+    assert_eq!(contexts, ["fail-a", "ok-b", "fail-c"]);
+    for entry in &entries {
+        assert_eq!(
+            (&entry["level"], &entry["state"]),
+            (&json!("Error"), &json!("Failed"))
+        );
+        assert_eq!(entry["contextType"], "Mapping");
+        assert_eq!(entry["category"], "QueryExecution");
+    }
+    let long = entries[0]["message"].as_str().unwrap();
+    assert!(long.chars().count() > 2000, "{}", long.len());
+    assert!(long.contains("\n::error::") && long.contains('\u{1b}') && long.contains('\r'));
+    assert!(entries[1]["message"].as_str().unwrap().len() < 100);
+
+    // $top asks for smaller pages, never larger ones; links keep it.
+    let by_one = pages(&mut conn, base, &format!("{logs}?$top=1"), "logs");
+    assert_eq!(by_one.len(), 3);
+    assert_eq!(by_one.concat(), entries);
+    let reply = conn.get(&format!("{logs}?$top=1"), &[BEARER]);
+    let next = format!("{base}{logs}?$top=1&$continuationToken=1");
+    assert_eq!(reply.json["_links"]["next"]["href"], json!(next));
+    let by_five = pages(&mut conn, base, &format!("{logs}?$top=5"), "logs");
+    assert_eq!(by_five.iter().map(Vec::len).collect::<Vec<_>>(), [2, 1]);
+    for bad in [
+        "$top=0",
+        "$top=1001",
+        "$top=two",
+        "$continuationToken=9",
+        "$continuationToken=x",
+    ] {
+        let reply = conn.get(&format!("{logs}?{bad}"), &[BEARER]);
+        assert_eq!(
+            (reply.status, &reply.json["error"]["code"]),
+            (422, &json!("InvalidRequest"))
+        );
+        let target = bad.split('=').next().unwrap();
+        assert_eq!(reply.json["error"]["target"], target, "{bad}");
+    }
+
+    run_extraction(
+        &mut conn,
+        "im-1",
+        &["ok-a", "partial-b", "plain", "partial-c"],
+    );
+    let logs = format!("{EXTRACTIONS}/partial-x2/logs");
+    let entries = pages(&mut conn, base, &logs, "logs").concat();
+    let seen: Vec<(&str, &str)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["contextId"].as_str().unwrap(),
+                e["level"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("ok-a", "Information"),
+        ("partial-b", "Warning"),
+        ("partial-b", "Error"),
+        ("plain", "Information"),
+        ("partial-c", "Warning"),
+        ("partial-c", "Error"),
+    ];
+    assert_eq!(seen, expected);
+
+    run_extraction(&mut conn, "im-1", &["ok-a", "ok-b"]);
+    let logs = format!("{EXTRACTIONS}/ok-x3/logs");
+    let entries = pages(&mut conn, base, &logs, "logs").concat();
+    let levels: Vec<&Value> = entries.iter().map(|e| &e["level"]).collect();
+    assert_eq!(levels, ["Information", "Information"]);
+    for quiet in ["slow", "odd"] {
+        run_extraction(&mut conn, "im-1", &[&format!("{quiet}-a")]);
+    }
+    for id in ["slow-x4", "odd-x5"] {
+        let reply = conn.get(&format!("{EXTRACTIONS}/{id}/logs"), &[BEARER]);
+        assert_eq!(
+            (reply.status, &reply.json["logs"]),
+            (200, &json!([])),
+            "{id}"
+        );
+        assert!(reply.json["_links"].get("next").is_none());
+    }
+    run_extraction(&mut conn, "im-1", &["gone-a"]);
+    for id in ["gone-x6", "nope-1"] {
+        let reply = conn.get(&format!("{EXTRACTIONS}/{id}/logs"), &[BEARER]);
+        assert_eq!(
+            (reply.status, &reply.json["error"]["code"]),
+            (404, &json!("ExtractionNotFound"))
+        );
+    }
+    // An id read without a run logs as one mapping named for its outcome.
+    let reply = conn.get(&format!("{EXTRACTIONS}/partial-unrun/logs"), &[BEARER]);
+    assert_eq!(reply.json["logs"][0]["contextId"], "partial-m1");
+    assert_eq!(conn.get(&logs, &[]).status, 401);
+    assert_eq!(
+        conn.get(&logs, &["Authorization: Bearer denied"]).status,
+        403
+    );
+    assert_eq!(
+        conn.get(&format!("{EXTRACTIONS}//logs"), &[BEARER]).status,
+        404
+    );
+    assert_eq!(
+        conn.get(&format!("{EXTRACTIONS}/a/b/logs"), &[BEARER])
+            .status,
+        404
+    );
+}
+
+#[test]
+fn an_imodels_extractions_are_listed_newest_first_and_paged() {
+    let sim = start(1);
+    let base = sim.url();
+    let mut conn = Conn::open(base);
+    for (imodel, mapping) in [
+        ("im-1", "ok-a"),
+        ("im-2", "ok-a"),
+        ("im-1", "fail-a"),
+        ("im-1", "gone-a"),
+        ("im-1", "slow-a"),
+        ("im 3", "odd-a"),
+    ] {
+        assert_eq!(run_extraction(&mut conn, imodel, &[mapping]).status, 201);
+    }
+    extraction_states(&mut conn, "ok-x1", 3);
+    extraction_states(&mut conn, "fail-x3", 1);
+    let list = format!("{EXTRACTIONS}?iModelId=im-1");
+    let reply = conn.get(&list, &[BEARER]);
+    let extractions = reply.json["extractions"].as_array().unwrap();
+    let seen: Vec<(&str, &str)> = extractions
+        .iter()
+        .map(|e| (e["id"].as_str().unwrap(), e["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("slow-x5", "Running"),
+            ("fail-x3", "Queued"),
+            ("ok-x1", "Succeeded")
+        ]
+    );
+    let state = conn.get(&format!("{EXTRACTIONS}/ok-x1"), &[BEARER]).json;
+    assert_eq!(extractions[2], state["extraction"]);
+    assert_eq!(
+        reply.json["_links"],
+        json!({ "self": { "href": format!("{base}{list}") } })
+    );
+    let stats = sim.stats();
+    assert_eq!(
+        stats.extraction_polls["fail-x3"], 1,
+        "a list is not a state read"
+    );
+
+    let paged = pages(&mut conn, base, &format!("{list}&$top=2"), "extractions");
+    assert_eq!(paged.iter().map(Vec::len).collect::<Vec<_>>(), [2, 1]);
+    let reply = conn.get(&format!("{list}&$top=2"), &[BEARER]);
+    let next = format!("{base}{list}&$top=2&$continuationToken=2");
+    assert_eq!(reply.json["_links"]["next"]["href"], json!(next));
+    let by_one = pages(&mut conn, base, &format!("{list}&$top=1"), "extractions");
+    assert_eq!(by_one.len(), 3);
+    let spaced = conn
+        .get(&format!("{EXTRACTIONS}?iModelId=im%203"), &[BEARER])
+        .json;
+    assert_eq!(spaced["extractions"][0]["id"], "odd-x6");
+    let href = format!("{base}{EXTRACTIONS}?iModelId=im%203");
+    assert_eq!(spaced["_links"]["self"]["href"], json!(href));
+    let none = conn
+        .get(&format!("{EXTRACTIONS}?iModelId=im-9"), &[BEARER])
+        .json;
+    assert_eq!(none["extractions"], json!([]));
+
+    for (query, target) in [
+        ("", "iModelId"),
+        ("?iModelId=", "iModelId"),
+        ("?iModelId=im-1&$top=0", "$top"),
+        ("?iModelId=im-1&$top=1001", "$top"),
+        ("?iModelId=im-1&$continuationToken=zz", "$continuationToken"),
+    ] {
+        let reply = conn.get(&format!("{EXTRACTIONS}{query}"), &[BEARER]);
+        assert_eq!(
+            (reply.status, &reply.json["error"]["target"]),
+            (422, &json!(target)),
+            "{query}"
+        );
+    }
+    let reply = conn.get(&format!("{EXTRACTIONS}?iModelId=missing-1"), &[BEARER]);
+    assert_eq!(
+        (reply.status, &reply.json["error"]["code"]),
+        (404, &json!("IModelNotFound"))
+    );
+    let thousand = conn.get(&format!("{list}&$top=1000"), &[BEARER]);
+    assert_eq!(thousand.json["extractions"].as_array().unwrap().len(), 3);
+    assert_eq!(conn.get(&list, &[]).status, 401);
+    let reply = conn.request("DELETE", EXTRACTIONS, &[BEARER], "");
+    assert_eq!(
+        (reply.status, reply.header("allow")),
+        (405, Some("GET, POST"))
+    );
+}
