@@ -533,6 +533,13 @@ impl Client {
         })
     }
 
+    /// The link to the iModel `imodel_id` under the API root
+    /// (`{api}/imodels/{id}`, as configurations link it); the id as given
+    /// (check it first, as [`NewExtraction::validate`] does).
+    pub fn imodel_url(&self, imodel_id: &str) -> String {
+        self.api_url(&format!("/imodels/{imodel_id}"))
+    }
+
     /// `POST …/extractions` for a validated `new`, within `call`; reports
     /// [`Event::ExtractionStarted`] with `index`.
     pub(crate) fn post_extraction(
