@@ -401,17 +401,17 @@ pub fn finish_extract(reporter: &dyn Reporter, seen: &Seen, outcome: &Outcome, e
     let shown = id.unwrap_or("(not started)");
     let (title, text, level) = match outcome {
         Outcome::Extracted(e) if e.state.is_finished() => (
-            "extraction finished",
+            "EC3 extraction finished",
             format!("extraction {shown} {} after {took}", e.state),
             "notice",
         ),
         Outcome::Extracted(e) => (
-            "extraction started",
+            "EC3 extraction started",
             format!("started extraction {shown} ({})", e.state),
             "notice",
         ),
         Outcome::Failed(Error::TimedOut) => (
-            "extraction timed out",
+            "EC3 extraction timed out",
             format!(
                 "extraction {shown} was still {} after {took}",
                 first
@@ -422,7 +422,7 @@ pub fn finish_extract(reporter: &dyn Reporter, seen: &Seen, outcome: &Outcome, e
             "error",
         ),
         Outcome::Failed(e @ Error::ExtractionFailed(_)) => {
-            ("extraction failed", format!("error: {e}"), "error")
+            ("EC3 extraction failed", format!("error: {e}"), "error")
         }
         Outcome::Failed(e) if e.is_usage() => {
             ("ec3-gate usage error", format!("error: {e}"), "error")

@@ -572,7 +572,10 @@ pub(super) fn verdict(
         ),
         Outcome::Answered(j) => ("EC3 job status", format!("job {id} is {}", j.status)),
         Outcome::Created(new) => ("EC3 job created", format!("created job {new}")),
-        Outcome::Extracted(e) => ("extraction", format!("extraction {} is {}", e.id, e.state)),
+        Outcome::Extracted(e) => (
+            "EC3 extraction started",
+            format!("extraction {} is {}", e.id, e.state),
+        ),
         Outcome::Listed(list) => (
             "EC3 configurations",
             format!("{} configuration(s)", list.len()),
