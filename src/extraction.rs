@@ -448,9 +448,15 @@ impl NewExtraction {
 /// without any, a sentence saying so. Server text, kept as is (one line
 /// per entry): render it with [`text::one_line`].
 pub fn failure_message(logs: &[ExtractionLog]) -> String {
+    // Without any Error entry, the warnings are the best account there is.
+    let level = if logs.iter().any(|l| l.level == LogLevel::Error) {
+        LogLevel::Error
+    } else {
+        LogLevel::Warning
+    };
     let errors: Vec<String> = logs
         .iter()
-        .filter(|l| l.level == LogLevel::Error)
+        .filter(|l| l.level == level)
         .map(|l| {
             let message = text::normalize(
                 l.message.as_deref().unwrap_or("(no message)"),
@@ -463,7 +469,7 @@ pub fn failure_message(logs: &[ExtractionLog]) -> String {
         })
         .collect();
     if errors.is_empty() {
-        return "the logs hold no Error entry".to_owned();
+        return "the logs hold no Error or Warning entry".to_owned();
     }
     text::normalize(&errors.join("\n"), MAX_FAILURE_CHARS)
 }
@@ -857,7 +863,17 @@ mod tests {
         let failure = failure_message(&logs);
         assert!(failure.starts_with("m-1: ::error::pwned"));
         assert!(failure.chars().count() <= MAX_FAILURE_CHARS + text::TRUNCATED_MARKER.len());
-        assert_eq!(failure_message(&logs[1..]), "the logs hold no Error entry");
+        assert_eq!(
+            failure_message(&logs[1..]),
+            "the logs hold no Error or Warning entry"
+        );
+        let mut warned = logs[0].clone();
+        warned.level = LogLevel::Warning;
+        warned.message = Some("group Beams selects nothing".into());
+        assert_eq!(
+            failure_message(&[warned]),
+            "m-1: group Beams selects nothing"
+        );
         assert!(parse_log_page(b"{\"logs\": 5}").is_err());
     }
 

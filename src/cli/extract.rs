@@ -329,6 +329,9 @@ pub fn extract(
         .max(Duration::from_millis(1));
     let logs = ec3_gate::Timeout::new(left)
         .and_then(|t| client.extraction_logs(&finished.id, t, cancel, progress));
+    if let Err(Error::Cancelled) = logs {
+        return Outcome::Failed(Error::Cancelled);
+    }
     let message = match &logs {
         Ok(logs) => ec3_gate::failure_message(logs),
         Err(e) => format!("its logs could not be read: {e}"),
