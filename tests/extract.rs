@@ -548,3 +548,38 @@ fn extract_alone_prints_the_id_or_the_object_with_its_problems() {
     r.assert_commands_intended();
     r.assert_clean();
 }
+
+#[test]
+fn one_deadline_covers_the_whole_chain() {
+    // Extraction and job each need five polls 200 ms apart (Queued, Running
+    // × 3, the end): at least 1.6 s together, so a 1.5 s chain ends in the
+    // job's wait, which gets only what the extraction left.
+    let sim = sim(3);
+    let e = env(&sim);
+    let args = upload(
+        "a-ext",
+        &[
+            "--extract",
+            "--wait",
+            "--interval",
+            "200ms",
+            "--timeout",
+            "1500ms",
+            "--json",
+        ],
+    );
+    let r = run_github(&strs(&args), &common::pairs(&e));
+    assert_eq!(r.code, 3, "{r:?}");
+    let out = json(r.stdout.trim());
+    assert_eq!(out["extractionState"], "Succeeded");
+    assert_eq!(out["stage"], "job");
+    assert_eq!(out["jobId"], "ok-a-ext");
+    assert_eq!(r.output("stage"), "job");
+    assert_eq!(r.output("job-id"), "ok-a-ext");
+    assert_eq!(route(&sim, STATE), 5);
+    assert!(
+        route(&sim, "GET /ec3/jobs/{id}") < 5,
+        "{:?}",
+        sim.stats().routes
+    );
+}
