@@ -224,7 +224,7 @@ impl ExtractionFailure {
 }
 
 /// The stable classification of an [`Error`]. Each kind carries its number:
-/// the `ec3-gate` exit status (2-7) and the C library's result code (all).
+/// the `ec3-gate` exit status (1-7) and the C library's result code (all).
 /// Numbers are never reused: CI scripts and C programs branch on them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
