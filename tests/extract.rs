@@ -258,6 +258,9 @@ fn an_extraction_based_configuration_without_an_extraction_is_refused_naming_the
         r.stderr
     );
     assert!(sim.stats().created.is_empty(), "no job is created");
+    // Refused on reading the configuration, before any job is asked for.
+    assert_eq!(sim.stats().requests, 1);
+    assert_eq!((route(&sim, CONFIG), route(&sim, POST_JOBS)), (1, 0));
 
     // A report-based one with an extraction id: refused too.
     let args = upload("tower-report", &["--extraction-id", "x-1"]);
@@ -270,6 +273,8 @@ fn an_extraction_based_configuration_without_an_extraction_is_refused_naming_the
         r.stderr
     );
     assert!(sim.stats().created.is_empty());
+    assert_eq!(sim.stats().requests, 2);
+    assert_eq!((route(&sim, CONFIG), route(&sim, POST_JOBS)), (2, 0));
 }
 
 #[test]
