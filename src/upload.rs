@@ -85,18 +85,28 @@ fn check(what: &str, value: &str, max: usize) -> Result<(), Error> {
 /// field `what`: a typo or a pasted URL fails here, and a checked id goes
 /// into a URL path as it is.
 pub(crate) fn check_id(what: &str, value: &str) -> Result<(), Error> {
-    let ok = (1..=256).contains(&value.len())
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    if ok {
+    if is_id(value, 256) {
         Ok(())
     } else {
         Err(Error::config(
             what,
-            "must be 1-256 ASCII letters, digits, '.', '_' or '-'",
+            "must be 1-256 ASCII letters, digits, '.', '_' or '-', not only dots",
         ))
     }
+}
+
+/// The shape of every id that goes into a URL path as it is (the core's
+/// ids, and [`JobId::new`] with `max` 128): 1-`max` ASCII letters, digits,
+/// `.`, `_` or `-`, and not only dots. Nothing that changes a path, query or
+/// fragment (`/`, `?`, `#`, `%`) gets through, and neither does a dot
+/// segment (`.`, `..`: `/extractions/..` would be a request for the parent
+/// path); longer runs of dots are refused too (no id of the service is one).
+pub(crate) fn is_id(value: &str, max: usize) -> bool {
+    (1..=max).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && !value.bytes().all(|b| b == b'.')
 }
 
 impl Client {
@@ -292,6 +302,29 @@ mod tests {
         assert!(check_form(&report, "c", None).is_ok());
         assert!(check_form(&unknown, "c", None).is_ok());
         assert!(check_form(&unknown, "c", Some("x")).is_ok());
+    }
+
+    #[test]
+    fn ids_made_only_of_dots_are_refused() {
+        for bad in [".", "..", "...", "", "a/b", "a%2e", "x?y", &"a".repeat(257)] {
+            let err = check_id("extraction id", bad).unwrap_err();
+            assert!(err.is_usage(), "{bad}");
+        }
+        for ok in [
+            "a",
+            "..a",
+            "a..",
+            "a.b",
+            "3fa85f64-5717-4562",
+            &"a".repeat(256),
+        ] {
+            assert!(check_id("extraction id", ok).is_ok(), "{ok}");
+        }
+        assert_eq!(
+            check_id("iModel id", "..").unwrap_err().to_string(),
+            "iModel id: must be 1-256 ASCII letters, digits, '.', '_' or '-', not only dots"
+        );
+        assert!(!is_id(&"a".repeat(129), 128));
     }
 
     #[test]
