@@ -490,7 +490,9 @@ impl Client {
             Err(step) => return step,
         };
         #[cfg(test)]
-        tests::cancel_after_send(call.cancel);
+        if policy == Policy::NotIdempotent {
+            tests::cancel_after_send(call.cancel);
+        }
         // A cancel ends the call, unless what it would drop is the news of
         // something done: the service answered a creation with its id.
         let done = policy == Policy::NotIdempotent
@@ -849,8 +851,9 @@ pub(crate) mod tests {
         static CANCEL_AFTER_SEND: Cell<bool> = const { Cell::new(false) };
     }
 
-    /// Makes the next requests on this thread cancel their call the moment
-    /// their answer is read: the race a test cannot time from outside.
+    /// Makes the next creations (requests not safe to repeat) on this
+    /// thread cancel their call the moment their answer is read: the race a
+    /// test cannot time from outside.
     pub(crate) fn set_cancel_after_send(on: bool) {
         CANCEL_AFTER_SEND.with(|c| c.set(on));
     }

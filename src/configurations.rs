@@ -18,9 +18,17 @@ const MAX_CONFIGURATIONS: usize = 10_000;
 /// descriptions, dates).
 const MAX_LIST_CHARS: usize = 8 * 1024 * 1024;
 
+/// Most distinct mappings kept of one configuration's labels.
+const MAX_MAPPINGS: usize = 1000;
+
 /// One EC3 configuration.
+///
+/// The list ([`Client::configurations`]) and a single read
+/// ([`Client::configuration`]) both fill in what the service says; a list
+/// entry may lack the labels and links, so its [`Configuration::form`] may
+/// be [`ConfigurationForm::Unknown`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", from = "Wire")]
 #[non_exhaustive]
 pub struct Configuration {
     /// The id to pass as `--configuration-id`.
@@ -31,29 +39,22 @@ pub struct Configuration {
     pub description: Option<String>,
     /// When it was last changed (as the service writes it).
     pub modified_on: Option<String>,
-    /// Its labels as the service wrote them, read leniently (a shape this
-    /// version does not know counts as no labels): see
-    /// [`Configuration::form`]. Not in the JSON the CLI prints.
-    #[serde(default, skip_serializing)]
-    labels: Option<serde_json::Value>,
-    /// Its links, read leniently like the labels.
-    #[serde(default, rename = "_links", skip_serializing)]
-    links: Option<serde_json::Value>,
-    /// The distinct `labels[].mappingId`, filled in when it is read.
-    #[serde(skip)]
+    /// The distinct `labels[].mappingId`, in the order of the labels.
+    #[serde(skip_serializing)]
     mapping_ids: Vec<String>,
-    /// Some label names a `reportTable`.
-    #[serde(skip)]
+    /// Some label names a `reportTable` (a report-based label).
+    #[serde(skip_serializing)]
     report_labels: bool,
     /// `_links.report.href`.
-    #[serde(skip)]
+    #[serde(skip_serializing)]
     report_link: Option<String>,
     /// `_links.iModel.href`.
-    #[serde(skip)]
+    #[serde(skip_serializing)]
     imodel_link: Option<String>,
 }
 
-/// Which data an EC3 configuration uploads (see [`Configuration::form`]).
+/// Which data an EC3 configuration uploads (see
+/// [`Configuration::form`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ConfigurationForm {
@@ -85,8 +86,111 @@ impl std::fmt::Display for ConfigurationForm {
     }
 }
 
-/// Most distinct mappings kept of one configuration's labels.
-const MAX_MAPPINGS: usize = 1000;
+/// A configuration as the service writes it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Wire {
+    id: String,
+    display_name: Option<String>,
+    description: Option<String>,
+    modified_on: Option<String>,
+    /// Read leniently: a shape this version does not know is no labels.
+    #[serde(default)]
+    labels: Option<serde_json::Value>,
+    #[serde(rename = "_links", default)]
+    links: Option<serde_json::Value>,
+}
+
+impl From<Wire> for Configuration {
+    fn from(w: Wire) -> Self {
+        let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+        let mut mapping_ids: Vec<String> = Vec::new();
+        let mut report_labels = false;
+        let labels = w.labels.as_ref().and_then(serde_json::Value::as_array);
+        for label in labels.into_iter().flatten() {
+            report_labels |= label.get("reportTable").is_some_and(|t| !t.is_null());
+            if let Some(id) = label.get("mappingId").and_then(text) {
+                if mapping_ids.len() < MAX_MAPPINGS && !mapping_ids.contains(&id) {
+                    mapping_ids.push(id);
+                }
+            }
+        }
+        let link = |name: &str| {
+            w.links
+                .as_ref()
+                .and_then(|l| l.get(name))
+                .and_then(|l| l.get("href"))
+                .and_then(text)
+        };
+        Self {
+            id: w.id,
+            display_name: w.display_name,
+            description: w.description,
+            modified_on: w.modified_on,
+            mapping_ids,
+            report_labels,
+            report_link: link("report"),
+            imodel_link: link("iModel"),
+        }
+    }
+}
+
+impl Configuration {
+    /// Report-based or extraction-based, as its labels and links say:
+    /// labels with a `mappingId` (or an iModel link and no report link) make
+    /// it extraction-based; labels with a `reportTable` (or a report link)
+    /// report-based.
+    pub fn form(&self) -> ConfigurationForm {
+        if !self.mapping_ids.is_empty() {
+            ConfigurationForm::ExtractionBased
+        } else if self.report_labels || self.report_link.is_some() {
+            ConfigurationForm::ReportBased
+        } else if self.imodel_link.is_some() {
+            ConfigurationForm::ExtractionBased
+        } else {
+            ConfigurationForm::Unknown
+        }
+    }
+
+    /// The mappings an extraction for it must run: the distinct
+    /// `labels[].mappingId`, in the order of the labels (at most 1000).
+    /// Server text: check each with [`ExtractionId::new`](crate::ExtractionId::new)'s
+    /// rule before use (the chain does).
+    pub fn mapping_ids(&self) -> &[String] {
+        &self.mapping_ids
+    }
+
+    /// The iModel it reads: the last path segment of `_links.iModel.href`,
+    /// when there is one (not checked: the chain checks it with the core's
+    /// id rule).
+    pub fn imodel_id(&self) -> Option<&str> {
+        last_segment(self.imodel_link.as_deref()?)
+    }
+
+    /// The report it uploads: `_links.report.href`, when there is one.
+    pub fn report_link(&self) -> Option<&str> {
+        self.report_link.as_deref()
+    }
+
+    /// The report's id: the last path segment of [`Configuration::report_link`].
+    pub fn report_id(&self) -> Option<&str> {
+        last_segment(self.report_link.as_deref()?)
+    }
+}
+
+/// The last non-empty path segment of `href`, without query or fragment
+/// (never the host of a URL without a path).
+fn last_segment(href: &str) -> Option<&str> {
+    let href = href.split(['?', '#']).next().unwrap_or("");
+    let path = match href.split_once("://") {
+        Some((_, rest)) => rest.split_once('/').map_or("", |(_, path)| path),
+        None => href,
+    };
+    path.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .filter(|s| !s.is_empty() && !s.contains(':'))
+}
 
 impl Client {
     /// Lists the EC3 configurations of `itwin_id`, following `_links.next`
@@ -229,63 +333,6 @@ impl Client {
 }
 
 impl Configuration {
-    /// Report-based or extraction-based, as its labels and links say:
-    /// labels with a `mappingId` make it extraction-based; labels with a
-    /// `reportTable`, or a report link, report-based; else an iModel link
-    /// extraction-based; else [`ConfigurationForm::Unknown`] (the list of an
-    /// iTwin's configurations may say neither).
-    pub fn form(&self) -> ConfigurationForm {
-        if !self.mapping_ids.is_empty() {
-            ConfigurationForm::ExtractionBased
-        } else if self.report_labels || self.report_link.is_some() {
-            ConfigurationForm::ReportBased
-        } else if self.imodel_link.is_some() {
-            ConfigurationForm::ExtractionBased
-        } else {
-            ConfigurationForm::Unknown
-        }
-    }
-
-    /// The mappings an extraction for it must run: the distinct
-    /// `labels[].mappingId`, in the order of the labels (at most 1000).
-    /// Server text: check each with [`check_id`](crate::check_id) before use.
-    pub fn mapping_ids(&self) -> &[String] {
-        &self.mapping_ids
-    }
-
-    /// The iModel it reads: the last path segment of `_links.iModel.href`
-    /// (never the host of a URL without a path). Server text: check it with
-    /// [`check_id`](crate::check_id) before use.
-    pub fn imodel_id(&self) -> Option<&str> {
-        last_segment(self.imodel_link.as_deref()?)
-    }
-
-    /// Reads the form, mappings and links out of the labels and links as
-    /// the service wrote them (then drops those).
-    fn read_form(&mut self) {
-        use serde_json::Value;
-        let text = |v: &Value| v.as_str().map(str::to_owned);
-        let labels = self.labels.take();
-        for label in labels.iter().filter_map(Value::as_array).flatten() {
-            self.report_labels |= label.get("reportTable").is_some_and(|t| !t.is_null());
-            if let Some(id) = label.get("mappingId").and_then(text) {
-                if self.mapping_ids.len() < MAX_MAPPINGS && !self.mapping_ids.contains(&id) {
-                    self.mapping_ids.push(id);
-                }
-            }
-        }
-        let links = self.links.take();
-        let link = |name: &str| {
-            links
-                .as_ref()
-                .and_then(|l| l.get(name))
-                .and_then(|l| l.get("href"))
-                .and_then(text)
-        };
-        self.report_link = link("report");
-        self.imodel_link = link("iModel");
-    }
-
     /// Characters of text it holds.
     fn chars(&self) -> usize {
         let len = |s: &Option<String>| s.as_deref().map_or(0, |s| s.chars().count());
@@ -304,28 +351,16 @@ impl Configuration {
 }
 
 impl Client {
-    /// `c` read ([`sanitize`]), its texts scrubbed of every secret after
+    /// `c` capped ([`sanitize`]), its texts scrubbed of every secret after
     /// decoding (as [`Client::read_job`] does for a job).
     fn sanitize(&self, c: Configuration) -> Configuration {
         sanitize(c, |s| self.scrub(s))
     }
 }
 
-/// The last non-empty path segment of `href`, without query or fragment
-/// (never the host of a URL without a path).
-fn last_segment(href: &str) -> Option<&str> {
-    let href = href.split(['?', '#']).next().unwrap_or_default();
-    let path = match href.split_once("://") {
-        Some((_, rest)) => rest.split_once('/').map_or("", |(_, path)| path),
-        None => href,
-    };
-    path.split('/').rev().find(|s| !s.is_empty())
-}
-
-/// `c` with its form read and its texts capped; `scrub` cuts secrets out
-/// of the texts kept for display.
-fn sanitize(mut c: Configuration, scrub: impl Fn(String) -> String) -> Configuration {
-    c.read_form();
+/// `c` with its texts capped; `scrub` cuts secrets out of the texts kept
+/// for display (ids and links are data, capped only).
+fn sanitize(c: Configuration, scrub: impl Fn(String) -> String) -> Configuration {
     let cap = |s: Option<String>| s.map(|s| scrub(text::normalize(&s, 1024)));
     let link = |s: Option<String>| s.map(|s| text::normalize(&s, 4096));
     Configuration {
@@ -333,8 +368,6 @@ fn sanitize(mut c: Configuration, scrub: impl Fn(String) -> String) -> Configura
         display_name: cap(c.display_name),
         description: cap(c.description),
         modified_on: cap(c.modified_on),
-        labels: None,
-        links: None,
         mapping_ids: c
             .mapping_ids
             .into_iter()
@@ -350,45 +383,69 @@ fn sanitize(mut c: Configuration, scrub: impl Fn(String) -> String) -> Configura
 mod tests {
     use super::*;
 
-    fn read(json: &str) -> Configuration {
-        sanitize(serde_json::from_str(json).unwrap(), |s| s)
+    fn read(json: serde_json::Value) -> Configuration {
+        sanitize(serde_json::from_value(json).unwrap(), |s| s)
     }
 
     #[test]
-    fn the_form_mappings_and_imodel_are_read_from_labels_and_links() {
-        let ext = read(
-            r#"{"id":"c1","labels":[{"name":"a","mappingId":"m1"},{"name":"b","mappingId":"m2"},
-                {"name":"c","mappingId":"m1"},{"name":"odd","mappingId":5},"not an object"],
-                "_links":{"iModel":{"href":"https://api.example/imodels/im-9/"},
-                          "iTwin":{"href":"https://api.example/itwins/t"}}}"#,
-        );
-        assert_eq!(ext.form(), ConfigurationForm::ExtractionBased);
-        assert_eq!(ext.mapping_ids(), ["m1", "m2"]);
-        assert_eq!(ext.imodel_id(), Some("im-9"));
-        let report = read(
-            r#"{"id":"c2","labels":[{"name":"a","reportTable":"T"}],
-                "_links":{"report":{"href":"https://api.example/reports/r"}}}"#,
-        );
-        assert_eq!(report.form(), ConfigurationForm::ReportBased);
-        assert!(report.mapping_ids().is_empty());
-        assert_eq!(report.imodel_id(), None);
-        // Nothing tells nothing; a labels shape this version does not know
-        // is no labels, not an unreadable configuration.
-        assert_eq!(read(r#"{"id":"c3"}"#).form(), ConfigurationForm::Unknown);
+    fn an_extraction_based_configuration_names_its_distinct_mappings_and_imodel() {
+        let c = read(serde_json::json!({
+            "id": "c1", "displayName": "Campus",
+            "labels": [
+                {"name": "Walls", "mappingId": "m1", "groupName": "W"},
+                {"name": "Slabs", "mappingId": "m2"},
+                {"name": "Beams", "mappingId": "m1"},
+                {"name": "odd", "mappingId": 5},
+                "not an object",
+            ],
+            "_links": {"iModel": {"href": "https://api.bentley.com/imodels/im-7/"},
+                       "iTwin": {"href": "https://api.bentley.com/itwins/t"}}
+        }));
+        assert_eq!(c.form(), ConfigurationForm::ExtractionBased);
+        assert_eq!(c.mapping_ids(), ["m1", "m2"]);
+        assert_eq!(c.imodel_id(), Some("im-7"));
+        assert_eq!(c.report_id(), None);
+        // The listing's JSON is what it was: no labels or links in it.
         assert_eq!(
-            read(r#"{"id":"c4","labels":{"x":1},"_links":7}"#).form(),
-            ConfigurationForm::Unknown
-        );
-        // A link without a path names no iModel (never its host).
-        let hostonly = read(r#"{"id":"c5","_links":{"iModel":{"href":"https://api.example"}}}"#);
-        assert_eq!(hostonly.form(), ConfigurationForm::ExtractionBased);
-        assert_eq!(hostonly.imodel_id(), None);
-        // Not in the JSON the CLI prints.
-        let json = serde_json::to_value(&ext).unwrap();
-        assert_eq!(
-            json,
-            serde_json::json!({"id": "c1", "displayName": null, "description": null,
+            serde_json::to_value(&c).unwrap(),
+            serde_json::json!({"id": "c1", "displayName": "Campus", "description": null,
                                "modifiedOn": null})
         );
+    }
+
+    #[test]
+    fn a_report_based_configuration_names_its_report() {
+        let c = read(serde_json::json!({
+            "id": "c2",
+            "labels": [{"name": "Walls", "reportTable": "Walls"}],
+            "_links": {"report": {"href": "https://api.bentley.com/insights/reporting/reports/r-1?x=1"}}
+        }));
+        assert_eq!(c.form(), ConfigurationForm::ReportBased);
+        assert_eq!(c.report_id(), Some("r-1"));
+        assert!(c.mapping_ids().is_empty());
+        assert_eq!(c.imodel_id(), None);
+        // Labels alone tell it, links alone too; nothing tells nothing.
+        let labels = read(serde_json::json!({"id": "c", "labels": [{"reportTable": "T"}]}));
+        assert_eq!(labels.form(), ConfigurationForm::ReportBased);
+        let link = read(
+            serde_json::json!({"id": "c", "_links": {"iModel": {"href": "https://h/imodels/i"}}}),
+        );
+        assert_eq!(link.form(), ConfigurationForm::ExtractionBased);
+        let odd = read(serde_json::json!({"id": "c", "labels": {"x": 1}, "_links": 5}));
+        assert_eq!(odd.form(), ConfigurationForm::Unknown);
+        let bare = read(serde_json::json!({"id": "c"}));
+        assert_eq!(bare.form(), ConfigurationForm::Unknown);
+        assert_eq!(ConfigurationForm::Unknown.to_string(), "unknown");
+    }
+
+    #[test]
+    fn an_imodel_link_without_a_usable_last_segment_gives_none() {
+        for href in ["https://h/", "https://h", "", "https://h?q=/x", "https:"] {
+            let c = read(serde_json::json!({"id": "c", "_links": {"iModel": {"href": href}}}));
+            assert_eq!(c.imodel_id(), None, "{href}");
+        }
+        assert_eq!(last_segment("https://h/imodels/abc#frag"), Some("abc"));
+        assert_eq!(last_segment("https://h/imodels/abc/?x=1"), Some("abc"));
+        assert_eq!(last_segment("/imodels/abc"), Some("abc"));
     }
 }

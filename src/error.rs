@@ -3,7 +3,7 @@
 use std::fmt;
 
 use crate::net_error::NetError;
-use crate::text;
+use crate::{ExtractionId, ExtractionState, text};
 
 /// What the service said about a failed request, when its body had the
 /// documented `{"error": {"code", "message"}}` shape. Both parts are untrusted
@@ -68,7 +68,8 @@ impl fmt::Display for ServiceError {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Error {
-    /// A job id that is not 1-128 ASCII letters, digits, `-`, `_` or `.`.
+    /// A job id that is not 1-128 ASCII letters, digits, `-`, `_` or `.`
+    /// (and not only dots).
     InvalidJobId(String),
     /// A setting that cannot be used (a malformed URL, a bad duration, …).
     InvalidConfig {
@@ -114,6 +115,13 @@ pub enum Error {
     TimedOut,
     /// The operation was cancelled (a signal, or a C caller's cancel).
     Cancelled,
+    /// The extraction a job needed finished without success (`Failed`, or
+    /// `PartiallySucceeded` when that is not allowed): no job was created.
+    /// The message is built from the logs' `Error` entries (capped; server
+    /// text, escaped when displayed).
+    ExtractionFailed(Box<ExtractionFailure>),
+    /// The extraction does not exist (404).
+    ExtractionNotFound(ServiceError),
     /// A bug in ec3-gate (a panic caught at a boundary).
     Internal(String),
 }
@@ -153,6 +161,8 @@ impl Error {
             Self::JobNotFound(_) => ErrorKind::NotFound,
             Self::Rejected { .. } => ErrorKind::Rejected,
             Self::Cancelled => ErrorKind::Cancelled,
+            Self::ExtractionFailed(_) => ErrorKind::Failed,
+            Self::ExtractionNotFound(_) => ErrorKind::NotFound,
             Self::Service { .. }
             | Self::Network(_)
             | Self::InvalidResponse(_)
@@ -171,7 +181,7 @@ impl Error {
             Self::AuthRefused { status, .. }
             | Self::Rejected { status, .. }
             | Self::Service { status, .. } => Some(*status),
-            Self::JobNotFound(_) => Some(404),
+            Self::JobNotFound(_) | Self::ExtractionNotFound(_) => Some(404),
             _ => None,
         }
     }
@@ -182,19 +192,50 @@ impl Error {
             Self::AuthRefused { detail, .. }
             | Self::Rejected { detail, .. }
             | Self::Service { detail, .. }
-            | Self::JobNotFound(detail) => Some(detail),
+            | Self::JobNotFound(detail)
+            | Self::ExtractionNotFound(detail) => Some(detail),
             _ => None,
         }
     }
 }
 
+/// What an [`Error::ExtractionFailed`] says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ExtractionFailure {
+    /// The extraction.
+    pub id: ExtractionId,
+    /// How it ended (`Failed` or `PartiallySucceeded`).
+    pub state: ExtractionState,
+    /// The logs' `Error` entries (`context id: message`, one per line),
+    /// capped at 2000 characters. Untrusted text.
+    pub message: String,
+}
+
+impl ExtractionFailure {
+    /// The failure of extraction `id`, which ended `state`, with `message`
+    /// (capped at 2000 characters here).
+    pub fn new(id: ExtractionId, state: ExtractionState, message: impl Into<String>) -> Self {
+        Self {
+            id,
+            state,
+            message: text::normalize(&message.into(), crate::extraction::MAX_FAILURE_CHARS),
+        }
+    }
+}
+
 /// The stable classification of an [`Error`]. Each kind carries its number:
-/// the `ec3-gate` exit status (2-7) and the C library's result code (all).
+/// the `ec3-gate` exit status (1-7) and the C library's result code (all).
 /// Numbers are never reused: CI scripts and C programs branch on them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 #[repr(u8)]
 pub enum ErrorKind {
+    /// What the gate waited on finished without success: an extraction
+    /// that `Failed` (or `PartiallySucceeded`, when not allowed). The
+    /// command's exit status 1, as for a `Failed` job; the C library's
+    /// `JOB_FAILED`.
+    Failed = 1,
     /// Usage or configuration error; nothing was sent.
     Usage = 2,
     /// The job was still unfinished at the deadline.
@@ -237,7 +278,7 @@ impl fmt::Display for Error {
         match self {
             Self::InvalidJobId(id) => write!(
                 f,
-                "invalid job id '{}': expected 1-128 characters of ASCII letters, digits, '-', '_' or '.'",
+                "invalid job id '{}': expected 1-128 characters of ASCII letters, digits, '-', '_' or '.', not only dots",
                 text::one_line(id, 140)
             ),
             Self::InvalidConfig { what, reason } => write!(f, "{what}: {reason}"),
@@ -256,6 +297,16 @@ impl fmt::Display for Error {
             Self::InvalidResponse(reason) => write!(f, "unreadable answer from the service: {reason}"),
             Self::TimedOut => f.write_str("timed out waiting for the job"),
             Self::Cancelled => f.write_str("cancelled"),
+            Self::ExtractionFailed(failure) => write!(
+                f,
+                "extraction {} ended {}: {}",
+                failure.id,
+                failure.state,
+                text::one_line(&failure.message, crate::extraction::MAX_FAILURE_CHARS)
+            ),
+            Self::ExtractionNotFound(detail) => {
+                with_detail(f, "extraction not found", 404, detail)
+            }
             Self::Internal(what) => write!(f, "internal error (a bug in ec3-gate): {what}"),
         }
     }
@@ -336,6 +387,16 @@ mod tests {
                 7,
             ),
             (Error::Cancelled, ErrorKind::Cancelled, 8),
+            (
+                Error::ExtractionFailed(Box::new(ExtractionFailure {
+                    id: ExtractionId::new("x").unwrap(),
+                    state: ExtractionState::Failed,
+                    message: "m1: boom".into(),
+                })),
+                ErrorKind::Failed,
+                1,
+            ),
+            (Error::ExtractionNotFound(detail()), ErrorKind::NotFound, 5),
         ];
         for (error, kind, code) in table {
             assert_eq!((error.kind(), error.kind().code()), (kind, code), "{error}");

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::{Error, Job, JobId, Secret};
+use crate::{Error, Extraction, ExtractionId, Job, JobId, Secret};
 
 /// One thing that happened during a call, reported to an [`Observer`].
 #[derive(Debug)]
@@ -60,6 +60,38 @@ pub enum Event<'a> {
     /// In a group wait, inside [`Event::ForJob`]: the wait for this job is
     /// over, with this outcome; it is not polled again.
     Ended(&'a Result<Job, Error>),
+    /// An extraction was run and the service gave its id: reported at once,
+    /// before it is waited for, so a caller cut short (a signal, a timeout)
+    /// still knows it.
+    ExtractionStarted {
+        /// Its position among the extractions of one call (0 for
+        /// [`Client::run_extraction`](crate::Client::run_extraction); in
+        /// [`Client::extract_and_upload`](crate::Client::extract_and_upload),
+        /// one per distinct iModel, in order of first use).
+        index: usize,
+        /// The extraction.
+        id: &'a ExtractionId,
+    },
+    /// An extraction's state differs from the previous poll's (or it is the
+    /// first); an unknown state ([`ExtractionState::Unknown`](crate::ExtractionState::Unknown))
+    /// is reported here and waited through.
+    ExtractionStateChanged {
+        /// As in [`Event::ExtractionStarted`].
+        index: usize,
+        /// The extraction as answered.
+        extraction: &'a Extraction,
+        /// Time since the wait for it started.
+        elapsed: Duration,
+    },
+    /// An extraction's state was read (every poll, for live displays).
+    ExtractionPolled {
+        /// As in [`Event::ExtractionStarted`].
+        index: usize,
+        /// The extraction as answered.
+        extraction: &'a Extraction,
+        /// Time since the wait for it started.
+        elapsed: Duration,
+    },
 }
 
 /// Receives [`Event`]s. Closures taking an `Event` are observers; `()` ignores

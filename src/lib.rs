@@ -4,8 +4,12 @@
 //! One synchronous [`Client`] (one HTTP agent, so one kept-alive connection
 //! per host) answers [`Client::job_status`] and [`Client::wait`], waits for
 //! many jobs at once ([`Client::wait_all`]) and creates them
-//! ([`Client::create_job`], [`Client::create_jobs`]). The `ec3-gate` binary
-//! and the C library are thin layers over it.
+//! ([`Client::create_job`], [`Client::create_jobs`]). It runs and waits for
+//! the Grouping & Mapping extractions an extraction-based configuration
+//! uploads ([`Client::run_extraction`], [`Client::wait_extraction`],
+//! [`Client::extraction_logs`]), and the whole chain from an iModel to EC3
+//! under one deadline ([`Client::extract_and_upload`]). The `ec3-gate`
+//! binary and the C library are thin layers over it.
 //!
 //! # Network rules
 //! - `https://` only, except plain `http://` to loopback hosts.
@@ -69,6 +73,7 @@ mod auth;
 mod budget;
 mod cancel;
 mod certinfo;
+mod chain;
 mod check;
 mod client;
 mod config;
@@ -76,6 +81,7 @@ mod configurations;
 mod endpoint;
 mod error;
 mod event;
+mod extraction;
 mod group;
 mod interrupt;
 mod job;
@@ -94,12 +100,20 @@ mod upload;
 mod wait;
 
 pub use cancel::Cancel;
+pub use chain::{ChainExtraction, ChainJob, ChainOutcome, ExtractAndUpload, Stage};
 pub use check::{Check, Checkup};
 pub use client::{Client, MAX_BODY_BYTES};
 pub use config::{Config, Credentials, DEFAULT_API_URL, DEFAULT_AUTHORITY, DEFAULT_SCOPE};
 pub use configurations::{Configuration, ConfigurationForm};
-pub use error::{Error, ErrorKind, ServiceError};
+pub use error::{Error, ErrorKind, ExtractionFailure, ServiceError};
 pub use event::{Event, Observer};
+/// For the fuzz targets and property tests only; not part of the API.
+#[doc(hidden)]
+pub use extraction::parse_date_time;
+pub use extraction::{
+    Extraction, ExtractionId, ExtractionLog, ExtractionState, LogLevel, NewExtraction,
+    failure_message,
+};
 pub use group::{JobOutcome, deciding_outcome, deciding_result};
 pub use job::{Job, JobId, JobStatus};
 pub use limits::{

@@ -15,7 +15,9 @@ fn main() -> ExitCode {
         Ok(args) => cli::gate(args, &env, env_errors),
         // --help and --version are not errors.
         Err(e) if !e.use_stderr() => {
-            let _ = e.print();
+            use std::io::Write as _;
+            // A closed stdout (`ec3-gate --help | head -1`) is no error.
+            let _ = std::io::stdout().write_all(cli::args::rendered(&e).as_bytes());
             return ExitCode::SUCCESS;
         }
         Err(e) => cli::refuse_args(&e, &env),
@@ -29,7 +31,9 @@ fn main() -> ExitCode {
 /// retry helps only some.
 fn exit_code(outcome: &Outcome) -> u8 {
     match outcome {
-        Outcome::Answered(_) | Outcome::Created(_) | Outcome::Listed(_) => 0,
+        Outcome::Answered(_) | Outcome::Created(_) | Outcome::Extracted(_) | Outcome::Listed(_) => {
+            0
+        }
         // `doctor`: the code of the failure its documented order puts first.
         Outcome::Checked { deciding, .. } => deciding.as_ref().map_or(0, |e| e.kind().code()),
         Outcome::Finished(job) if job.status == JobStatus::Succeeded => 0,

@@ -2,6 +2,7 @@
 //! names made from one template. The placeholder rule lives here, once: the
 //! command and the Action only pass the template on.
 
+use crate::client::Call;
 use crate::{Cancel, Client, Error, Event, JobId, NewJob, Observer, Secret, Timeout};
 use std::collections::{HashMap, HashSet};
 
@@ -105,7 +106,7 @@ fn project_name(template: &str, display_name: &str, n: usize) -> String {
 
 /// A display name fit for a project name: one line, trimmed; the id when
 /// there is none.
-fn display_name(name: Option<&str>, id: &str) -> String {
+pub(crate) fn display_name(name: Option<&str>, id: &str) -> String {
     let line: String = name
         .unwrap_or("")
         .chars()
@@ -124,11 +125,14 @@ impl Client {
     ///
     /// Nothing is created unless every job can be: the template is checked
     /// first ([`NewJobs::validate`]: several configurations and no
-    /// placeholder is refused before anything is sent), then the display
-    /// names are read (only when the template uses
-    /// [`PLACEHOLDER_CONFIGURATION`], once per distinct configuration), then
-    /// every name is checked, and two jobs that would get the same name are
-    /// refused. Those failures are the `Err`.
+    /// placeholder is refused before anything is sent), then each distinct
+    /// configuration is read once and its form checked as
+    /// [`Client::create_job`] does (an extraction-based one without
+    /// [`NewJobs::extraction_id`], or a report-based one with it, is a usage
+    /// error), then every name is checked, and two jobs that would get the
+    /// same name are refused. Those failures are the `Err`. When the
+    /// template uses [`PLACEHOLDER_CONFIGURATION`], a configuration that
+    /// cannot be read is an `Err` too (its display name names the project).
     ///
     /// Then each job is created as [`Client::create_job`] does: a request
     /// that may have reached the service is never repeated, so a job is
@@ -145,46 +149,68 @@ impl Client {
     ) -> Result<Vec<Result<JobId, Error>>, Error> {
         jobs.validate()?;
         self.run_to_end(timeout.get(), cancel, observer, |client, call| {
+            let needed = jobs.project_name.contains(PLACEHOLDER_CONFIGURATION);
+            let extraction_id = jobs.extraction_id.as_deref();
             let mut names = HashMap::new();
-            if jobs.project_name.contains(PLACEHOLDER_CONFIGURATION) {
-                for id in &jobs.configuration_ids {
-                    if !names.contains_key(id.as_str()) {
-                        let found = client.fetch_configuration(id, call)?;
-                        names.insert(id.as_str(), display_name(found.display_name.as_deref(), id));
-                    }
+            for id in &jobs.configuration_ids {
+                if names.contains_key(id) {
+                    continue;
                 }
+                let read = client.read_for_job(id, extraction_id, needed, call)?;
+                let name = read.and_then(|c| c.display_name);
+                names.insert(id.clone(), display_name(name.as_deref(), id));
             }
-            let mut planned = Vec::with_capacity(jobs.configuration_ids.len());
-            let mut seen = HashSet::new();
-            for (i, id) in jobs.configuration_ids.iter().enumerate() {
-                let display = names.get(id.as_str()).map_or(id.as_str(), String::as_str);
-                let job = jobs.job(id, project_name(&jobs.project_name, display, i + 1));
-                job.validate()?;
-                if !seen.insert(job.project_name.clone()) {
-                    return Err(Error::config(
-                        "project name",
-                        format!(
-                            "two jobs would be named '{}' and EC3 refuses duplicate project \
-                             names: add {PLACEHOLDER_N}",
-                            crate::text::one_line(&job.project_name, 256)
-                        ),
-                    ));
-                }
-                planned.push(job);
-            }
-            let mut created = Vec::with_capacity(planned.len());
-            for (index, job) in planned.iter().enumerate() {
-                let result = call
-                    .cancel
-                    .check()
-                    .and_then(|()| client.post_job(job, call));
-                if let Ok(id) = &result {
-                    call.observer.on_event(Event::Created { index, id });
-                }
-                created.push(result);
-            }
-            Ok(created)
+            let planned = client.plan_jobs(jobs, &names)?;
+            Ok(client.post_jobs(&planned, call))
         })?
+    }
+
+    /// The jobs of `jobs`, named (`names`: display names by configuration
+    /// id, read by the caller; the id stands in for a missing one), checked,
+    /// and refused together when two would get the same name.
+    pub(crate) fn plan_jobs(
+        &self,
+        jobs: &NewJobs,
+        names: &HashMap<String, String>,
+    ) -> Result<Vec<NewJob>, Error> {
+        let mut planned = Vec::with_capacity(jobs.configuration_ids.len());
+        let mut seen = HashSet::new();
+        for (i, id) in jobs.configuration_ids.iter().enumerate() {
+            let display = names.get(id.as_str()).map_or(id.as_str(), String::as_str);
+            let job = jobs.job(id, project_name(&jobs.project_name, display, i + 1));
+            job.validate()?;
+            if !seen.insert(job.project_name.clone()) {
+                return Err(Error::config(
+                    "project name",
+                    format!(
+                        "two jobs would be named '{}' and EC3 refuses duplicate project \
+                         names: add {PLACEHOLDER_N}",
+                        crate::text::one_line(&job.project_name, 256)
+                    ),
+                ));
+            }
+            planned.push(job);
+        }
+        Ok(planned)
+    }
+
+    /// Creates each of `planned` in order, reporting [`Event::Created`] as
+    /// each exists; a cancel gives [`Error::Cancelled`] to those not yet
+    /// created.
+    pub(crate) fn post_jobs(
+        &self,
+        planned: &[NewJob],
+        call: &mut Call<'_>,
+    ) -> Vec<Result<JobId, Error>> {
+        let mut created = Vec::with_capacity(planned.len());
+        for (index, job) in planned.iter().enumerate() {
+            let result = call.cancel.check().and_then(|()| self.post_job(job, call));
+            if let Ok(id) = &result {
+                call.observer.on_event(Event::Created { index, id });
+            }
+            created.push(result);
+        }
+        created
     }
 }
 

@@ -1065,3 +1065,51 @@ fn trust_falls_back_to_the_compiled_roots_without_a_system_store() {
         "✓ token: given (not a JWT with an expiry: checked only by the service)",
     );
 }
+
+/// The extraction chain's variables are settings too: each bad one is its
+/// own ✗ line with the text `upload --extract` refuses it with.
+#[test]
+fn bad_extraction_variables_are_each_a_problem() {
+    let t = tls();
+    let out = t
+        .doctor()
+        .env("EC3_EXTRACT", "yes")
+        .env("EC3_ALLOW_PARTIAL_EXTRACTION", "1")
+        .env("EC3_IMODEL_ID", "..")
+        .env("EC3_CHANGESET_ID", "a/b")
+        .env("EC3_MAPPING_ID", "m-1, m?2")
+        .env("ITWIN_ACCESS_TOKEN", "opaque-token-value")
+        .env("ITWIN_API_URL", &t.url)
+        .output()
+        .unwrap();
+    let text = as_text(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert_eq!(
+        marks(&text),
+        expect(&[
+            &s("✗ EC3_MAPPING_ID #2"),
+            &s("✗ EC3_IMODEL_ID"),
+            &s("✗ EC3_CHANGESET_ID"),
+            &s("✗ EC3_EXTRACT"),
+            &s("✗ EC3_ALLOW_PARTIAL_EXTRACTION"),
+            &s("✓ trust"),
+            &passing(&t.host("API")),
+            &s("✓ token"),
+        ]),
+        "{text}"
+    );
+    let upload = ec3(&["upload", "--configuration-id", "c-ext"])
+        .env("EC3_EXTRACT", "yes")
+        .env("ITWIN_ACCESS_TOKEN", "opaque-token-value")
+        .env("EC3_BEARER_TOKEN", "ec3-token-value")
+        .output()
+        .unwrap();
+    let refused = as_text(&upload.stderr);
+    let reason = line(&text, "✗ EC3_EXTRACT").trim_start_matches("✗ ");
+    let reason = reason.split("; fix: ").next().unwrap();
+    assert!(
+        refused.contains(&format!("error: {reason}")),
+        "{refused}\n{reason}"
+    );
+    assert!(text.ends_with("5 problems found\n"), "{text}");
+}

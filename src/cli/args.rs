@@ -8,6 +8,7 @@ use clap::{Args as ClapArgs, CommandFactory as _, FromArgMatches as _, Parser, S
 use ec3_gate::{
     Check, DEFAULT_API_URL, DEFAULT_AUTHORITY, DEFAULT_CALL_TIMEOUT_MS, DEFAULT_INTERVAL_MS,
     DEFAULT_MAX_REQUESTS_PER_MINUTE, DEFAULT_SCOPE, DEFAULT_TIMEOUT_MS, MAX_REQUESTS_PER_MINUTE,
+    PLACEHOLDER_N,
 };
 
 use super::settings::VARIABLES;
@@ -108,9 +109,51 @@ pub enum Command {
         /// Then wait for the job, exactly like `ec3-gate wait`
         #[arg(long)]
         wait: bool,
+        /// First run the extraction the (extraction-based) configuration needs, wait for it,
+        /// then create the job with its id; --timeout covers the whole chain [env: EC3_EXTRACT]
+        #[arg(long)]
+        extract: bool,
+        /// With --extract: the iModel to extract (default: the configuration's iModel) [env: EC3_IMODEL_ID]
+        #[arg(long, value_name = "ID")]
+        imodel_id: Option<String>,
+        /// With --extract: the changeset to extract (default: the latest) [env: EC3_CHANGESET_ID]
+        #[arg(long, value_name = "ID")]
+        changeset_id: Option<String>,
+        /// With --extract: go on (with a warning) when the extraction PartiallySucceeded
+        /// [env: EC3_ALLOW_PARTIAL_EXTRACTION]
+        #[arg(long)]
+        allow_partial_extraction: bool,
         #[command(flatten)]
         wait_flags: WaitFlags,
         /// Print `{"jobId","status","message","ec3ProjectUrl"}` instead of the bare job id
+        /// (with --extract, also "extractionId", "extractionState" and "stage")
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a Grouping & Mapping extraction and print its id; with --wait, wait until it
+    /// Succeeded (exit 0), PartiallySucceeded or Failed (exit 1), or time out (exit 3).
+    Extract {
+        /// The iModel to extract [env: EC3_IMODEL_ID]
+        #[arg(long, value_name = "ID")]
+        imodel_id: Option<String>,
+        /// A mapping to extract; repeat it for several [env: EC3_MAPPING_ID, separated by spaces,
+        /// commas or newlines]
+        #[arg(long, value_name = "ID")]
+        mapping_id: Vec<String>,
+        /// The changeset to extract (default: the latest) [env: EC3_CHANGESET_ID]
+        #[arg(long, value_name = "ID")]
+        changeset_id: Option<String>,
+        /// Then wait until the extraction finished
+        #[arg(long)]
+        wait: bool,
+        /// With --wait: a PartiallySucceeded extraction exits 0, with a warning
+        /// [env: EC3_ALLOW_PARTIAL_EXTRACTION]
+        #[arg(long)]
+        allow_partial_extraction: bool,
+        #[command(flatten)]
+        wait_flags: WaitFlags,
+        /// Print `{"id","state","iModelId","iModelUrl","logs"}` (logs: the Warning and Error
+        /// entries) instead of the bare id
         #[arg(long)]
         json: bool,
     },
@@ -156,6 +199,7 @@ impl Command {
             Self::Status { json, .. }
             | Self::Wait { json, .. }
             | Self::Upload { json, .. }
+            | Self::Extract { json, .. }
             | Self::Configurations { json, .. } => *json,
             Self::Doctor(doctor) => doctor.json,
         }
@@ -181,9 +225,15 @@ pub fn parse() -> Result<Args, clap::Error> {
         (
             "upload",
             "timeout",
+            format!("{wait}; without --wait and --extract: {call}"),
+        ),
+        ("upload", "interval", poll.clone()),
+        (
+            "extract",
+            "timeout",
             format!("{wait}; without --wait: {call}"),
         ),
-        ("upload", "interval", poll),
+        ("extract", "interval", poll),
         ("doctor", "timeout", show(Check::DEFAULT_TIMEOUT_MS)),
     ];
     for (sub, arg, default) in defaults {
@@ -200,8 +250,37 @@ pub fn parse() -> Result<Args, clap::Error> {
             "{help} [default: {DEFAULT_MAX_REQUESTS_PER_MINUTE}; at most {MAX_REQUESTS_PER_MINUTE}]"
         ))
     });
+    // clap turns `{n}` in a help text into a line break; the placeholder
+    // goes in as a stand-in, put back by `rendered`.
+    command = command
+        .mut_args(keep_placeholder)
+        .mut_subcommands(|c| c.mut_args(keep_placeholder));
     let matches = command.try_get_matches()?;
     Args::from_arg_matches(&matches)
+}
+
+/// Stands in for [`PLACEHOLDER_N`] in help texts while clap renders them
+/// (clap would print `{n}` as a line break); [`rendered`] puts it back.
+/// Zero-width, so a stand-in that slipped through would still read `{n}`.
+const PLACEHOLDER_N_STAND_IN: &str = "{\u{2060}n}";
+
+/// `arg` with [`PLACEHOLDER_N`] in its help replaced by its stand-in.
+fn keep_placeholder(arg: clap::Arg) -> clap::Arg {
+    match arg.get_help().map(ToString::to_string) {
+        Some(help) if help.contains(PLACEHOLDER_N) => {
+            arg.help(help.replace(PLACEHOLDER_N, PLACEHOLDER_N_STAND_IN))
+        }
+        _ => arg,
+    }
+}
+
+/// What clap says for `error` (the help or the version when `--help` or
+/// `--version` was asked for), with [`PLACEHOLDER_N`] as the user types it.
+pub fn rendered(error: &clap::Error) -> String {
+    error
+        .render()
+        .to_string()
+        .replace(PLACEHOLDER_N_STAND_IN, PLACEHOLDER_N)
 }
 
 /// A duration in milliseconds as people write it (`30m`, `5s`).
@@ -216,7 +295,8 @@ fn contract_help() -> String {
   0    job Succeeded (for `status`: the service answered with the job);
        several jobs: 0 only when all Succeeded, else one job's status,
        Failed (1) last: 1 means every job that did not succeed Failed
-  1    job Failed
+  1    job Failed; or the extraction Failed (or PartiallySucceeded, unless allowed)
+       and no job was created
   2    usage or configuration error; nothing was sent
   3    timed out: the job was still Queued/Running at the deadline
   4    authentication or authorization refused (401, 403, token endpoint)

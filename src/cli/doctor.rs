@@ -345,6 +345,16 @@ fn setting_fix(what: &str) -> String {
         "give an id that `ec3-gate configurations --itwin-id ID` lists".into()
     } else if has("EXTRACTION_ID") {
         "give the id of an extraction of the configuration's iModel".into()
+    } else if has("EXTRACT") || has("ALLOW_PARTIAL") {
+        "set it to `true` or `false`, or unset it for false".into()
+    } else if has("IMODEL_ID") {
+        "give the id of the iModel the configuration reads (the last segment of its iModel link)"
+            .into()
+    } else if has("CHANGESET_ID") {
+        "give the id of a changeset of the iModel, or unset it for the latest".into()
+    } else if has("MAPPING_ID") {
+        "give the ids of the iModel's Grouping & Mapping mappings, separated by commas or spaces"
+            .into()
     } else {
         "see `ec3-gate --help`".into()
     }

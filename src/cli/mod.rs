@@ -4,6 +4,7 @@
 
 pub mod args;
 mod doctor;
+mod extract;
 pub(crate) mod github;
 mod group;
 mod progress;
@@ -32,6 +33,10 @@ pub enum Outcome {
     Finished(Job),
     /// `upload`: the job was created.
     Created(JobId),
+    /// `extract`: the extraction was started (or, with `--wait`, it
+    /// finished as the gate accepts: `Succeeded`, or an allowed
+    /// `PartiallySucceeded`).
+    Extracted(ec3_gate::Extraction),
     /// `configurations`: the list.
     Listed(Vec<Configuration>),
     /// `doctor` ran every check it could: how many failed, and the failure
@@ -163,13 +168,19 @@ pub fn gate(args: args::Args, env: &Env, env_errors: Vec<Error>) -> Outcome {
         None => settings::validate(args, env),
     };
     let outcome = match settings {
-        Ok(Settings { client, task }) => {
+        Ok(Settings {
+            client,
+            task,
+            names,
+        }) => {
             if let Task::Status { job_id, .. } | Task::Wait { job_id, .. } = &task {
                 seen.job_id(job_id.clone());
             }
-            supervise(&reporter, &seen, move |cancel, seen, reporter| {
-                call_service(&client, task, cancel, seen, reporter)
-            })
+            names.outcome(supervise(
+                &reporter,
+                &seen,
+                move |cancel, seen, reporter| call_service(&client, task, cancel, seen, reporter),
+            ))
         }
         Err(e) => Outcome::Failed(e),
     };
@@ -276,6 +287,29 @@ fn call_service(
                     wait(client, &job_id, &left, cancel, &mut progress)
                 }
             }
+        }
+        Task::Chain {
+            chain,
+            options,
+            wait,
+        } => {
+            let mut progress = progress(None, true);
+            extract::chain(client, &chain, &options, wait, cancel, seen, &mut progress)
+        }
+        Task::Extract {
+            new,
+            options,
+            wait,
+            allow_partial,
+        } => {
+            let mut progress = progress(None, true);
+            let ask = extract::Ask {
+                new: &new,
+                options: &options,
+                wait,
+                allow_partial,
+            };
+            extract::extract(client, &ask, cancel, seen, &mut progress)
         }
         Task::Configurations { itwin_id, timeout } => {
             let mut progress = progress(None, false);

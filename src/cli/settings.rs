@@ -7,7 +7,8 @@ use std::time::Duration;
 use ec3_gate::{
     CaCert, Check, Checkup, Client, Config, Credentials, DEFAULT_API_URL, DEFAULT_AUTHORITY,
     DEFAULT_INTERVAL_MS, DEFAULT_MAX_REQUESTS_PER_MINUTE, DEFAULT_SCOPE, DEFAULT_TIMEOUT_MS, Error,
-    JobId, NewJob, NewJobs, Secret, Timeout, WaitOptions, check_id,
+    ExtractAndUpload, JobId, NewExtraction, NewJob, NewJobs, Secret, Timeout, WaitOptions,
+    check_id,
 };
 use serde::Deserialize;
 
@@ -77,6 +78,31 @@ pub const VARIABLES: &[Variable] = &[
         "`upload --extraction-id`",
     ),
     var(
+        "EC3_EXTRACT",
+        Some("extract"),
+        "`true`: `upload --extract` (run the extraction first); `false` (default): not",
+    ),
+    var(
+        "EC3_IMODEL_ID",
+        Some("imodel-id"),
+        "`--imodel-id`: the iModel to extract",
+    ),
+    var(
+        "EC3_CHANGESET_ID",
+        Some("changeset-id"),
+        "`--changeset-id`: the changeset to extract (default: the latest)",
+    ),
+    var(
+        "EC3_MAPPING_ID",
+        Some("mapping-id"),
+        "`extract --mapping-id` (several: spaces, commas or newlines between)",
+    ),
+    var(
+        "EC3_ALLOW_PARTIAL_EXTRACTION",
+        Some("allow-partial-extraction"),
+        "`true`: go on after a PartiallySucceeded extraction, with a warning; `false` (default)",
+    ),
+    var(
         "EC3_MAX_REQUESTS_PER_MINUTE",
         Some("max-requests-per-minute"),
         "`--max-requests-per-minute`: most requests in any minute",
@@ -115,6 +141,11 @@ pub struct Env {
     ec3_configuration_id: Option<String>,
     ec3_project_name: Option<String>,
     ec3_extraction_id: Option<String>,
+    ec3_extract: Option<String>,
+    ec3_imodel_id: Option<String>,
+    ec3_changeset_id: Option<String>,
+    ec3_mapping_id: Option<String>,
+    ec3_allow_partial_extraction: Option<String>,
     ec3_max_requests_per_minute: Option<String>,
     ec3_ca_cert: Option<String>,
     github_actions: Option<String>,
@@ -190,6 +221,22 @@ impl Env {
         }
     }
 
+    /// A yes/no setting: the flag when set, else the variable `var`
+    /// (`true` or `false`; anything else is a usage error naming it).
+    fn switch(&self, flag: bool, value: &Option<String>, var: &'static str) -> Result<bool, Error> {
+        if flag {
+            return Ok(true);
+        }
+        match value.as_deref().map(str::trim) {
+            None | Some("false") => Ok(false),
+            Some("true") => Ok(true),
+            Some(other) => Err(Error::config(
+                self.name(var),
+                format!("must be `true` or `false`, got '{}'", one_line(other, 40)),
+            )),
+        }
+    }
+
     /// The name of a setting given by `flag` or else by the variable `var`.
     fn source(&self, flag: Option<&str>, flag_name: &str, var: &'static str) -> String {
         if flag.is_some() {
@@ -224,6 +271,22 @@ pub enum Task {
         timeout: Timeout,
         wait: Option<WaitOptions>,
     },
+    /// Run the extraction(s) the configurations need, then create their
+    /// jobs; then wait for them when `wait` is set. `options` holds the
+    /// chain's one deadline and its poll interval.
+    Chain {
+        chain: ExtractAndUpload,
+        options: WaitOptions,
+        wait: bool,
+    },
+    /// Run one extraction; with `wait`, wait for it (`options`' deadline
+    /// covers both; without `wait`, `options.timeout()` is the call's).
+    Extract {
+        new: NewExtraction,
+        options: WaitOptions,
+        wait: bool,
+        allow_partial: bool,
+    },
     /// List an iTwin's EC3 configurations.
     Configurations { itwin_id: String, timeout: Timeout },
 }
@@ -246,6 +309,105 @@ pub struct Settings {
     pub client: Client,
     /// What to run.
     pub task: Task,
+    /// How the run's errors name the settings the core names.
+    pub names: Names,
+}
+
+/// How the user named each setting the core names in its errors (`API
+/// URL`, `authority`, `extract`, `iModel id`, …): the flag, the variable,
+/// or in GitHub mode the Action input. Client settings are renamed when
+/// the client is built; the task's in errors found while the run talks to
+/// the service (a configuration that needs `--extract`, an iModel the
+/// configuration does not name).
+#[derive(Default)]
+pub struct Names(Vec<(&'static str, String)>);
+
+impl Names {
+    /// The names of the client's settings, given as `flags` or variables.
+    fn of_client(flags: &ClientFlags, env: &Env) -> Self {
+        Self(vec![
+            (
+                "API URL",
+                env.source(flags.api_url.as_deref(), "--api-url", "ITWIN_API_URL"),
+            ),
+            (
+                "authority",
+                env.source(flags.authority.as_deref(), "--authority", "ITWIN_AUTHORITY"),
+            ),
+            ("scope", env.name("ITWIN_SCOPE")),
+            ("max requests per minute", budget_name(flags, env)),
+            (
+                "CA certificate",
+                env.source(flags.ca_cert.as_deref(), "--ca-cert", "EC3_CA_CERT"),
+            ),
+        ])
+    }
+
+    /// The names of the settings of `command` the core may name.
+    fn of_task(command: &Command, env: &Env) -> Self {
+        let Command::Upload {
+            extract,
+            extraction_id,
+            ..
+        } = command
+        else {
+            return Self::default();
+        };
+        let github = env.github();
+        let extract_name = if github || !*extract {
+            env.name("EC3_EXTRACT")
+        } else {
+            "--extract".to_owned()
+        };
+        let missing = if github {
+            "missing input 'extract' (or 'extraction-id')"
+        } else {
+            "missing --extract (or --extraction-id)"
+        };
+        let imodel = if github {
+            env.name("EC3_IMODEL_ID")
+        } else {
+            "--imodel-id / EC3_IMODEL_ID".to_owned()
+        };
+        Self(vec![
+            ("extract", extract_name),
+            ("extraction", missing.to_owned()),
+            (
+                "extraction id",
+                env.source(
+                    extraction_id.as_deref(),
+                    "--extraction-id",
+                    "EC3_EXTRACTION_ID",
+                ),
+            ),
+            ("iModel id", imodel),
+        ])
+    }
+
+    /// `outcome` with its errors' settings renamed.
+    pub fn outcome(&self, outcome: super::Outcome) -> super::Outcome {
+        use super::Outcome;
+        match outcome {
+            Outcome::Failed(e) => Outcome::Failed(self.rename(e)),
+            Outcome::Group(members) => Outcome::Group(
+                members
+                    .into_iter()
+                    .map(|mut m| {
+                        m.result = m.result.map_err(|e| self.rename(e));
+                        m
+                    })
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+
+    /// `e` with the core's name of a setting replaced by the user's.
+    pub fn rename(&self, e: Error) -> Error {
+        self.0
+            .iter()
+            .fold(e, |e, (from, to)| e.rename_setting(from, to))
+    }
 }
 
 /// Validates the flags and the environment into settings: the first
@@ -265,14 +427,20 @@ pub fn validate(args: Args, env: &Env) -> Result<Settings, Error> {
         max_requests_per_minute,
         ca_cert,
     };
+    let mut names = Names::of_task(&command, env);
     let task = task(command, env)?;
-    let (config, names, budget_problem) =
+    let (config, client_names, budget_problem) =
         client_config(&flags, env, Config::new(credentials(env)?));
     if let Some(e) = budget_problem {
         return Err(e);
     }
-    let client = Client::new(config).map_err(|e| names.rename(e))?;
-    Ok(Settings { client, task })
+    let client = Client::new(config).map_err(|e| client_names.rename(e))?;
+    names.0.extend(client_names.0);
+    Ok(Settings {
+        client,
+        task,
+        names,
+    })
 }
 
 /// The flags that configure the client.
@@ -283,23 +451,14 @@ struct ClientFlags {
     ca_cert: Option<String>,
 }
 
-/// How the user named each client setting: the flag, else the variable.
-struct Names {
-    api_url: String,
-    authority: String,
-    scope: String,
-    budget: String,
-    ca_cert: String,
-}
-
-impl Names {
-    /// `e` with the core's name of a setting replaced by the user's.
-    fn rename(&self, e: Error) -> Error {
-        e.rename_setting("API URL", &self.api_url)
-            .rename_setting("authority", &self.authority)
-            .rename_setting("scope", &self.scope)
-            .rename_setting("max requests per minute", &self.budget)
-            .rename_setting("CA certificate", &self.ca_cert)
+/// How the user gave the request budget: the variable, else the flag.
+fn budget_name(flags: &ClientFlags, env: &Env) -> String {
+    match (
+        flags.max_requests_per_minute,
+        &env.ec3_max_requests_per_minute,
+    ) {
+        (None, Some(_)) => env.name("EC3_MAX_REQUESTS_PER_MINUTE"),
+        _ => "--max-requests-per-minute".to_owned(),
     }
 }
 
@@ -344,19 +503,7 @@ fn client_config(
     mut config: Config,
 ) -> (Config, Names, Option<Error>) {
     let mut problem = None;
-    let names = Names {
-        api_url: env.source(flags.api_url.as_deref(), "--api-url", "ITWIN_API_URL"),
-        authority: env.source(flags.authority.as_deref(), "--authority", "ITWIN_AUTHORITY"),
-        scope: env.name("ITWIN_SCOPE"),
-        ca_cert: env.source(flags.ca_cert.as_deref(), "--ca-cert", "EC3_CA_CERT"),
-        budget: match (
-            flags.max_requests_per_minute,
-            &env.ec3_max_requests_per_minute,
-        ) {
-            (None, Some(_)) => env.name("EC3_MAX_REQUESTS_PER_MINUTE"),
-            _ => "--max-requests-per-minute".to_owned(),
-        },
-    };
+    let names = Names::of_client(flags, env);
     if let Some(url) = flags.api_url.clone().or_else(|| env.itwin_api_url.clone()) {
         config = config.api_url(url);
     }
@@ -379,7 +526,7 @@ fn client_config(
             Ok(n) => config = config.max_requests_per_minute(n),
             Err(_) => {
                 problem = Some(Error::config(
-                    &names.budget,
+                    budget_name(flags, env),
                     format!("must be a whole number, got '{}'", one_line(text, 40)),
                 ));
             }
@@ -468,9 +615,12 @@ pub fn diagnose(args: Args, env: &Env, env_errors: Vec<Error>) -> Diagnosis {
             .map_err(|e| problems.push(Error::config("--job-id", e.to_string())))
             .ok()
     });
-    if let Some(list) = &env.ec3_configuration_id {
-        let ids = split_list(list);
-        let name = env.name("EC3_CONFIGURATION_ID");
+    for (list, var) in [
+        (&env.ec3_configuration_id, "EC3_CONFIGURATION_ID"),
+        (&env.ec3_mapping_id, "EC3_MAPPING_ID"),
+    ] {
+        let ids = list.as_deref().map(split_list).unwrap_or_default();
+        let name = env.name(var);
         for (i, id) in ids.iter().enumerate() {
             let what = match ids.len() {
                 1 => name.clone(),
@@ -485,8 +635,23 @@ pub fn diagnose(args: Args, env: &Env, env_errors: Vec<Error>) -> Diagnosis {
             .ok()
             .map(|()| id)
     });
-    if let Some(id) = &env.ec3_extraction_id {
-        problems.extend(check_id(&env.name("EC3_EXTRACTION_ID"), id).err());
+    for (value, var) in [
+        (&env.ec3_extraction_id, "EC3_EXTRACTION_ID"),
+        (&env.ec3_imodel_id, "EC3_IMODEL_ID"),
+        (&env.ec3_changeset_id, "EC3_CHANGESET_ID"),
+    ] {
+        if let Some(id) = value {
+            problems.extend(check_id(&env.name(var), id).err());
+        }
+    }
+    for (value, var) in [
+        (&env.ec3_extract, "EC3_EXTRACT"),
+        (
+            &env.ec3_allow_partial_extraction,
+            "EC3_ALLOW_PARTIAL_EXTRACTION",
+        ),
+    ] {
+        problems.extend(env.switch(false, value, var).err());
     }
     Diagnosis {
         settings,
@@ -611,9 +776,41 @@ fn task(command: Command, env: &Env) -> Result<Task, Error> {
             project_name,
             extraction_id,
             wait,
+            extract,
+            imodel_id,
+            changeset_id,
+            allow_partial_extraction,
             wait_flags,
             ..
         } => {
+            let extract = env.switch(extract, &env.ec3_extract, "EC3_EXTRACT")?;
+            let extract_flags = [
+                ("--imodel-id", imodel_id.is_some()),
+                ("--changeset-id", changeset_id.is_some()),
+                ("--allow-partial-extraction", allow_partial_extraction),
+            ];
+            if !extract {
+                if let Some((flag, _)) = extract_flags.iter().find(|(_, given)| *given) {
+                    return Err(Error::config(
+                        *flag,
+                        "goes with --extract (or EC3_EXTRACT=true): it says how to extract",
+                    ));
+                }
+            }
+            let extract_names = [
+                (
+                    "iModel id",
+                    env.source(imodel_id.as_deref(), "--imodel-id", "EC3_IMODEL_ID"),
+                ),
+                (
+                    "changeset id",
+                    env.source(
+                        changeset_id.as_deref(),
+                        "--changeset-id",
+                        "EC3_CHANGESET_ID",
+                    ),
+                ),
+            ];
             let required = |flag: Option<String>, var: &Option<String>, what: &str| {
                 flag.or_else(|| var.clone()).ok_or_else(|| {
                     Error::config(what, "missing: pass the flag or set the variable")
@@ -664,6 +861,40 @@ fn task(command: Command, env: &Env) -> Result<Task, Error> {
             )?;
             let ec3_token = Secret::new(required(None, &env.ec3_bearer_token, "EC3_BEARER_TOKEN")?);
             let extraction_id = extraction_id.or_else(|| env.ec3_extraction_id.clone());
+            if extract {
+                if extraction_id.is_some() {
+                    return Err(Error::config(
+                        names[2].1.clone(),
+                        "cannot go with --extract (EC3_EXTRACT=true): the extraction makes the \
+                         id; give one or the other",
+                    ));
+                }
+                let jobs = NewJobs::new(configuration_ids, project_name, ec3_token);
+                let mut chain = ExtractAndUpload::new(jobs).allow_partial(env.switch(
+                    allow_partial_extraction,
+                    &env.ec3_allow_partial_extraction,
+                    "EC3_ALLOW_PARTIAL_EXTRACTION",
+                )?);
+                if let Some(id) = imodel_id.or_else(|| env.ec3_imodel_id.clone()) {
+                    chain = chain.imodel_id(id);
+                }
+                if let Some(id) = changeset_id.or_else(|| env.ec3_changeset_id.clone()) {
+                    chain = chain.changeset_id(id);
+                }
+                chain.validate().map_err(|e| {
+                    extract_names
+                        .iter()
+                        .fold(rename(e), |e, (from, to)| e.rename_setting(from, to))
+                })?;
+                // The deadline covers the whole chain: the wait's, with or
+                // without --wait (an extraction is waited for either way).
+                let options = wait_options(&wait_flags, env)?;
+                return Ok(Task::Chain {
+                    chain,
+                    options,
+                    wait,
+                });
+            }
             let several = configuration_ids.len() > 1;
             let mut jobs = NewJobs::new(configuration_ids, project_name, ec3_token);
             if let Some(id) = extraction_id {
@@ -701,6 +932,83 @@ fn task(command: Command, env: &Env) -> Result<Task, Error> {
                 });
             }
             Task::Upload { job, timeout, wait }
+        }
+        Command::Extract {
+            imodel_id,
+            mapping_id,
+            changeset_id,
+            wait,
+            allow_partial_extraction,
+            wait_flags,
+            ..
+        } => {
+            let names = [
+                (
+                    "iModel id",
+                    env.source(imodel_id.as_deref(), "--imodel-id", "EC3_IMODEL_ID"),
+                ),
+                (
+                    "mapping id",
+                    if mapping_id.is_empty() {
+                        env.name("EC3_MAPPING_ID")
+                    } else {
+                        "--mapping-id".to_owned()
+                    },
+                ),
+                (
+                    "changeset id",
+                    env.source(
+                        changeset_id.as_deref(),
+                        "--changeset-id",
+                        "EC3_CHANGESET_ID",
+                    ),
+                ),
+            ];
+            let rename = |e: Error| {
+                names
+                    .iter()
+                    .fold(e, |e, (from, to)| e.rename_setting(from, to))
+            };
+            let imodel_id = imodel_id
+                .or_else(|| env.ec3_imodel_id.clone())
+                .ok_or_else(|| {
+                    Error::config(
+                        "--imodel-id / EC3_IMODEL_ID",
+                        "missing: pass the flag or set the variable",
+                    )
+                })?;
+            let mapping_ids = match (mapping_id.is_empty(), &env.ec3_mapping_id) {
+                (false, _) => mapping_id,
+                (true, Some(list)) => split_list(list),
+                (true, None) => {
+                    return Err(Error::config(
+                        "--mapping-id / EC3_MAPPING_ID",
+                        "missing: pass the flag (once per mapping) or set the variable",
+                    ));
+                }
+            };
+            let mut new = NewExtraction::new(imodel_id, mapping_ids);
+            if let Some(id) = changeset_id.or_else(|| env.ec3_changeset_id.clone()) {
+                new = new.changeset_id(id);
+            }
+            new.validate().map_err(rename)?;
+            let allow_partial = env.switch(
+                allow_partial_extraction,
+                &env.ec3_allow_partial_extraction,
+                "EC3_ALLOW_PARTIAL_EXTRACTION",
+            )?;
+            let options = if wait {
+                wait_options(&wait_flags, env)?
+            } else {
+                let timeout = call_timeout(wait_flags.timeout)?;
+                WaitOptions::new(timeout.get(), Duration::from_millis(DEFAULT_INTERVAL_MS))?
+            };
+            Task::Extract {
+                new,
+                options,
+                wait,
+                allow_partial,
+            }
         }
         Command::Configurations {
             itwin_id, timeout, ..
@@ -868,6 +1176,29 @@ fn provenance(args: &Args, env: &Env) -> Vec<Setting> {
             "",
             "EC3_EXTRACTION_ID",
             &env.ec3_extraction_id,
+        ),
+        pick("extract", None, "", "EC3_EXTRACT", &env.ec3_extract),
+        pick("imodel-id", None, "", "EC3_IMODEL_ID", &env.ec3_imodel_id),
+        pick(
+            "changeset-id",
+            None,
+            "",
+            "EC3_CHANGESET_ID",
+            &env.ec3_changeset_id,
+        ),
+        pick(
+            "mapping-id",
+            None,
+            "",
+            "EC3_MAPPING_ID",
+            &env.ec3_mapping_id,
+        ),
+        pick(
+            "allow-partial-extraction",
+            None,
+            "",
+            "EC3_ALLOW_PARTIAL_EXTRACTION",
+            &env.ec3_allow_partial_extraction,
         ),
         env.ec3_bearer_token.as_ref().map(|_| Setting {
             name: "ec3-token",
