@@ -356,6 +356,9 @@ impl Client {
                 continue;
             }
             let logs = self.fetch_logs(&id, call);
+            if let Err(Error::Cancelled) = logs {
+                return Err(Error::Cancelled);
+            }
             let message = match &logs {
                 Ok(logs) => failure_message(logs),
                 Err(error) => format!("its logs could not be read: {error}"),

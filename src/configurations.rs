@@ -94,8 +94,9 @@ struct Wire {
     display_name: Option<String>,
     description: Option<String>,
     modified_on: Option<String>,
+    /// Read leniently: a shape this version does not know is no labels.
     #[serde(default)]
-    labels: Option<Vec<serde_json::Value>>,
+    labels: Option<serde_json::Value>,
     #[serde(rename = "_links", default)]
     links: Option<serde_json::Value>,
 }
@@ -105,7 +106,8 @@ impl From<Wire> for Configuration {
         let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
         let mut mapping_ids: Vec<String> = Vec::new();
         let mut report_labels = false;
-        for label in w.labels.iter().flatten() {
+        let labels = w.labels.as_ref().and_then(serde_json::Value::as_array);
+        for label in labels.into_iter().flatten() {
             report_labels |= label.get("reportTable").is_some_and(|t| !t.is_null());
             if let Some(id) = label.get("mappingId").and_then(text) {
                 if mapping_ids.len() < MAX_MAPPINGS && !mapping_ids.contains(&id) {
@@ -176,9 +178,14 @@ impl Configuration {
     }
 }
 
-/// The last non-empty path segment of `href`, without query or fragment.
+/// The last non-empty path segment of `href`, without query or fragment
+/// (never the host of a URL without a path).
 fn last_segment(href: &str) -> Option<&str> {
-    let path = href.split(['?', '#']).next().unwrap_or("");
+    let href = href.split(['?', '#']).next().unwrap_or("");
+    let path = match href.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("", |i| &rest[i..]),
+        None => href,
+    };
     path.trim_end_matches('/')
         .rsplit('/')
         .next()
@@ -359,5 +366,76 @@ fn sanitize(c: Configuration) -> Configuration {
         report_labels: c.report_labels,
         report_link: link(c.report_link),
         imodel_link: link(c.imodel_link),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(json: serde_json::Value) -> Configuration {
+        sanitize(serde_json::from_value(json).unwrap())
+    }
+
+    #[test]
+    fn an_extraction_based_configuration_names_its_distinct_mappings_and_imodel() {
+        let c = read(serde_json::json!({
+            "id": "c1", "displayName": "Campus",
+            "labels": [
+                {"name": "Walls", "mappingId": "m1", "groupName": "W"},
+                {"name": "Slabs", "mappingId": "m2"},
+                {"name": "Beams", "mappingId": "m1"},
+                {"name": "odd", "mappingId": 5},
+                "not an object",
+            ],
+            "_links": {"iModel": {"href": "https://api.bentley.com/imodels/im-7/"},
+                       "iTwin": {"href": "https://api.bentley.com/itwins/t"}}
+        }));
+        assert_eq!(c.form(), ConfigurationForm::ExtractionBased);
+        assert_eq!(c.mapping_ids(), ["m1", "m2"]);
+        assert_eq!(c.imodel_id(), Some("im-7"));
+        assert_eq!(c.report_id(), None);
+        // The listing's JSON is what it was: no labels or links in it.
+        assert_eq!(
+            serde_json::to_value(&c).unwrap(),
+            serde_json::json!({"id": "c1", "displayName": "Campus", "description": null,
+                               "modifiedOn": null})
+        );
+    }
+
+    #[test]
+    fn a_report_based_configuration_names_its_report() {
+        let c = read(serde_json::json!({
+            "id": "c2",
+            "labels": [{"name": "Walls", "reportTable": "Walls"}],
+            "_links": {"report": {"href": "https://api.bentley.com/insights/reporting/reports/r-1?x=1"}}
+        }));
+        assert_eq!(c.form(), ConfigurationForm::ReportBased);
+        assert_eq!(c.report_id(), Some("r-1"));
+        assert!(c.mapping_ids().is_empty());
+        assert_eq!(c.imodel_id(), None);
+        // Labels alone tell it, links alone too; nothing tells nothing.
+        let labels = read(serde_json::json!({"id": "c", "labels": [{"reportTable": "T"}]}));
+        assert_eq!(labels.form(), ConfigurationForm::ReportBased);
+        let link = read(
+            serde_json::json!({"id": "c", "_links": {"iModel": {"href": "https://h/imodels/i"}}}),
+        );
+        assert_eq!(link.form(), ConfigurationForm::ExtractionBased);
+        let odd = read(serde_json::json!({"id": "c", "labels": {"x": 1}, "_links": 5}));
+        assert_eq!(odd.form(), ConfigurationForm::Unknown);
+        let bare = read(serde_json::json!({"id": "c"}));
+        assert_eq!(bare.form(), ConfigurationForm::Unknown);
+        assert_eq!(ConfigurationForm::Unknown.to_string(), "unknown");
+    }
+
+    #[test]
+    fn an_imodel_link_without_a_usable_last_segment_gives_none() {
+        for href in ["https://h/", "https://h", "", "https://h?q=/x", "https:"] {
+            let c = read(serde_json::json!({"id": "c", "_links": {"iModel": {"href": href}}}));
+            assert_eq!(c.imodel_id(), None, "{href}");
+        }
+        assert_eq!(last_segment("https://h/imodels/abc#frag"), Some("abc"));
+        assert_eq!(last_segment("https://h/imodels/abc/?x=1"), Some("abc"));
+        assert_eq!(last_segment("/imodels/abc"), Some("abc"));
     }
 }

@@ -211,6 +211,18 @@ pub struct ExtractionFailure {
     pub message: String,
 }
 
+impl ExtractionFailure {
+    /// The failure of extraction `id`, which ended `state`, with `message`
+    /// (capped at 2000 characters here).
+    pub fn new(id: ExtractionId, state: ExtractionState, message: impl Into<String>) -> Self {
+        Self {
+            id,
+            state,
+            message: text::normalize(&message.into(), crate::extraction::MAX_FAILURE_CHARS),
+        }
+    }
+}
+
 /// The stable classification of an [`Error`]. Each kind carries its number:
 /// the `ec3-gate` exit status (2-7) and the C library's result code (all).
 /// Numbers are never reused: CI scripts and C programs branch on them.
@@ -286,7 +298,7 @@ impl fmt::Display for Error {
             Self::Cancelled => f.write_str("cancelled"),
             Self::ExtractionFailed(failure) => write!(
                 f,
-                "extraction {} ended {}; no EC3 job was created: {}",
+                "extraction {} ended {}: {}",
                 failure.id,
                 failure.state,
                 text::one_line(&failure.message, crate::extraction::MAX_FAILURE_CHARS)

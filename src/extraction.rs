@@ -10,8 +10,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::client::{Call, Method, Payload, Policy};
-use crate::retry::jitter;
+use crate::client::{Call, Method, Payload, Policy, Step, starts_in_time};
+use crate::retry::{Backoff, jitter};
 use crate::upload::check_id;
 use crate::{Cancel, Client, Error, Event, Observer, Timeout, WaitOptions, text};
 
@@ -25,6 +25,8 @@ const MAX_LOG_PAGES: usize = 100;
 const MAX_LOG_ENTRIES: usize = 1000;
 /// Most characters of one log text (a message) kept.
 const MAX_LOG_TEXT: usize = 4096;
+/// Most characters of one log message in a failure's message.
+const MAX_ENTRY_CHARS: usize = 300;
 /// Most characters of the message built from a failed extraction's logs.
 pub(crate) const MAX_FAILURE_CHARS: usize = 2000;
 
@@ -440,15 +442,26 @@ impl NewExtraction {
 }
 
 /// The message of a failed (or partly failed) extraction, from its logs'
-/// `Error` entries (each `context id: message`), capped at 2000 characters;
+/// `Error` entries (each `context id: message`, the message capped at 300
+/// characters so that one long entry cannot hide the others), capped at
+/// 2000 characters;
 /// without any, a sentence saying so. Server text, kept as is (one line
 /// per entry): render it with [`text::one_line`].
 pub fn failure_message(logs: &[ExtractionLog]) -> String {
+    // Without any Error entry, the warnings are the best account there is.
+    let level = if logs.iter().any(|l| l.level == LogLevel::Error) {
+        LogLevel::Error
+    } else {
+        LogLevel::Warning
+    };
     let errors: Vec<String> = logs
         .iter()
-        .filter(|l| l.level == LogLevel::Error)
+        .filter(|l| l.level == level)
         .map(|l| {
-            let message = l.message.as_deref().unwrap_or("(no message)");
+            let message = text::normalize(
+                l.message.as_deref().unwrap_or("(no message)"),
+                MAX_ENTRY_CHARS,
+            );
             match &l.context_id {
                 Some(id) => format!("{id}: {message}"),
                 None => message.to_owned(),
@@ -456,7 +469,7 @@ pub fn failure_message(logs: &[ExtractionLog]) -> String {
         })
         .collect();
     if errors.is_empty() {
-        return "the logs hold no Error entry".to_owned();
+        return "the logs hold no Error or Warning entry".to_owned();
     }
     text::normalize(&errors.join("\n"), MAX_FAILURE_CHARS)
 }
@@ -531,6 +544,13 @@ impl Client {
             let mut last = None;
             client.poll_extraction(id, 0, options, &mut last, call)
         })
+    }
+
+    /// The link to the iModel `imodel_id` under the API root
+    /// (`{api}/imodels/{id}`, as configurations link it); the id as given
+    /// (check it first, as [`NewExtraction::validate`] does).
+    pub fn imodel_url(&self, imodel_id: &str) -> String {
+        self.api_url(&format!("/imodels/{imodel_id}"))
     }
 
     /// `POST …/extractions` for a validated `new`, within `call`; reports
@@ -658,8 +678,49 @@ impl Client {
         let left = call.deadline.saturating_duration_since(start);
         let slack = (left / 4).min(Duration::from_secs(1));
         let last_chance = call.deadline - slack;
+        let url = self.api_url(&format!("{EXTRACTIONS_PATH}/{id}"));
+        let mut backoff = Backoff::new();
         loop {
-            let extraction = self.fetch_extraction(id, call)?;
+            let step = self.api_attempt(
+                Method::Get,
+                &url,
+                None,
+                Policy::Idempotent,
+                &mut backoff,
+                call,
+            );
+            let reply = match step {
+                Step::Done(reply) => reply,
+                Step::Failed(error) => return Err(error),
+                Step::Retry { error, delay } => {
+                    if !starts_in_time(delay, call.deadline) {
+                        return Err(error);
+                    }
+                    call.observer.on_event(Event::Retrying {
+                        error: &error,
+                        delay,
+                    });
+                    call.cancel.sleep(delay)?;
+                    continue;
+                }
+                Step::Late => {
+                    // The budget allows nothing more before the deadline:
+                    // the wait still ends no sooner than its last chance to
+                    // poll, as a wait's timeout promises (as for jobs).
+                    let now = Instant::now();
+                    if last_chance > now {
+                        call.cancel.sleep(last_chance - now)?;
+                    }
+                    return Err(Error::TimedOut);
+                }
+            };
+            backoff = Backoff::new();
+            let extraction = Extraction::from_json(&reply.into_body(Error::ExtractionNotFound)?)?;
+            if extraction.id != *id {
+                return Err(Error::InvalidResponse(
+                    "the service answered about another extraction".into(),
+                ));
+            }
             let elapsed = start.elapsed();
             if last.as_ref().map(|e| &e.state) != Some(&extraction.state) {
                 call.observer.on_event(Event::ExtractionStateChanged {
@@ -802,7 +863,17 @@ mod tests {
         let failure = failure_message(&logs);
         assert!(failure.starts_with("m-1: ::error::pwned"));
         assert!(failure.chars().count() <= MAX_FAILURE_CHARS + text::TRUNCATED_MARKER.len());
-        assert_eq!(failure_message(&logs[1..]), "the logs hold no Error entry");
+        assert_eq!(
+            failure_message(&logs[1..]),
+            "the logs hold no Error or Warning entry"
+        );
+        let mut warned = logs[0].clone();
+        warned.level = LogLevel::Warning;
+        warned.message = Some("group Beams selects nothing".into());
+        assert_eq!(
+            failure_message(&[warned]),
+            "m-1: group Beams selects nothing"
+        );
         assert!(parse_log_page(b"{\"logs\": 5}").is_err());
     }
 

@@ -29,7 +29,11 @@ fn main() -> ExitCode {
 /// retry helps only some.
 fn exit_code(outcome: &Outcome) -> u8 {
     match outcome {
-        Outcome::Answered(_) | Outcome::Created(_) | Outcome::Listed(_) | Outcome::Checked => 0,
+        Outcome::Answered(_)
+        | Outcome::Created(_)
+        | Outcome::Extracted(_)
+        | Outcome::Listed(_)
+        | Outcome::Checked => 0,
         Outcome::Finished(job) if job.status == JobStatus::Succeeded => 0,
         Outcome::Finished(_) => 1,
         // The CLI turns a cancel into `Interrupted`; one that slips through

@@ -14,8 +14,8 @@ Usage: ec3-sim [--addr ADDR] [--running-polls N] [--rate-limit N] [--url-file PA
 Options:
   --addr ADDR          IP:PORT to listen on [default: 127.0.0.1:0, a free port]
   --running-polls N    polls answered `Running` before the terminal status [default: 2]
-  --rate-limit N       at most N EC3 requests per minute per token, then 429 with
-                       Retry-After [default: no limit]
+  --rate-limit N       at most N API requests (EC3 and Grouping & Mapping together)
+                       per minute per token, then 429 with Retry-After [default: no limit]
   --url-file PATH      also write the base URL to PATH (a temporary file, then renamed)
   --tls CA_FILE        serve HTTPS only, with a certificate for localhost signed by a
                        fresh test CA, whose certificate is written to CA_FILE
@@ -25,6 +25,10 @@ Options:
 Prints the base URL (API root and IMS authority) as the first stdout line, then serves
 until killed. Job ids: ok... succeed, fail... fail, slow... never finish, odd... answer
 `Paused`, flaky... answer one 503 first, stall... are never answered, others are 404.
+Configurations: ...-report are report-based, [IMODEL.]STEM-ext extraction-based (mappings
+STEM-m1 and STEM-m2), others are 404. Extractions (POST /grouping-and-mapping/datasources/
+imodel-mappings/extractions) follow their first mapping prefixed partial-, fail-, slow-
+(never finish), odd- (answer `Cancelling`) or gone- (404), else succeed.
 GET /__stats reports the counters, POST /__reset clears them.
 ";
 

@@ -70,10 +70,12 @@ impl Outcome {
         scripted.find(|&o| o != Outcome::Ok).unwrap_or(Outcome::Ok)
     }
 
-    /// The state the `poll`th read (from 1) answers; `None` for a 404.
+    /// The state the `poll`th read (from 1) answers, `Queued` (as the run answered) before
+    /// the first; `None` for a 404.
     fn state(self, poll: u64, running_polls: u64) -> Option<&'static str> {
         let terminal = match self {
             Outcome::Gone => return None,
+            _ if poll == 0 => return Some("Queued"),
             Outcome::Slow => return Some("Running"),
             Outcome::Odd => return Some("Cancelling"),
             Outcome::Ok => "Succeeded",
@@ -81,7 +83,7 @@ impl Outcome {
             Outcome::Fail => "Failed",
         };
         Some(match poll {
-            0 | 1 => "Queued",
+            1 => "Queued",
             n if n <= running_polls.saturating_add(1) => "Running",
             _ => terminal,
         })
@@ -141,6 +143,21 @@ struct Extraction {
     polls: u64,
     after_terminal: u64,
     terminal_sent: bool,
+}
+
+impl Extraction {
+    /// One started now, not yet read.
+    fn new(outcome: Outcome, imodel: Option<String>, mappings: Vec<String>) -> Extraction {
+        Extraction {
+            outcome,
+            imodel,
+            mappings,
+            started_on: now(),
+            polls: 0,
+            after_terminal: 0,
+            terminal_sent: false,
+        }
+    }
 }
 
 /// The extractions a simulator knows, and what it counted of them.
@@ -216,19 +233,10 @@ impl Extractions {
         }
         let outcome = Outcome::of_run(&mappings);
         let id = format!("{}-x{}", outcome.prefix(), self.runs.len() + 1);
-        let extraction = Extraction {
-            outcome,
-            imodel: Some(imodel),
-            mappings,
-            started_on: now(),
-            polls: 0,
-            after_terminal: 0,
-            terminal_sent: false,
-        };
+        let extraction = Extraction::new(outcome, Some(imodel), mappings);
         let mut answer = object(ctx, &id, "Queued", &extraction.started_on);
-        answer["_links"]
-            .as_object_mut()
-            .map(|links| links.remove("logs"));
+        // The run's answer links to the state only.
+        answer["_links"] = json!({ "status": answer["_links"]["status"].take() });
         self.known.insert(id.clone(), extraction);
         self.runs.push(id);
         self.bodies.push(Value::Object(body));
@@ -239,15 +247,8 @@ impl Extractions {
     fn get(&mut self, id: &str) -> Option<&mut Extraction> {
         if !self.known.contains_key(id) {
             let outcome = Outcome::of(id)?;
-            let extraction = Extraction {
-                outcome,
-                imodel: None,
-                mappings: vec![format!("{}-m1", outcome.prefix())],
-                started_on: now(),
-                polls: 0,
-                after_terminal: 0,
-                terminal_sent: false,
-            };
+            let mappings = vec![format!("{}-m1", outcome.prefix())];
+            let extraction = Extraction::new(outcome, None, mappings);
             self.known.insert(id.to_owned(), extraction);
         }
         self.known.get_mut(id)

@@ -1,7 +1,7 @@
 //! The test kit of ec3-gate.
 //!
-//! - [`Sim`]: the one simulated iTwin service (the Carbon Calculation API's EC3 routes and the
-//!   IMS token endpoint), run in-process by tests and as the `ec3-sim` binary by the demo and
+//! - [`Sim`]: the one simulated iTwin service (the Carbon Calculation API's EC3 routes, the
+//!   Grouping & Mapping API's extractions and the IMS token endpoint), run in-process by tests and as the `ec3-sim` binary by the demo and
 //!   the benchmarks. Job ids pick the scenario by prefix, so every test can use ids of its own.
 //! - [`scripted`]: a server that misbehaves at the socket level (half answers, resets, stalls,
 //!   trickles, outages), which a well-behaved service cannot express.
@@ -35,9 +35,45 @@
 //! | `{mstem}-ext` | the same with the iModel `imodel-1`; a stem starting `nolink` has no `_links.iModel` |
 //! | anything else | 404 `ConfigurationNotFound` |
 //!
-//! Bearer token `denied` gets 403, `expired` or none 401. Job creation is described at
-//! [`Sim`]; `GET /__stats` reports the counters as JSON and `POST /__reset` clears them.
-//! Authorization values, request bodies and the `ec3BearerToken` are never logged.
+//! Extractions live under `/grouping-and-mapping/datasources/imodel-mappings` (`{gm}` below):
+//!
+//! | method, path | answers |
+//! |---|---|
+//! | `POST {gm}/extractions` | body `{"iModelId", "mappings": [{"id"}], "changesetId"?, "ecInstanceIds"?}` (JSON, else 415); a missing, empty or mistyped field or an unknown one 422 `InvalidExtractionRequest` naming it; an iModel id starting `missing` 404 `IModelNotFound`; else 201 `{"extraction": {"id", "state": "Queued", "startedOn", "_links": {"status"}}}`, the body recorded ([`Sim::extraction_requests`]) |
+//! | `GET {gm}/extractions/{id}` | its next state, `_links.status` and `_links.logs` |
+//! | `GET {gm}/extractions/{id}/logs[?$top][&$continuationToken]` | at most 2 entries a page (fewer with `$top`), `_links.next` while more remain; `dateTime` alternates between `2024-05-01T10:00:00+00:00` and `2024-05-01T10:00:00.1234567Z` |
+//! | `GET {gm}/extractions?iModelId=…[&$top][&$continuationToken]` | the runs on that iModel since start or reset, newest first, as state objects (a list read does not advance a walk; a run not yet read is `Queued`), `$top` 1–1000 (default 100), `_links.self` and `next` |
+//!
+//! A run is named `{prefix}-x{N}` (N counts runs since start or reset, from 1), its prefix
+//! taken from the first mapping id (in body order) whose prefix (the text before its first
+//! `-`) is one of these but `ok`; else `ok`. A state or log read by an id that was never
+//! run follows the id's prefix the same way (its log as if one mapping `{prefix}-m1` ran).
+//!
+//! | prefix | states read | logs |
+//! |---|---|---|
+//! | `ok` | `Queued`, `Running` × [`Options::running_polls`], `Succeeded` | one `Information` entry per mapping |
+//! | `partial` | the same walk, then `PartiallySucceeded` | per `partial…` mapping a `Warning` and an `Error` entry (`contextType` `Mapping`, `contextId` the mapping id); `Information` for the others |
+//! | `fail` | the same walk, then `Failed` | an `Error` entry per mapping; the first over 2000 characters, with control characters and a fake `::error::` line |
+//! | `slow` | `Running` forever | none |
+//! | `odd` | `Cancelling` (a state clients do not know), from the first read | none |
+//! | `gone` | 404 `ExtractionNotFound` | 404 |
+//! | anything else | 404 `ExtractionNotFound` | 404 |
+//!
+//! Bearer token `denied` gets 403 (naming `imodels_write` to run an extraction,
+//! `imodels_read` to read one, `carbon_calculate` on the EC3 routes), `expired` or none
+//! 401, on both APIs; [`Options::rate_limit`] counts the requests of both APIs in one window
+//! per token. Job creation is described at [`Sim`]; `GET /__stats` reports the counters as
+//! JSON and `POST /__reset` clears them. Authorization values, request bodies and the
+//! `ec3BearerToken` are never logged.
+//!
+//! Where this differs from the contract the core was written against
+//! (`helpers/i18-sim-contract.md`), or settles what the service's documentation leaves open:
+//! `slow` answers `Running` from the first read (the run itself answered `Queued`); a list
+//! leaves out `gone` runs (they have no state to show); `$top` of the logs is checked as the
+//! list's is (1–1000, else 422); invalid query values are 422 `InvalidRequest`, bad run bodies
+//! 422 `InvalidExtractionRequest` (the service's codes are not documented); a run's log
+//! is whole from the first read (the service may add entries as the run goes); a mapping's
+//! extractions (`GET {gm}/{mappingId}/extractions`, optional in the contract) are not served.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -70,7 +106,8 @@ pub struct Options {
     /// Polls answered `Running` between the first (`Queued`) and the terminal one.
     /// Defaults to 2.
     pub running_polls: u64,
-    /// A per-token request limit on the EC3 routes. Defaults to none.
+    /// A per-token request limit on the API routes (EC3 and Grouping & Mapping, in one
+    /// window). Defaults to none.
     pub rate_limit: Option<RateLimit>,
     /// The one client (id, secret) the token endpoint accepts. Defaults to none: any
     /// client id but an empty one or `bad-client`, with any secret.
@@ -103,7 +140,7 @@ impl Default for Options {
     }
 }
 
-/// At most `requests` EC3 requests per token in any `per` (a sliding window, as a gateway
+/// At most `requests` API requests (EC3 and Grouping & Mapping together) per token in any `per` (a sliding window, as a gateway
 /// counts); past it, 429 `RateLimitExceeded` with `Retry-After` in whole seconds. Refused
 /// requests do not count against the window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,7 +168,10 @@ pub struct Stats {
     pub connections: u64,
     /// Requests read (the `/__stats` request that reports them included).
     pub requests: u64,
-    /// Requests per route, such as `GET /ec3/jobs/{id}` or `POST /connect/token`.
+    /// Requests per route, such as `GET /ec3/jobs/{id}`, `GET /ec3/configurations/{id}`,
+    /// `POST /imodel-mappings/extractions`, `GET /imodel-mappings/extractions` (the list),
+    /// `GET /imodel-mappings/extractions/{id}`, `GET /imodel-mappings/extractions/{id}/logs`
+    /// or `POST /connect/token` (`other` for a path that is none of them).
     pub routes: BTreeMap<String, u64>,
     /// Access tokens issued by the token endpoint.
     pub tokens_issued: u64,
@@ -143,7 +183,8 @@ pub struct Stats {
     pub polls: BTreeMap<String, u64>,
     /// Polls per job id after its terminal status was sent.
     pub after_terminal: BTreeMap<String, u64>,
-    /// When each authorized EC3 request came, since the simulator started.
+    /// When each authorized API request (EC3 or Grouping & Mapping) came, since the simulator
+    /// started.
     pub api_requests: Vec<Duration>,
     /// The ids of the extractions run (`POST …/imodel-mappings/extractions`), in order.
     pub extractions: Vec<String>,
@@ -157,7 +198,7 @@ pub struct Stats {
 }
 
 impl Stats {
-    /// The most authorized EC3 requests that came within any `window`: what a rate limit
+    /// The most authorized API requests that came within any `window`: what a rate limit
     /// of that window would have counted.
     pub fn max_requests_in(&self, window: Duration) -> usize {
         let times = &self.api_requests;
@@ -177,7 +218,9 @@ impl Stats {
         self.after_terminal.values().sum()
     }
 
-    /// The `/__stats` answer.
+    /// The `/__stats` answer (extractions under `extractionsRun` and `extractions`, each
+    /// with its `polls` and `requestsAfterTerminal`; the top-level `requestsAfterTerminal`
+    /// counts jobs only).
     fn to_json(&self) -> Value {
         let jobs: serde_json::Map<_, _> = self
             .polls

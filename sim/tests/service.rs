@@ -1174,6 +1174,7 @@ fn an_imodels_extractions_are_listed_newest_first_and_paged() {
     }
     extraction_states(&mut conn, "ok-x1", 3);
     extraction_states(&mut conn, "fail-x3", 1);
+    extraction_states(&mut conn, "odd-x6", 1);
     let list = format!("{EXTRACTIONS}?iModelId=im-1");
     let reply = conn.get(&list, &[BEARER]);
     let extractions = reply.json["extractions"].as_array().unwrap();
@@ -1184,7 +1185,7 @@ fn an_imodels_extractions_are_listed_newest_first_and_paged() {
     assert_eq!(
         seen,
         [
-            ("slow-x5", "Running"),
+            ("slow-x5", "Queued"),
             ("fail-x3", "Queued"),
             ("ok-x1", "Succeeded")
         ]
@@ -1211,7 +1212,11 @@ fn an_imodels_extractions_are_listed_newest_first_and_paged() {
     let spaced = conn
         .get(&format!("{EXTRACTIONS}?iModelId=im%203"), &[BEARER])
         .json;
-    assert_eq!(spaced["extractions"][0]["id"], "odd-x6");
+    let odd = &spaced["extractions"][0];
+    assert_eq!(
+        (&odd["id"], &odd["state"]),
+        (&json!("odd-x6"), &json!("Cancelling"))
+    );
     let href = format!("{base}{EXTRACTIONS}?iModelId=im%203");
     assert_eq!(spaced["_links"]["self"]["href"], json!(href));
     let none = conn
@@ -1245,5 +1250,94 @@ fn an_imodels_extractions_are_listed_newest_first_and_paged() {
     assert_eq!(
         (reply.status, reply.header("allow")),
         (405, Some("GET, POST"))
+    );
+}
+
+#[test]
+fn both_apis_share_auth_the_rate_limit_and_the_counters() {
+    let limited = Options {
+        rate_limit: Some(RateLimit {
+            requests: 4,
+            per: Duration::from_secs(1),
+        }),
+        ..Options::default()
+    };
+    let sim = Sim::start(limited).unwrap();
+    let mut conn = Conn::open(sim.url());
+    let body = r#"{"iModelId":"im-1","mappings":[{"id":"ok-a"}]}"#;
+    for (token, status, permission) in [
+        ("", 401, None),
+        ("Authorization: Bearer expired", 401, None),
+        ("Authorization: Bearer denied", 403, Some("imodels_write")),
+    ] {
+        let headers: Vec<&str> = [token, JSON]
+            .into_iter()
+            .filter(|h| !h.is_empty())
+            .collect();
+        let reply = conn.request("POST", EXTRACTIONS, &headers, body);
+        assert_eq!(reply.status, status, "{token}");
+        if let Some(permission) = permission {
+            assert!(reply.text.contains(permission), "{}", reply.text);
+        }
+    }
+    let reply = conn.get(
+        &format!("{EXTRACTIONS}/ok-x1"),
+        &["Authorization: Bearer denied"],
+    );
+    assert!(reply.text.contains("imodels_read"), "{}", reply.text);
+    assert!(sim.extraction_requests().is_empty());
+
+    // One window per token over both APIs: two EC3 requests and two Grouping & Mapping ones.
+    let statuses = [
+        conn.get(&format!("{CONFIGS}/a-ext"), &[BEARER]).status,
+        conn.request("POST", EXTRACTIONS, &[BEARER, JSON], body)
+            .status,
+        conn.get(&format!("{EXTRACTIONS}/ok-x1"), &[BEARER]).status,
+        conn.get(&format!("{JOBS}/ok-1"), &[BEARER]).status,
+        conn.get(&format!("{EXTRACTIONS}/ok-x1/logs"), &[BEARER])
+            .status,
+        conn.get(&format!("{JOBS}/ok-1"), &[BEARER]).status,
+        conn.get(&format!("{EXTRACTIONS}?iModelId=im-1"), &[BEARER])
+            .status,
+    ];
+    assert_eq!(statuses, [200, 201, 200, 200, 429, 429, 429]);
+    let reply = conn.request("POST", EXTRACTIONS, &[BEARER, JSON], body);
+    assert_eq!(
+        (reply.status, reply.header("retry-after")),
+        (429, Some("1"))
+    );
+    assert_eq!(
+        sim.extraction_requests().len(),
+        1,
+        "a refused run is not recorded"
+    );
+
+    let stats = sim.stats();
+    assert_eq!(stats.rate_limited, 4);
+    assert_eq!(stats.max_requests_in(Duration::from_secs(1)), 8);
+    assert_eq!(stats.extraction_polls["ok-x1"], 1);
+    let routes: Vec<(&str, u64)> = stats.routes.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    assert_eq!(
+        routes,
+        [
+            ("GET /ec3/configurations/{id}", 1),
+            ("GET /ec3/jobs/{id}", 2),
+            ("GET /imodel-mappings/extractions", 1),
+            ("GET /imodel-mappings/extractions/{id}", 2),
+            ("GET /imodel-mappings/extractions/{id}/logs", 1),
+            ("POST /imodel-mappings/extractions", 5),
+        ]
+    );
+    let json = conn.get("/__stats", &[]).json;
+    assert_eq!(json["extractionsRun"], 1);
+    let expected = json!({ "ok-x1": { "polls": 1, "requestsAfterTerminal": 0 } });
+    assert_eq!(json["extractions"], expected);
+    assert_eq!(json["rateLimited"], 4);
+
+    conn.request("POST", "/__reset", &[], "");
+    let json = conn.get("/__stats", &[]).json;
+    assert_eq!(
+        (&json["extractionsRun"], &json["extractions"]),
+        (&json!(0), &json!({}))
     );
 }

@@ -108,9 +108,51 @@ pub enum Command {
         /// Then wait for the job, exactly like `ec3-gate wait`
         #[arg(long)]
         wait: bool,
+        /// First run the extraction the (extraction-based) configuration needs, wait for it,
+        /// then create the job with its id; --timeout covers the whole chain [env: EC3_EXTRACT]
+        #[arg(long)]
+        extract: bool,
+        /// With --extract: the iModel to extract (default: the configuration's iModel) [env: EC3_IMODEL_ID]
+        #[arg(long, value_name = "ID")]
+        imodel_id: Option<String>,
+        /// With --extract: the changeset to extract (default: the latest) [env: EC3_CHANGESET_ID]
+        #[arg(long, value_name = "ID")]
+        changeset_id: Option<String>,
+        /// With --extract: go on (with a warning) when the extraction PartiallySucceeded
+        /// [env: EC3_ALLOW_PARTIAL_EXTRACTION]
+        #[arg(long)]
+        allow_partial_extraction: bool,
         #[command(flatten)]
         wait_flags: WaitFlags,
         /// Print `{"jobId","status","message","ec3ProjectUrl"}` instead of the bare job id
+        /// (with --extract, also "extractionId", "extractionState" and "stage")
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a Grouping & Mapping extraction and print its id; with --wait, wait until it
+    /// Succeeded (exit 0), PartiallySucceeded or Failed (exit 1), or time out (exit 3).
+    Extract {
+        /// The iModel to extract [env: EC3_IMODEL_ID]
+        #[arg(long, value_name = "ID")]
+        imodel_id: Option<String>,
+        /// A mapping to extract; repeat it for several [env: EC3_MAPPING_ID, separated by spaces,
+        /// commas or newlines]
+        #[arg(long, value_name = "ID")]
+        mapping_id: Vec<String>,
+        /// The changeset to extract (default: the latest) [env: EC3_CHANGESET_ID]
+        #[arg(long, value_name = "ID")]
+        changeset_id: Option<String>,
+        /// Then wait until the extraction finished
+        #[arg(long)]
+        wait: bool,
+        /// With --wait: a PartiallySucceeded extraction exits 0, with a warning
+        /// [env: EC3_ALLOW_PARTIAL_EXTRACTION]
+        #[arg(long)]
+        allow_partial_extraction: bool,
+        #[command(flatten)]
+        wait_flags: WaitFlags,
+        /// Print `{"id","state","iModelId","iModelUrl","logs"}` (logs: the Warning and Error
+        /// entries) instead of the bare id
         #[arg(long)]
         json: bool,
     },
@@ -141,6 +183,7 @@ impl Command {
             Self::Status { json, .. }
             | Self::Wait { json, .. }
             | Self::Upload { json, .. }
+            | Self::Extract { json, .. }
             | Self::Configurations { json, .. } => *json,
             Self::Doctor { .. } => false,
         }
@@ -166,9 +209,15 @@ pub fn parse() -> Result<Args, clap::Error> {
         (
             "upload",
             "timeout",
+            format!("{wait}; without --wait and --extract: {call}"),
+        ),
+        ("upload", "interval", poll.clone()),
+        (
+            "extract",
+            "timeout",
             format!("{wait}; without --wait: {call}"),
         ),
-        ("upload", "interval", poll),
+        ("extract", "interval", poll),
         ("doctor", "timeout", show(Check::DEFAULT_TIMEOUT_MS)),
     ];
     for (sub, arg, default) in defaults {
@@ -201,7 +250,8 @@ fn contract_help() -> String {
   0    job Succeeded (for `status`: the service answered with the job);
        several jobs: 0 only when all Succeeded, else one job's status,
        Failed (1) last: 1 means every job that did not succeed Failed
-  1    job Failed
+  1    job Failed; or the extraction Failed (or PartiallySucceeded, unless allowed)
+       and no job was created
   2    usage or configuration error; nothing was sent
   3    timed out: the job was still Queued/Running at the deadline
   4    authentication or authorization refused (401, 403, token endpoint)

@@ -4,6 +4,7 @@
 
 pub mod args;
 mod doctor;
+mod extract;
 pub(crate) mod github;
 mod group;
 mod progress;
@@ -32,6 +33,10 @@ pub enum Outcome {
     Finished(Job),
     /// `upload`: the job was created.
     Created(JobId),
+    /// `extract`: the extraction was started (or, with `--wait`, it
+    /// finished as the gate accepts: `Succeeded`, or an allowed
+    /// `PartiallySucceeded`).
+    Extracted(ec3_gate::Extraction),
     /// `configurations`: the list.
     Listed(Vec<Configuration>),
     /// `doctor`: every check passed.
@@ -238,7 +243,7 @@ fn call_service(
             let mut creating = progress(None, false);
             let job_id = match client.create_job(&job, timeout, cancel, &mut creating) {
                 Ok(id) => id,
-                Err(e) => return Outcome::Failed(e),
+                Err(e) => return Outcome::Failed(extract::flag_names(e)),
             };
             seen.job_id(job_id.clone());
             reporter.job_created(&job_id, seen);
@@ -256,6 +261,29 @@ fn call_service(
                     wait(client, &job_id, &left, cancel, &mut progress)
                 }
             }
+        }
+        Task::Chain {
+            chain,
+            options,
+            wait,
+        } => {
+            let mut progress = progress(None, true);
+            extract::chain(client, &chain, &options, wait, cancel, seen, &mut progress)
+        }
+        Task::Extract {
+            new,
+            options,
+            wait,
+            allow_partial,
+        } => {
+            let mut progress = progress(None, true);
+            let ask = extract::Ask {
+                new: &new,
+                options: &options,
+                wait,
+                allow_partial,
+            };
+            extract::extract(client, &ask, cancel, seen, &mut progress)
         }
         Task::Configurations { itwin_id, timeout } => {
             let mut progress = progress(None, false);

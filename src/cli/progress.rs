@@ -6,7 +6,7 @@ use std::io::IsTerminal as _;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ec3_gate::{Event, JobId, Observer};
+use ec3_gate::{Event, ExtractionState, JobId, Observer};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::err;
@@ -113,7 +113,47 @@ impl Observer for Progress {
                 self.reporter.warning(&text, &|l| self.line(l));
             }
             Event::ForJob { id, event, .. } => self.for_job(id, event),
-            Event::Created { index, id } => self.seen.member_created(index, id),
+            Event::Created { index, id } if self.seen.get().members.is_some() => {
+                self.seen.member_created(index, id);
+            }
+            Event::Created { id, .. } => {
+                // The one job of `upload --extract`: its id is known before the wait.
+                self.job_id = Some(id.clone());
+                self.seen.job_id(id.clone());
+                self.reporter.job_created(id, &self.seen);
+            }
+            Event::ExtractionStarted { index, id } => {
+                self.seen.chain(|c| c.started(index, id));
+                self.reporter.extraction_started(&self.seen);
+                self.progress(&format!("ec3-gate: started extraction {id}"));
+            }
+            Event::ExtractionStateChanged {
+                index,
+                extraction,
+                elapsed,
+            } => {
+                self.seen.chain(|c| c.answered(index, extraction));
+                let elapsed = humantime::format_duration(Duration::from_secs(elapsed.as_secs()));
+                let line = format!(
+                    "ec3-gate: extraction {} is {} ({elapsed})",
+                    extraction.id, extraction.state
+                );
+                match &self.spinner {
+                    Some(bar) => bar.set_message(line.trim_start_matches("ec3-gate: ").to_owned()),
+                    None => self.progress(&line),
+                }
+                if let ExtractionState::Unknown(value) = &extraction.state {
+                    let text = format!(
+                        "extraction {}: unknown extraction state '{}'; still waiting",
+                        extraction.id,
+                        one_line(value, 64)
+                    );
+                    self.reporter.warning(&text, &|l| self.line(l));
+                }
+            }
+            Event::ExtractionPolled {
+                index, extraction, ..
+            } => self.seen.chain(|c| c.answered(index, extraction)),
             _ => {}
         }
     }

@@ -213,7 +213,7 @@ proptest! {
         outcome in hostile_text(),
         secs in 0u64..10_000_000,
     ) {
-        let report = Report { job_id, status, message, ec3_project_url: url };
+        let report = Report { job_id, status, message, ec3_project_url: url, extraction: None };
         let summary = report.summary(&outcome, Duration::from_secs(secs));
         let plain = Report::default().summary("succeeded", Duration::ZERO);
         prop_assert_eq!(summary.lines().count(), plain.lines().count(), "{}", summary);

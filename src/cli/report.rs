@@ -24,6 +24,22 @@ pub struct Report {
     pub message: Option<String>,
     /// Link to the EC3 project.
     pub ec3_project_url: Option<String>,
+    /// `upload --extract`: the job's extraction, and the stage the run
+    /// ended in (keys present, `null` where unknown).
+    #[serde(flatten)]
+    pub extraction: Option<ExtractionFields>,
+}
+
+/// The keys `upload --extract` adds to a job's object.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExtractionFields {
+    /// The extraction's id, once it exists.
+    pub extraction_id: Option<String>,
+    /// Its last state.
+    pub extraction_state: Option<String>,
+    /// `extraction` (no job was created) or `job`.
+    pub stage: Option<String>,
 }
 
 impl Report {
@@ -34,6 +50,7 @@ impl Report {
             status: job.map(|j| j.status.as_str().to_owned()),
             message: job.and_then(|j| j.message.clone()),
             ec3_project_url: job.and_then(|j| j.ec3_project_url.clone()),
+            extraction: None,
         }
     }
 
@@ -81,8 +98,15 @@ impl Report {
             .ec3_project_url
             .as_deref()
             .map_or_else(|| "–".to_owned(), markdown_link);
+        let extraction = self.extraction.as_ref().map_or_else(String::new, |e| {
+            format!(
+                "| Extraction | {} ({}) |\n",
+                cell(&e.extraction_id),
+                cell(&e.extraction_state)
+            )
+        });
         format!(
-            "### EC3 upload job: {}\n\n| | |\n|---|---|\n| Job | {} |\n| Status | {} |\n| Elapsed | {elapsed} |\n| EC3 project | {link} |\n| Message | {} |\n\n",
+            "### EC3 upload job: {}\n\n| | |\n|---|---|\n{extraction}| Job | {} |\n| Status | {} |\n| Elapsed | {elapsed} |\n| EC3 project | {link} |\n| Message | {} |\n\n",
             markdown_cell(outcome),
             cell(&self.job_id),
             cell(&self.status),
@@ -149,15 +173,30 @@ impl GroupReport {
     pub fn summary(&self, outcome: &str, elapsed: Duration) -> String {
         let cell = |v: &Option<String>| v.as_deref().map_or_else(|| "–".to_owned(), markdown_cell);
         let elapsed = humantime::format_duration(Duration::from_secs(elapsed.as_secs()));
-        let mut text = format!(
-            "### EC3 upload jobs: {}\n\n| Job | Status | EC3 project | Message |\n|---|---|---|---|\n",
-            markdown_cell(outcome)
-        );
+        let extracted = self.reports.iter().any(|r| r.extraction.is_some());
+        let mut text = if extracted {
+            format!(
+                "### EC3 upload jobs: {}\n\n| Extraction | Job | Status | EC3 project | Message |\n|---|---|---|---|---|\n",
+                markdown_cell(outcome)
+            )
+        } else {
+            format!(
+                "### EC3 upload jobs: {}\n\n| Job | Status | EC3 project | Message |\n|---|---|---|---|\n",
+                markdown_cell(outcome)
+            )
+        };
         for r in &self.reports {
             let link = r
                 .ec3_project_url
                 .as_deref()
                 .map_or_else(|| "–".to_owned(), markdown_link);
+            if let Some(e) = r.extraction.as_ref().filter(|_| extracted) {
+                text.push_str(&format!(
+                    "| {} ({}) ",
+                    cell(&e.extraction_id),
+                    cell(&e.extraction_state)
+                ));
+            }
             text.push_str(&format!(
                 "| {} | {} | {link} | {} |\n",
                 cell(&r.job_id),

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use ec3_gate::{Error, Job, JobId, JobStatus};
 
+use super::extract::ChainSeen;
 use super::github::{self, WARNING_TITLE, annotation, command};
 use super::group::Member;
 use super::report::{GroupReport, Report};
@@ -30,6 +31,8 @@ pub struct Seen {
     pub job_id_written: bool,
     /// A group run: every job as far as it got, in input order.
     pub members: Option<Vec<Member>>,
+    /// `upload --extract` and `extract`: the extractions as far as they got.
+    pub chain: Option<ChainSeen>,
 }
 
 impl LastSeen {
@@ -43,6 +46,11 @@ impl LastSeen {
 
     fn update(&self, f: impl FnOnce(&mut Seen)) {
         f(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner));
+    }
+
+    /// Records something about the extractions of the run.
+    pub fn chain(&self, f: impl FnOnce(&mut ChainSeen)) {
+        self.update(|s| f(s.chain.get_or_insert_with(ChainSeen::default)));
     }
 
     /// Records the job's id.
@@ -113,6 +121,9 @@ pub trait Reporter: Send + Sync {
     /// A job was created: its id is known before the wait.
     fn job_created(&self, _id: &JobId, _seen: &LastSeen) {}
 
+    /// An extraction was started: its id is known before the wait.
+    fn extraction_started(&self, _seen: &LastSeen) {}
+
     /// The jobs of a group were created (`None` where one could not be).
     fn jobs_created(&self, _ids: &[Option<JobId>], _seen: &LastSeen) {}
 
@@ -125,6 +136,10 @@ pub trait Reporter: Send + Sync {
     /// Writes the run's record (GitHub: step outputs and summary).
     fn record(&self, _verdict: &Verdict, _report: &Report, _seen: &Seen) {}
 
+    /// Writes an `extract` run's record (GitHub: step outputs and, unless
+    /// `None`, the summary).
+    fn record_extract(&self, _outputs: &[(&str, &str)], _summary: Option<&str>) {}
+
     /// Masks `secret` in everything printed after this (GitHub only).
     fn mask(&self, _secret: &str) {}
 
@@ -136,6 +151,11 @@ pub trait Reporter: Send + Sync {
     /// Progress and retry lines are shown (not with `--quiet`).
     fn chatty(&self) -> bool {
         true
+    }
+
+    /// stdout carries JSON (`--json`).
+    fn json(&self) -> bool {
+        false
     }
 }
 
@@ -273,6 +293,10 @@ impl Reporter for Json {
         self.human.chatty()
     }
 
+    fn json(&self) -> bool {
+        true
+    }
+
     /// JSON Lines: one object per job, in input order, each as one job's
     /// (with `"error"` for a job whose wait ended in one).
     fn group_result(&self, members: &[Member], reports: &[Report]) {
@@ -309,6 +333,17 @@ impl Reporter for GitHub {
         runner!(annotation("warning", WARNING_TITLE, text));
     }
 
+    fn extraction_started(&self, seen: &LastSeen) {
+        // At once, as for a job: a cancel or a timeout still names it.
+        let Some(chain) = seen.get().chain else {
+            return;
+        };
+        let ids = chain.ids();
+        if write_outputs(&[("extraction-id", &ids)]) {
+            seen.chain(|c| c.id_written = Some(ids));
+        }
+    }
+
     fn job_created(&self, id: &JobId, seen: &LastSeen) {
         // At once, so a later step can pick the job up even if the wait is cancelled.
         let written = write_outputs(&[("job-id", id.as_str())]);
@@ -319,11 +354,16 @@ impl Reporter for GitHub {
         if !verdict.gates {
             return;
         }
-        let pending: Vec<_> = report
+        let mut pending: Vec<(&str, String)> = report
             .outputs()
             .into_iter()
             .filter(|(name, _)| !(seen.job_id_written && *name == "job-id"))
+            .map(|(name, value)| (name, value.to_owned()))
             .collect();
+        if let Some(chain) = &seen.chain {
+            pending.extend(chain.outputs());
+        }
+        let pending: Vec<(&str, &str)> = pending.iter().map(|(n, v)| (*n, v.as_str())).collect();
         write_outputs(&pending);
         if !verdict.usage {
             write_summary(&report.summary(verdict.title, verdict.elapsed));
@@ -345,7 +385,10 @@ impl Reporter for GitHub {
     }
 
     fn record_group(&self, verdict: &Verdict, group: &GroupReport, seen: &Seen) {
-        let outputs = group.outputs();
+        let mut outputs = group.outputs();
+        if let Some(chain) = &seen.chain {
+            outputs.extend(chain.outputs());
+        }
         let pending: Vec<(&str, &str)> = outputs
             .iter()
             .filter(|(name, _)| !(seen.job_id_written && *name == "job-id"))
@@ -353,6 +396,13 @@ impl Reporter for GitHub {
             .collect();
         write_outputs(&pending);
         write_summary(&group.summary(verdict.title, verdict.elapsed));
+    }
+
+    fn record_extract(&self, outputs: &[(&str, &str)], summary: Option<&str>) {
+        write_outputs(outputs);
+        if let Some(summary) = summary {
+            write_summary(summary);
+        }
     }
 
     fn mask(&self, secret: &str) {
@@ -365,6 +415,10 @@ impl Reporter for GitHub {
 
     fn chatty(&self) -> bool {
         self.stdout.chatty()
+    }
+
+    fn json(&self) -> bool {
+        self.stdout.json()
     }
 }
 
@@ -379,9 +433,18 @@ pub fn finish(
     gates: bool,
 ) -> Outcome {
     let seen = seen.get();
+    if seen.chain.as_ref().is_some_and(|c| c.extract_only) {
+        super::extract::finish_extract(reporter, &seen, &outcome, elapsed);
+        return outcome;
+    }
+    // A chain cut short before any job was created reports as one run.
+    let before_jobs = seen
+        .chain
+        .as_ref()
+        .is_some_and(|c| c.stage == ec3_gate::Stage::Extraction);
     let members = match &outcome {
         Outcome::Group(members) => Some(members.clone()),
-        Outcome::Interrupted(_) => seen.members.clone(),
+        Outcome::Interrupted(_) if !before_jobs => seen.members.clone(),
         _ => None,
     };
     if let Some(members) = members {
@@ -392,9 +455,13 @@ pub fn finish(
         Outcome::Answered(j) | Outcome::Finished(j) => Some(j.clone()),
         _ => seen.job.clone(),
     };
-    let report = Report::new(seen.job_id.as_ref(), job.as_ref());
+    let mut report = Report::new(seen.job_id.as_ref(), job.as_ref());
+    report.extraction = seen.chain.as_ref().map(|c| c.fields(0));
     reporter.result(&outcome, &report);
-    let verdict = verdict(&outcome, job.as_ref(), &report, elapsed, gates);
+    let mut verdict = verdict(&outcome, job.as_ref(), &report, elapsed, gates);
+    if let Some(chain) = &seen.chain {
+        chain.explain(&mut verdict, &outcome);
+    }
     reporter.verdict(&verdict);
     reporter.record(&verdict, &report, &seen);
     outcome
@@ -410,7 +477,12 @@ fn finish_group(
     outcome: &Outcome,
     elapsed: Duration,
 ) {
-    let group = GroupReport::new(members);
+    let mut group = GroupReport::new(members);
+    if let Some(chain) = &seen.chain {
+        for (i, report) in group.reports.iter_mut().enumerate() {
+            report.extraction = Some(chain.fields(i));
+        }
+    }
     reporter.group_result(members, &group.reports);
     for (member, report) in members.iter().zip(&group.reports) {
         // A job the interruption cut short has no verdict of its own.
@@ -500,6 +572,10 @@ pub(super) fn verdict(
         ),
         Outcome::Answered(j) => ("EC3 job status", format!("job {id} is {}", j.status)),
         Outcome::Created(new) => ("EC3 job created", format!("created job {new}")),
+        Outcome::Extracted(e) => (
+            "EC3 extraction started",
+            format!("extraction {} is {}", e.id, e.state),
+        ),
         Outcome::Listed(list) => (
             "EC3 configurations",
             format!("{} configuration(s)", list.len()),
@@ -523,7 +599,9 @@ pub(super) fn verdict(
     };
     let level = match outcome {
         Outcome::Finished(j) | Outcome::Answered(j) if j.status != JobStatus::Failed => "notice",
-        Outcome::Created(_) | Outcome::Listed(_) | Outcome::Checked => "notice",
+        Outcome::Created(_) | Outcome::Extracted(_) | Outcome::Listed(_) | Outcome::Checked => {
+            "notice"
+        }
         Outcome::Answered(_) => "warning",
         _ => "error",
     };

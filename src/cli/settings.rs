@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use ec3_gate::{
     CaCert, Check, Client, Config, Credentials, DEFAULT_API_URL, DEFAULT_AUTHORITY,
-    DEFAULT_INTERVAL_MS, DEFAULT_SCOPE, DEFAULT_TIMEOUT_MS, Error, JobId, NewJob, NewJobs, Secret,
-    Timeout, WaitOptions,
+    DEFAULT_INTERVAL_MS, DEFAULT_SCOPE, DEFAULT_TIMEOUT_MS, Error, ExtractAndUpload, JobId,
+    NewExtraction, NewJob, NewJobs, Secret, Timeout, WaitOptions,
 };
 use serde::Deserialize;
 
@@ -77,6 +77,31 @@ pub const VARIABLES: &[Variable] = &[
         "`upload --extraction-id`",
     ),
     var(
+        "EC3_EXTRACT",
+        Some("extract"),
+        "`true`: `upload --extract` (run the extraction first); `false` (default): not",
+    ),
+    var(
+        "EC3_IMODEL_ID",
+        Some("imodel-id"),
+        "`--imodel-id`: the iModel to extract",
+    ),
+    var(
+        "EC3_CHANGESET_ID",
+        Some("changeset-id"),
+        "`--changeset-id`: the changeset to extract (default: the latest)",
+    ),
+    var(
+        "EC3_MAPPING_ID",
+        Some("mapping-id"),
+        "`extract --mapping-id` (several: spaces, commas or newlines between)",
+    ),
+    var(
+        "EC3_ALLOW_PARTIAL_EXTRACTION",
+        Some("allow-partial-extraction"),
+        "`true`: go on after a PartiallySucceeded extraction, with a warning; `false` (default)",
+    ),
+    var(
         "EC3_MAX_REQUESTS_PER_MINUTE",
         Some("max-requests-per-minute"),
         "`--max-requests-per-minute`: most requests in any minute",
@@ -115,6 +140,11 @@ pub struct Env {
     ec3_configuration_id: Option<String>,
     ec3_project_name: Option<String>,
     ec3_extraction_id: Option<String>,
+    ec3_extract: Option<String>,
+    ec3_imodel_id: Option<String>,
+    ec3_changeset_id: Option<String>,
+    ec3_mapping_id: Option<String>,
+    ec3_allow_partial_extraction: Option<String>,
     ec3_max_requests_per_minute: Option<String>,
     ec3_ca_cert: Option<String>,
     github_actions: Option<String>,
@@ -189,6 +219,22 @@ impl Env {
         }
     }
 
+    /// A yes/no setting: the flag when set, else the variable `var`
+    /// (`true` or `false`; anything else is a usage error naming it).
+    fn switch(&self, flag: bool, value: &Option<String>, var: &'static str) -> Result<bool, Error> {
+        if flag {
+            return Ok(true);
+        }
+        match value.as_deref().map(str::trim) {
+            None | Some("false") => Ok(false),
+            Some("true") => Ok(true),
+            Some(other) => Err(Error::config(
+                self.name(var),
+                format!("must be `true` or `false`, got '{}'", one_line(other, 40)),
+            )),
+        }
+    }
+
     /// The name of a setting given by `flag` or else by the variable `var`.
     fn source(&self, flag: Option<&str>, flag_name: &str, var: &'static str) -> String {
         if flag.is_some() {
@@ -222,6 +268,22 @@ pub enum Task {
         jobs: NewJobs,
         timeout: Timeout,
         wait: Option<WaitOptions>,
+    },
+    /// Run the extraction(s) the configurations need, then create their
+    /// jobs; then wait for them when `wait` is set. `options` holds the
+    /// chain's one deadline and its poll interval.
+    Chain {
+        chain: ExtractAndUpload,
+        options: WaitOptions,
+        wait: bool,
+    },
+    /// Run one extraction; with `wait`, wait for it (`options`' deadline
+    /// covers both; without `wait`, `options.timeout()` is the call's).
+    Extract {
+        new: NewExtraction,
+        options: WaitOptions,
+        wait: bool,
+        allow_partial: bool,
     },
     /// List an iTwin's EC3 configurations.
     Configurations { itwin_id: String, timeout: Timeout },
@@ -417,9 +479,41 @@ fn task(command: Command, env: &Env) -> Result<Task, Error> {
             project_name,
             extraction_id,
             wait,
+            extract,
+            imodel_id,
+            changeset_id,
+            allow_partial_extraction,
             wait_flags,
             ..
         } => {
+            let extract = env.switch(extract, &env.ec3_extract, "EC3_EXTRACT")?;
+            let extract_flags = [
+                ("--imodel-id", imodel_id.is_some()),
+                ("--changeset-id", changeset_id.is_some()),
+                ("--allow-partial-extraction", allow_partial_extraction),
+            ];
+            if !extract {
+                if let Some((flag, _)) = extract_flags.iter().find(|(_, given)| *given) {
+                    return Err(Error::config(
+                        *flag,
+                        "goes with --extract (or EC3_EXTRACT=true): it says how to extract",
+                    ));
+                }
+            }
+            let extract_names = [
+                (
+                    "iModel id",
+                    env.source(imodel_id.as_deref(), "--imodel-id", "EC3_IMODEL_ID"),
+                ),
+                (
+                    "changeset id",
+                    env.source(
+                        changeset_id.as_deref(),
+                        "--changeset-id",
+                        "EC3_CHANGESET_ID",
+                    ),
+                ),
+            ];
             let required = |flag: Option<String>, var: &Option<String>, what: &str| {
                 flag.or_else(|| var.clone()).ok_or_else(|| {
                     Error::config(what, "missing: pass the flag or set the variable")
@@ -470,6 +564,40 @@ fn task(command: Command, env: &Env) -> Result<Task, Error> {
             )?;
             let ec3_token = Secret::new(required(None, &env.ec3_bearer_token, "EC3_BEARER_TOKEN")?);
             let extraction_id = extraction_id.or_else(|| env.ec3_extraction_id.clone());
+            if extract {
+                if extraction_id.is_some() {
+                    return Err(Error::config(
+                        names[2].1.clone(),
+                        "cannot go with --extract (EC3_EXTRACT=true): the extraction makes the \
+                         id; give one or the other",
+                    ));
+                }
+                let jobs = NewJobs::new(configuration_ids, project_name, ec3_token);
+                let mut chain = ExtractAndUpload::new(jobs).allow_partial(env.switch(
+                    allow_partial_extraction,
+                    &env.ec3_allow_partial_extraction,
+                    "EC3_ALLOW_PARTIAL_EXTRACTION",
+                )?);
+                if let Some(id) = imodel_id.or_else(|| env.ec3_imodel_id.clone()) {
+                    chain = chain.imodel_id(id);
+                }
+                if let Some(id) = changeset_id.or_else(|| env.ec3_changeset_id.clone()) {
+                    chain = chain.changeset_id(id);
+                }
+                chain.validate().map_err(|e| {
+                    extract_names
+                        .iter()
+                        .fold(rename(e), |e, (from, to)| e.rename_setting(from, to))
+                })?;
+                // The deadline covers the whole chain: the wait's, with or
+                // without --wait (an extraction is waited for either way).
+                let options = wait_options(&wait_flags, env)?;
+                return Ok(Task::Chain {
+                    chain,
+                    options,
+                    wait,
+                });
+            }
             let several = configuration_ids.len() > 1;
             let mut jobs = NewJobs::new(configuration_ids, project_name, ec3_token);
             if let Some(id) = extraction_id {
@@ -507,6 +635,83 @@ fn task(command: Command, env: &Env) -> Result<Task, Error> {
                 });
             }
             Task::Upload { job, timeout, wait }
+        }
+        Command::Extract {
+            imodel_id,
+            mapping_id,
+            changeset_id,
+            wait,
+            allow_partial_extraction,
+            wait_flags,
+            ..
+        } => {
+            let names = [
+                (
+                    "iModel id",
+                    env.source(imodel_id.as_deref(), "--imodel-id", "EC3_IMODEL_ID"),
+                ),
+                (
+                    "mapping id",
+                    if mapping_id.is_empty() {
+                        env.name("EC3_MAPPING_ID")
+                    } else {
+                        "--mapping-id".to_owned()
+                    },
+                ),
+                (
+                    "changeset id",
+                    env.source(
+                        changeset_id.as_deref(),
+                        "--changeset-id",
+                        "EC3_CHANGESET_ID",
+                    ),
+                ),
+            ];
+            let rename = |e: Error| {
+                names
+                    .iter()
+                    .fold(e, |e, (from, to)| e.rename_setting(from, to))
+            };
+            let imodel_id = imodel_id
+                .or_else(|| env.ec3_imodel_id.clone())
+                .ok_or_else(|| {
+                    Error::config(
+                        "--imodel-id / EC3_IMODEL_ID",
+                        "missing: pass the flag or set the variable",
+                    )
+                })?;
+            let mapping_ids = match (mapping_id.is_empty(), &env.ec3_mapping_id) {
+                (false, _) => mapping_id,
+                (true, Some(list)) => split_list(list),
+                (true, None) => {
+                    return Err(Error::config(
+                        "--mapping-id / EC3_MAPPING_ID",
+                        "missing: pass the flag (once per mapping) or set the variable",
+                    ));
+                }
+            };
+            let mut new = NewExtraction::new(imodel_id, mapping_ids);
+            if let Some(id) = changeset_id.or_else(|| env.ec3_changeset_id.clone()) {
+                new = new.changeset_id(id);
+            }
+            new.validate().map_err(rename)?;
+            let allow_partial = env.switch(
+                allow_partial_extraction,
+                &env.ec3_allow_partial_extraction,
+                "EC3_ALLOW_PARTIAL_EXTRACTION",
+            )?;
+            let options = if wait {
+                wait_options(&wait_flags, env)?
+            } else {
+                let timeout = call_timeout(wait_flags.timeout)?;
+                WaitOptions::new(timeout.get(), Duration::from_millis(DEFAULT_INTERVAL_MS))?
+            };
+            Task::Extract {
+                new,
+                options,
+                wait,
+                allow_partial,
+            }
         }
         Command::Configurations {
             itwin_id, timeout, ..
