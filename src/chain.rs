@@ -289,7 +289,7 @@ impl Client {
                     ((*id).to_owned(), name)
                 })
                 .collect();
-            let mut planned = match client.plan_jobs(&chain.jobs, names, call) {
+            let mut planned = match client.plan_jobs(&chain.jobs, &names) {
                 Ok(planned) => planned,
                 Err(error) => {
                     for job in &mut outcome.jobs {

@@ -68,7 +68,8 @@ impl fmt::Display for ServiceError {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Error {
-    /// A job id that is not 1-128 ASCII letters, digits, `-`, `_` or `.`.
+    /// A job id that is not 1-128 ASCII letters, digits, `-`, `_` or `.`
+    /// (and not only dots).
     InvalidJobId(String),
     /// A setting that cannot be used (a malformed URL, a bad duration, …).
     InvalidConfig {
@@ -224,7 +225,7 @@ impl ExtractionFailure {
 }
 
 /// The stable classification of an [`Error`]. Each kind carries its number:
-/// the `ec3-gate` exit status (2-7) and the C library's result code (all).
+/// the `ec3-gate` exit status (1-7) and the C library's result code (all).
 /// Numbers are never reused: CI scripts and C programs branch on them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -277,7 +278,7 @@ impl fmt::Display for Error {
         match self {
             Self::InvalidJobId(id) => write!(
                 f,
-                "invalid job id '{}': expected 1-128 characters of ASCII letters, digits, '-', '_' or '.'",
+                "invalid job id '{}': expected 1-128 characters of ASCII letters, digits, '-', '_' or '.', not only dots",
                 text::one_line(id, 140)
             ),
             Self::InvalidConfig { what, reason } => write!(f, "{what}: {reason}"),

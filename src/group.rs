@@ -73,7 +73,9 @@ fn rank<T>(result: &Result<T, Error>, succeeded: impl Fn(&T) -> bool) -> Option<
 ///    request in the input;
 /// 4. [`ErrorKind::Service`]: a service or network error;
 /// 5. [`ErrorKind::TimedOut`]: a job still unfinished at the deadline;
-/// 6. a `Failed` job, last.
+/// 6. a `Failed` job, last; with it an extraction that did not succeed
+///    ([`ErrorKind::Failed`]: no job was created for it, and the service
+///    said no just as clearly).
 ///
 /// A `Failed` job is the gate's clean verdict: the service finished the
 /// job and said no. Every other way a job can end is something the gate

@@ -7,21 +7,16 @@ use serde::Deserialize;
 use crate::{Error, text};
 
 /// A validated job id: 1-128 ASCII letters, digits, `-`, `_` or `.`, and not
-/// `.` or `..`. It goes into a URL path as is, so nothing that could change
-/// the path, query or fragment (`/`, `?`, `#`, `%`) gets through.
+/// only dots. It goes into a URL path as is, so nothing that could change
+/// the path, query or fragment (`/`, `?`, `#`, `%`), and no dot segment,
+/// gets through.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct JobId(String);
 
 impl JobId {
     /// Validates `id`.
     pub fn new(id: &str) -> Result<Self, Error> {
-        let ok = (1..=128).contains(&id.len())
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-            && id != "."
-            && id != "..";
-        if ok {
+        if crate::upload::is_id(id, 128) {
             Ok(Self(id.to_owned()))
         } else {
             Err(Error::InvalidJobId(id.to_owned()))
@@ -187,6 +182,7 @@ mod tests {
             "",
             ".",
             "..",
+            "...",
             "../x",
             "a/b",
             "a?b",

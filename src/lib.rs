@@ -4,8 +4,12 @@
 //! One synchronous [`Client`] (one HTTP agent, so one kept-alive connection
 //! per host) answers [`Client::job_status`] and [`Client::wait`], waits for
 //! many jobs at once ([`Client::wait_all`]) and creates them
-//! ([`Client::create_job`], [`Client::create_jobs`]). The `ec3-gate` binary
-//! and the C library are thin layers over it.
+//! ([`Client::create_job`], [`Client::create_jobs`]). It runs and waits for
+//! the Grouping & Mapping extractions an extraction-based configuration
+//! uploads ([`Client::run_extraction`], [`Client::wait_extraction`],
+//! [`Client::extraction_logs`]), and the whole chain from an iModel to EC3
+//! under one deadline ([`Client::extract_and_upload`]). The `ec3-gate`
+//! binary and the C library are thin layers over it.
 //!
 //! # Network rules
 //! - `https://` only, except plain `http://` to loopback hosts.

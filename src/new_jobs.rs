@@ -125,11 +125,14 @@ impl Client {
     ///
     /// Nothing is created unless every job can be: the template is checked
     /// first ([`NewJobs::validate`]: several configurations and no
-    /// placeholder is refused before anything is sent), then the display
-    /// names are read (only when the template uses
-    /// [`PLACEHOLDER_CONFIGURATION`], once per distinct configuration), then
-    /// every name is checked, and two jobs that would get the same name are
-    /// refused. Those failures are the `Err`.
+    /// placeholder is refused before anything is sent), then each distinct
+    /// configuration is read once and its form checked as
+    /// [`Client::create_job`] does (an extraction-based one without
+    /// [`NewJobs::extraction_id`], or a report-based one with it, is a usage
+    /// error), then every name is checked, and two jobs that would get the
+    /// same name are refused. Those failures are the `Err`. When the
+    /// template uses [`PLACEHOLDER_CONFIGURATION`], a configuration that
+    /// cannot be read is an `Err` too (its display name names the project).
     ///
     /// Then each job is created as [`Client::create_job`] does: a request
     /// that may have reached the service is never repeated, so a job is
@@ -146,30 +149,30 @@ impl Client {
     ) -> Result<Vec<Result<JobId, Error>>, Error> {
         jobs.validate()?;
         self.run_to_end(timeout.get(), cancel, observer, |client, call| {
-            let planned = client.plan_jobs(jobs, HashMap::new(), call)?;
+            let needed = jobs.project_name.contains(PLACEHOLDER_CONFIGURATION);
+            let extraction_id = jobs.extraction_id.as_deref();
+            let mut names = HashMap::new();
+            for id in &jobs.configuration_ids {
+                if names.contains_key(id) {
+                    continue;
+                }
+                let read = client.read_for_job(id, extraction_id, needed, call)?;
+                let name = read.and_then(|c| c.display_name);
+                names.insert(id.clone(), display_name(name.as_deref(), id));
+            }
+            let planned = client.plan_jobs(jobs, &names)?;
             Ok(client.post_jobs(&planned, call))
         })?
     }
 
-    /// The jobs of `jobs`, named, checked, and refused together when two
-    /// would get the same name; display names are read (once per distinct
-    /// configuration, within `call`) only when the template uses
-    /// [`PLACEHOLDER_CONFIGURATION`] and `names` (display names by
-    /// configuration id) lacks them.
+    /// The jobs of `jobs`, named (`names`: display names by configuration
+    /// id, read by the caller; the id stands in for a missing one), checked,
+    /// and refused together when two would get the same name.
     pub(crate) fn plan_jobs(
         &self,
         jobs: &NewJobs,
-        mut names: HashMap<String, String>,
-        call: &mut Call<'_>,
+        names: &HashMap<String, String>,
     ) -> Result<Vec<NewJob>, Error> {
-        if jobs.project_name.contains(PLACEHOLDER_CONFIGURATION) {
-            for id in &jobs.configuration_ids {
-                if !names.contains_key(id.as_str()) {
-                    let found = self.fetch_configuration(id, call)?;
-                    names.insert(id.clone(), display_name(found.display_name.as_deref(), id));
-                }
-            }
-        }
         let mut planned = Vec::with_capacity(jobs.configuration_ids.len());
         let mut seen = HashSet::new();
         for (i, id) in jobs.configuration_ids.iter().enumerate() {

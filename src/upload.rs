@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::client::{Call, Method, Payload, Policy};
-use crate::{Cancel, Client, Error, JobId, Observer, Secret, Timeout};
+use crate::{
+    Cancel, Client, Configuration, ConfigurationForm, Error, JobId, Observer, Secret, Timeout,
+};
 
 /// What to upload: a report-based job, or extraction-based with
 /// `extraction_id`.
@@ -83,22 +85,40 @@ fn check(what: &str, value: &str, max: usize) -> Result<(), Error> {
 /// field `what`: a typo or a pasted URL fails here, and a checked id goes
 /// into a URL path as it is.
 pub(crate) fn check_id(what: &str, value: &str) -> Result<(), Error> {
-    let ok = (1..=256).contains(&value.len())
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    if ok {
+    if is_id(value, 256) {
         Ok(())
     } else {
         Err(Error::config(
             what,
-            "must be 1-256 ASCII letters, digits, '.', '_' or '-'",
+            "must be 1-256 ASCII letters, digits, '.', '_' or '-', not only dots",
         ))
     }
 }
 
+/// The shape of every id that goes into a URL path as it is (the core's
+/// ids, and [`JobId::new`] with `max` 128): 1-`max` ASCII letters, digits,
+/// `.`, `_` or `-`, and not only dots. Nothing that changes a path, query or
+/// fragment (`/`, `?`, `#`, `%`) gets through, and neither does a dot
+/// segment (`.`, `..`: `/extractions/..` would be a request for the parent
+/// path); longer runs of dots are refused too (no id of the service is one).
+pub(crate) fn is_id(value: &str, max: usize) -> bool {
+    (1..=max).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && !value.bytes().all(|b| b == b'.')
+}
+
 impl Client {
     /// Creates an EC3 upload job and returns its id.
+    ///
+    /// The configuration is read first (one `GET`, within `timeout`): an
+    /// extraction-based one without [`NewJob::extraction_id`], or a
+    /// report-based one with it, is a usage error naming it (setting
+    /// `extraction`, resp. `extraction id`; rename them for your users with
+    /// [`Error::rename_setting`]) and nothing is created. One of unknown
+    /// form, or one the service refuses to show, goes on to the creation
+    /// and the service decides.
     ///
     /// Creating is not idempotent, so a failure is retried only when the
     /// request surely never reached the service (it could not connect) or the
@@ -113,6 +133,8 @@ impl Client {
     ) -> Result<JobId, Error> {
         job.validate()?;
         self.run(timeout.get(), cancel, observer, |client, call| {
+            let extraction_id = job.extraction_id.as_deref();
+            client.read_for_job(&job.configuration_id, extraction_id, false, call)?;
             client.post_job(job, call)
         })
     }
@@ -154,14 +176,10 @@ impl Client {
             Policy::NotIdempotent,
             call,
         )?;
-        let answer = match reply.into_body(|detail| Error::Service {
+        let answer = reply.into_body(|detail| Error::Service {
             status: 404,
             detail,
-        }) {
-            Ok(answer) => answer,
-            Err(error @ Error::Rejected { .. }) => return Err(self.explain(job, error, call)),
-            Err(error) => return Err(error),
-        };
+        })?;
         let created: Created = serde_json::from_slice(&answer).map_err(|_| {
             Error::InvalidResponse("job creation answer is not the documented JSON".into())
         })?;
@@ -175,41 +193,72 @@ impl Client {
 }
 
 impl Client {
-    /// A rejected job creation, explained when the configuration's form
-    /// says why: an extraction-based configuration and no extraction id, or
-    /// a report-based one and an extraction id, is a usage error (setting
-    /// `extraction`, resp. `extraction id`) naming the configuration and
-    /// what to change. The configuration is read only then (one request),
-    /// so a creation that succeeds costs nothing more; when it cannot be
-    /// read, the rejection stands as the service gave it.
-    fn explain(&self, job: &NewJob, rejection: Error, call: &mut Call<'_>) -> Error {
-        let Ok(configuration) = self.fetch_configuration(&job.configuration_id, call) else {
-            return rejection;
-        };
-        let name = crate::text::one_line(&job.configuration_id, 256);
-        match (configuration.form(), &job.extraction_id) {
-            (crate::ConfigurationForm::ExtractionBased, None) => Error::config(
-                "extraction",
-                format!(
-                    "configuration '{name}' is extraction-based: its jobs need an extraction \
-                     (the service refused the job without one: {rejection}); no job was created"
-                ),
-            ),
-            (crate::ConfigurationForm::ReportBased, Some(_)) => {
-                let report = configuration.report_id().map_or_else(
-                    || "(no report link)".to_owned(),
-                    |r| crate::text::one_line(r, 256),
-                );
-                Error::config(
-                    "extraction id",
-                    format!(
-                        "configuration '{name}' is report-based (it uploads report '{report}') \
-                         and takes no extraction: leave the extraction id out; no job was created"
-                    ),
-                )
+    /// Reads configuration `id` (one `GET`, within `call`) before a job is
+    /// created from it, and refuses a job its form says the service cannot
+    /// run ([`check_form`]): nothing is created then.
+    ///
+    /// A configuration of unknown form goes on to the creation. So does one
+    /// the service does not let be read (a refusal, an error status, an
+    /// answer not understood) unless `needed` (its display name names the
+    /// project): the service then decides at creation, as without this
+    /// check. A cancel, the deadline, refused credentials or a network
+    /// failure stop here: a creation would meet the same.
+    pub(crate) fn read_for_job(
+        &self,
+        id: &str,
+        extraction_id: Option<&str>,
+        needed: bool,
+        call: &mut Call<'_>,
+    ) -> Result<Option<Configuration>, Error> {
+        match self.fetch_configuration(id, call) {
+            Ok(configuration) => {
+                check_form(&configuration, id, extraction_id)?;
+                Ok(Some(configuration))
             }
-            _ => rejection,
+            Err(Error::Rejected { .. } | Error::Service { .. } | Error::InvalidResponse(_))
+                if !needed =>
+            {
+                Ok(None)
+            }
+            Err(error) => Err(error),
         }
+    }
+}
+
+/// Refuses a job for `configuration` (given as `configuration_id`) that its
+/// form says the service cannot run, as a usage error naming the
+/// configuration and what to change: an extraction-based one without an
+/// extraction id (setting `extraction`), a report-based one with one
+/// (setting `extraction id`, naming its report). A configuration of unknown
+/// form passes.
+fn check_form(
+    configuration: &Configuration,
+    configuration_id: &str,
+    extraction_id: Option<&str>,
+) -> Result<(), Error> {
+    let name = crate::text::one_line(configuration_id, 256);
+    match (configuration.form(), extraction_id) {
+        (ConfigurationForm::ExtractionBased, None) => Err(Error::config(
+            "extraction",
+            format!(
+                "configuration '{name}' is extraction-based: its jobs need an extraction; \
+                 no job was created"
+            ),
+        )),
+        (ConfigurationForm::ReportBased, Some(_)) => {
+            let report = configuration.report_id().map_or_else(
+                || "(no report link)".to_owned(),
+                |r| crate::text::one_line(r, 256),
+            );
+            Err(Error::config(
+                "extraction id",
+                format!(
+                    "configuration '{name}' is report-based (it uploads report '{report}') \
+                     and takes no extraction: leave the extraction id out; no job was created"
+                ),
+            ))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -224,6 +273,58 @@ mod tests {
             ec3_token: Secret::new("ec3-s3cret"),
             extraction_id: None,
         }
+    }
+
+    #[test]
+    fn a_job_must_fit_its_configurations_form() {
+        let read =
+            |json: serde_json::Value| -> Configuration { serde_json::from_value(json).unwrap() };
+        let extraction = read(serde_json::json!({"id": "c", "labels": [{"mappingId": "m"}]}));
+        let report = read(serde_json::json!({
+            "id": "c", "_links": {"report": {"href": "https://h/reports/r-1"}}
+        }));
+        let unknown = read(serde_json::json!({"id": "c"}));
+        let err = check_form(&extraction, "c\n1", None).unwrap_err();
+        assert!(err.is_usage());
+        assert_eq!(
+            err.to_string(),
+            "extraction: configuration 'c\\n1' is extraction-based: its jobs need an \
+             extraction; no job was created"
+        );
+        assert!(check_form(&extraction, "c", Some("x")).is_ok());
+        let err = check_form(&report, "c", Some("x")).unwrap_err();
+        assert!(
+            err.to_string().starts_with(
+                "extraction id: configuration 'c' is report-based (it uploads report 'r-1')"
+            ),
+            "{err}"
+        );
+        assert!(check_form(&report, "c", None).is_ok());
+        assert!(check_form(&unknown, "c", None).is_ok());
+        assert!(check_form(&unknown, "c", Some("x")).is_ok());
+    }
+
+    #[test]
+    fn ids_made_only_of_dots_are_refused() {
+        for bad in [".", "..", "...", "", "a/b", "a%2e", "x?y", &"a".repeat(257)] {
+            let err = check_id("extraction id", bad).unwrap_err();
+            assert!(err.is_usage(), "{bad}");
+        }
+        for ok in [
+            "a",
+            "..a",
+            "a..",
+            "a.b",
+            "3fa85f64-5717-4562",
+            &"a".repeat(256),
+        ] {
+            assert!(check_id("extraction id", ok).is_ok(), "{ok}");
+        }
+        assert_eq!(
+            check_id("iModel id", "..").unwrap_err().to_string(),
+            "iModel id: must be 1-256 ASCII letters, digits, '.', '_' or '-', not only dots"
+        );
+        assert!(!is_id(&"a".repeat(129), 128));
     }
 
     #[test]

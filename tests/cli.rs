@@ -295,6 +295,116 @@ fn usage_errors_exit_two_and_send_nothing() {
 }
 
 #[test]
+fn ids_made_only_of_dots_are_refused_for_every_id_kind_and_nothing_is_sent() {
+    // `.` and `..` are path segments: `/extractions/..` would ask for the
+    // parent path. Longer runs of dots are refused too.
+    let server = ec3_sim::scripted::TestServer::start(|_| {
+        ec3_sim::scripted::json(500, r#"{"error":{"code":"Unexpected"}}"#)
+    });
+    for dots in [".", "..", "..."] {
+        let upload = |flags: &[&'static str]| -> Vec<String> {
+            let mut args = vec!["upload", "--configuration-id"];
+            args.push(if flags.is_empty() { dots } else { "cfg-1" });
+            args.extend(["--project-name", "Tower"]);
+            args.extend(flags);
+            args.into_iter().map(str::to_owned).collect()
+        };
+        let with = |args: Vec<String>| -> Vec<String> {
+            args.into_iter()
+                .map(|a| if a == "DOTS" { dots.to_owned() } else { a })
+                .collect()
+        };
+        let extract = |rest: &[&str]| -> Vec<String> {
+            with(
+                ["extract"]
+                    .iter()
+                    .chain(rest)
+                    .map(|a| (*a).to_owned())
+                    .collect(),
+            )
+        };
+        type Case<'a> = (Vec<String>, Vec<(&'a str, &'a str)>, &'a str);
+        let cases: Vec<Case> = vec![
+            (
+                with(vec!["status".into(), "DOTS".into()]),
+                vec![],
+                "invalid job id",
+            ),
+            (
+                with(vec!["wait".into(), "ok-1".into(), "DOTS".into()]),
+                vec![],
+                "invalid job id",
+            ),
+            (
+                vec!["wait".into()],
+                vec![("EC3_JOB_ID", dots)],
+                "invalid job id",
+            ),
+            (upload(&[]), vec![], "--configuration-id: must be"),
+            (
+                with(upload(&["--extraction-id", "DOTS"])),
+                vec![],
+                "--extraction-id: must be",
+            ),
+            (
+                with(upload(&["--extract", "--imodel-id", "DOTS"])),
+                vec![],
+                "--imodel-id: must be",
+            ),
+            (
+                with(upload(&["--extract", "--changeset-id", "DOTS"])),
+                vec![],
+                "--changeset-id: must be",
+            ),
+            (
+                extract(&["--imodel-id", "DOTS", "--mapping-id", "m-1"]),
+                vec![],
+                "--imodel-id: must be",
+            ),
+            (
+                extract(&["--imodel-id", "im-1", "--mapping-id", "DOTS"]),
+                vec![],
+                "--mapping-id: must be",
+            ),
+            (
+                extract(&[
+                    "--imodel-id",
+                    "im-1",
+                    "--mapping-id",
+                    "m-1",
+                    "--changeset-id",
+                    "DOTS",
+                ]),
+                vec![],
+                "--changeset-id: must be",
+            ),
+        ];
+        for (args, extra, needle) in cases {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let mut e = vec![
+                ("ITWIN_ACCESS_TOKEN", TOKEN),
+                ("ITWIN_API_URL", server.url.as_str()),
+                ("EC3_BEARER_TOKEN", "ec3-s3cret"),
+            ];
+            e.extend(extra);
+            let r = run(&args, &e);
+            assert_eq!(r.code, 2, "{args:?}: {r:?}");
+            assert!(
+                r.stderr.contains(needle) && r.stderr.contains("not only dots"),
+                "{args:?}: want {needle:?} in {}",
+                r.stderr
+            );
+            assert!(r.stdout.is_empty(), "{args:?}: {r:?}");
+        }
+    }
+    assert_eq!(
+        (server.accepts(), server.requests()),
+        (0, 0),
+        "nothing was sent"
+    );
+}
+
+#[test]
 fn empty_env_vars_count_as_unset() {
     let mut server = Server::new();
     job_mock(&mut server, &job_path("j1"), "Running").create();

@@ -216,7 +216,7 @@ fn extract_on_a_report_based_configuration_is_refused_after_reading_it_only() {
     assert_eq!(r.code, 2, "{r:?}");
     assert!(
         r.stderr.contains(
-            "--extract / EC3_EXTRACT: configuration 'tower-report' is report-based \
+            "--extract: configuration 'tower-report' is report-based \
              (it uploads report 'report-tower')"
         ),
         "{}",
@@ -225,6 +225,21 @@ fn extract_on_a_report_based_configuration_is_refused_after_reading_it_only() {
     let stats = sim.stats();
     assert_eq!(stats.requests, 1, "{:?}", stats.routes);
     assert_eq!(route(&sim, CONFIG), 1);
+
+    // In GitHub mode the error names the Action's input.
+    let mut e2 = e.clone();
+    e2.push(("EC3_EXTRACT", "true".into()));
+    let r = run_github(&strs(&upload("tower-report", &[])), &common::pairs(&e2));
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains(
+            "input 'extract' (EC3_EXTRACT): configuration 'tower-report' is report-based"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(sim.stats().requests, 2);
+    r.assert_commands_intended();
 }
 
 #[test]
@@ -243,19 +258,23 @@ fn an_extraction_based_configuration_without_an_extraction_is_refused_naming_the
         r.stderr
     );
     assert!(sim.stats().created.is_empty(), "no job is created");
+    // Refused on reading the configuration, before any job is asked for.
+    assert_eq!(sim.stats().requests, 1);
+    assert_eq!((route(&sim, CONFIG), route(&sim, POST_JOBS)), (1, 0));
 
     // A report-based one with an extraction id: refused too.
     let args = upload("tower-report", &["--extraction-id", "x-1"]);
     let r = run(&strs(&args), &common::pairs(&e));
     assert_eq!(r.code, 2, "{r:?}");
     assert!(
-        r.stderr.contains(
-            "--extraction-id / EC3_EXTRACTION_ID: configuration 'tower-report' is report-based"
-        ),
+        r.stderr
+            .contains("error: --extraction-id: configuration 'tower-report' is report-based"),
         "{}",
         r.stderr
     );
     assert!(sim.stats().created.is_empty());
+    assert_eq!(sim.stats().requests, 2);
+    assert_eq!((route(&sim, CONFIG), route(&sim, POST_JOBS)), (2, 0));
 }
 
 #[test]

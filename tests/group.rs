@@ -7,7 +7,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{JOBS, TOKEN, job_json};
+use common::{JOBS, TOKEN, is_configuration_read, job_json, unknown_form_configuration};
 use ec3_gate::{
     Cancel, Client, Config, Credentials, Error, Event, JobId, JobOutcome, JobStatus, NewJobs,
     Secret, Timeout, WaitOptions,
@@ -379,7 +379,7 @@ fn an_empty_list_and_a_zero_budget_are_usage_errors() {
 
 // Creating several jobs.
 
-const CONFIGS: &str = "/insights/carbon-calculation/ec3/configurations";
+const CONFIGS: &str = common::CONFIGURATIONS;
 
 fn new_jobs(configurations: &[&str], name: &str) -> NewJobs {
     NewJobs::new(
@@ -505,9 +505,11 @@ fn two_jobs_with_the_same_name_are_refused_before_any_is_created() {
 #[test]
 fn a_create_that_may_have_arrived_is_never_repeated_and_the_others_go_on() {
     // The second create's connection is closed once the request is in: it
-    // may have reached the service, so it must not be sent again.
+    // may have reached the service, so it must not be sent again. Requests
+    // 0-2 read the three configurations.
     let server = TestServer::start(|request| match request.index {
-        1 => Action::Close,
+        _ if is_configuration_read(request) => json(200, &unknown_form_configuration("c")),
+        4 => Action::Close,
         n => json(201, &created(&format!("job-{n}"))),
     });
     let results = client(&server.url, 60)
@@ -518,10 +520,14 @@ fn a_create_that_may_have_arrived_is_never_repeated_and_the_others_go_on() {
             &mut (),
         )
         .unwrap();
-    assert_eq!(results[0].as_ref().unwrap().as_str(), "job-0");
+    assert_eq!(results[0].as_ref().unwrap().as_str(), "job-3");
     assert!(matches!(results[1], Err(Error::Network(_))), "{results:?}");
-    assert_eq!(results[2].as_ref().unwrap().as_str(), "job-2");
-    assert_eq!(server.requests(), 3, "no create was repeated");
+    assert_eq!(results[2].as_ref().unwrap().as_str(), "job-5");
+    assert_eq!(
+        server.requests(),
+        6,
+        "three configuration reads, three creates: none was repeated"
+    );
 }
 
 #[test]
@@ -546,9 +552,76 @@ fn an_unknown_configuration_is_a_rejected_request_and_nothing_is_created() {
 }
 
 #[test]
+fn a_configuration_of_the_wrong_form_stops_every_job_before_any_is_created() {
+    // Each distinct configuration is read once; the service would accept
+    // every job, but none is created.
+    let extraction_based = serde_json::json!({"configuration": {
+        "id": "cfg-x", "labels": [{"name": "Walls", "mappingId": "m-1"}]
+    }});
+    let report_based = serde_json::json!({"configuration": {
+        "id": "cfg-r", "_links": {"report": {"href": "https://h/reports/r-9"}}
+    }});
+    for (extraction, setting, named) in [
+        (None, "extraction:", "'cfg-x' is extraction-based"),
+        (
+            Some("x-1"),
+            "extraction id:",
+            "'cfg-r' is report-based (it uploads report 'r-9')",
+        ),
+    ] {
+        let mut server = Server::new();
+        let reads = [
+            ("cfg-u", unknown_form_configuration("cfg-u")),
+            ("cfg-x", extraction_based.to_string()),
+            ("cfg-r", report_based.to_string()),
+        ]
+        .map(|(id, body)| {
+            server
+                .mock("GET", format!("{CONFIGS}/{id}").as_str())
+                .with_body(body)
+                .expect(1)
+                .create()
+        });
+        let post = server
+            .mock("POST", Matcher::Any)
+            .with_status(201)
+            .with_body(created("job-1"))
+            .expect(0)
+            .create();
+        let mut jobs = new_jobs(&["cfg-u", "cfg-u", "cfg-x", "cfg-r"], "Tower {n}");
+        if let Some(id) = extraction {
+            jobs = jobs.extraction_id(id);
+        }
+        let err = client(&server.url(), 60)
+            .create_jobs(
+                &jobs,
+                Timeout::new(Duration::from_secs(10)).unwrap(),
+                &Cancel::new(),
+                &mut (),
+            )
+            .unwrap_err();
+        assert!(err.is_usage(), "{err}");
+        let text = err.to_string();
+        assert!(text.starts_with(setting), "{text}");
+        assert!(text.contains(named), "{text}");
+        assert!(text.ends_with("no job was created"), "{text}");
+        post.assert();
+        // Reading stops at the first configuration that refuses.
+        reads[0].assert();
+        reads[1].assert();
+        if extraction.is_none() {
+            assert!(!reads[2].matched(), "read after the refusal");
+        } else {
+            reads[2].assert();
+        }
+    }
+}
+
+#[test]
 fn a_cancel_during_creation_keeps_the_ids_already_created() {
     let server = TestServer::start(|request| match request.index {
-        0 => json(201, &created("job-0")),
+        _ if is_configuration_read(request) => json(200, &unknown_form_configuration("c")),
+        3 => json(201, &created("job-3")),
         _ => Action::Hang,
     });
     let cancel = Cancel::new();
@@ -566,10 +639,14 @@ fn a_cancel_during_creation_keeps_the_ids_already_created() {
         )
         .unwrap();
     canceller.join().unwrap();
-    assert_eq!(results[0].as_ref().unwrap().as_str(), "job-0");
+    assert_eq!(results[0].as_ref().unwrap().as_str(), "job-3");
     assert!(matches!(results[1], Err(Error::Cancelled)), "{results:?}");
     assert!(matches!(results[2], Err(Error::Cancelled)), "{results:?}");
-    assert_eq!(server.requests(), 2, "nothing sent after the cancel");
+    assert_eq!(
+        server.requests(),
+        5,
+        "three configuration reads, two creates: nothing sent after the cancel"
+    );
 }
 
 #[test]

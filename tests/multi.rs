@@ -348,7 +348,21 @@ fn upload_creates_one_job_per_configuration_then_waits_for_all() {
         &e,
     );
     assert_eq!(r.code, 0, "{r:?}");
-    assert_eq!(sim.stats().created, ["ok-cfg-a", "ok-cfg-b"]);
+    let stats = sim.stats();
+    assert_eq!(stats.created, ["ok-cfg-a", "ok-cfg-b"]);
+    // Each configuration is read once (its form checked) before any job is
+    // created; then two creates and two polls each (Queued, Succeeded).
+    let routes: Vec<(&str, u64)> = stats.routes.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    assert_eq!(
+        routes,
+        [
+            ("GET /ec3/configurations/{id}", 2),
+            ("GET /ec3/jobs/{id}", 4),
+            ("POST /ec3/jobs", 2)
+        ],
+        "{stats:?}"
+    );
+    assert_eq!(stats.requests, 8);
     let names: Vec<String> = sim
         .created_requests()
         .iter()

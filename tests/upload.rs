@@ -4,7 +4,10 @@
 
 mod common;
 
-use common::{JOBS, TOKEN, job_json, pairs, run, run_github};
+use common::{
+    CONFIGURATIONS, JOBS, TOKEN, is_configuration_read, job_json, pairs, run, run_github,
+    unknown_form_configuration,
+};
 use ec3_sim::scripted::{Action, TestServer, json, response};
 use mockito::{Matcher, Server};
 
@@ -161,45 +164,194 @@ fn rejected_requests_exit_seven_with_the_service_code_and_message() {
     }
 }
 
+/// `{"configuration": …}` extraction-based: labels with a `mappingId`, an
+/// iModel link.
+fn extraction_based(id: &str) -> String {
+    serde_json::json!({"configuration": {
+        "id": id, "displayName": "Tower",
+        "labels": [{"name": "Walls", "mappingId": "m-1"}],
+        "_links": {"iModel": {"href": "https://api.bentley.com/imodels/im-1"}}
+    }})
+    .to_string()
+}
+
+/// `{"configuration": …}` report-based: labels with a `reportTable`, a
+/// report link.
+fn report_based(id: &str) -> String {
+    serde_json::json!({"configuration": {
+        "id": id, "displayName": "Tower",
+        "labels": [{"name": "Walls", "reportTable": "Walls"}],
+        "_links": {"report": {"href": "https://api.bentley.com/insights/reporting/reports/r-1"}}
+    }})
+    .to_string()
+}
+
+/// A service that creates any job it is sent: only the gate's own check
+/// can keep a wrong one from being created.
+fn accepting_service(configuration: &str) -> (mockito::ServerGuard, mockito::Mock, mockito::Mock) {
+    let mut server = Server::new();
+    let read = server
+        .mock("GET", format!("{CONFIGURATIONS}/cfg-1").as_str())
+        .match_header("authorization", format!("Bearer {TOKEN}").as_str())
+        .with_body(configuration)
+        .expect(1)
+        .create();
+    let post = server
+        .mock("POST", JOBS)
+        .with_status(201)
+        .with_body(created("job-should-not-exist"))
+        .expect(0)
+        .create();
+    (server, read, post)
+}
+
+#[test]
+fn an_extraction_based_configuration_without_an_extraction_is_refused_before_any_job() {
+    // The service's documentation does not say it refuses such a job; this
+    // one accepts it. The gate reads the configuration first and creates
+    // nothing.
+    let (server, read, post) = accepting_service(&extraction_based("cfg-1"));
+    let e = base_env(&server.url());
+    let mut args = UPLOAD.to_vec();
+    args.push("--wait");
+    let r = run(&args, &pairs(&e));
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains(
+            "error: missing --extract (or --extraction-id): configuration 'cfg-1' is \
+             extraction-based: its jobs need an extraction; no job was created"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stdout, "");
+    read.assert();
+    post.assert();
+
+    // In GitHub mode it names the Action's inputs, and no job id is written.
+    let (server, read, post) = accepting_service(&extraction_based("cfg-1"));
+    let r = run_github(&UPLOAD, &pairs(&base_env(&server.url())));
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("missing input 'extract' (or 'extraction-id'): configuration 'cfg-1'"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.output("job-id"), "");
+    read.assert();
+    post.assert();
+    r.assert_clean();
+}
+
+#[test]
+fn a_report_based_configuration_with_an_extraction_is_refused_before_any_job() {
+    let (server, read, post) = accepting_service(&report_based("cfg-1"));
+    let mut args = UPLOAD.to_vec();
+    args.extend(["--extraction-id", "x-1", "--json"]);
+    let r = run(&args, &pairs(&base_env(&server.url())));
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains(
+            "error: --extraction-id: configuration 'cfg-1' is report-based (it uploads report \
+             'r-1') and takes no extraction"
+        ),
+        "{}",
+        r.stderr
+    );
+    read.assert();
+    post.assert();
+}
+
+#[test]
+fn a_configuration_of_unknown_form_or_unreadable_leaves_the_decision_to_the_service() {
+    for (status, body) in [
+        (200, unknown_form_configuration("cfg-1")),
+        (
+            404,
+            r#"{"error":{"code":"ConfigurationNotFound","message":"no"}}"#.to_owned(),
+        ),
+    ] {
+        let mut server = Server::new();
+        let read = server
+            .mock("GET", format!("{CONFIGURATIONS}/cfg-1").as_str())
+            .with_status(status)
+            .with_body(body)
+            .expect(1)
+            .create();
+        let post = server
+            .mock("POST", JOBS)
+            .with_status(201)
+            .with_body(created("job-47"))
+            .expect(1)
+            .create();
+        let r = run(&UPLOAD, &pairs(&base_env(&server.url())));
+        assert_eq!(
+            (r.code, r.stdout.as_str()),
+            (0, "job-47\n"),
+            "{status}: {r:?}"
+        );
+        read.assert();
+        post.assert();
+    }
+}
+
 #[test]
 fn a_reset_after_the_post_was_sent_does_not_create_a_second_job() {
-    let server = TestServer::start(|_| Action::Close);
+    let server = TestServer::start(|req| match req {
+        r if is_configuration_read(r) => json(200, &unknown_form_configuration("cfg-1")),
+        _ => Action::Close,
+    });
     let e = base_env(&server.url);
     let r = run(&UPLOAD, &pairs(&e));
     assert_eq!(r.code, 6, "{r:?}");
-    assert_eq!(server.requests(), 1, "the POST must not be repeated");
+    assert_eq!(
+        server.requests(),
+        2,
+        "the configuration read, then one POST: the POST must not be repeated"
+    );
 }
 
 #[test]
 fn a_timeout_after_sending_is_not_retried_either() {
-    let server = TestServer::start(|_| Action::Hang);
+    let server = TestServer::start(|req| match req {
+        r if is_configuration_read(r) => json(200, &unknown_form_configuration("cfg-1")),
+        _ => Action::Hang,
+    });
     let e = base_env(&server.url);
     let mut args = UPLOAD.to_vec();
     args.extend(["--timeout", "2s"]);
     let r = run(&args, &pairs(&e));
     assert_eq!(r.code, 6, "{r:?}");
-    assert_eq!(server.requests(), 1);
+    assert_eq!(
+        server.requests(),
+        2,
+        "the configuration read, then one POST"
+    );
 }
 
 #[test]
 fn the_post_is_retried_only_when_the_service_asks() {
     // 429, then 503 with Retry-After: both say "not done, try again".
     let server = TestServer::start(|req| match req.index {
-        0 => Action::Raw(response(429, &[("Retry-After", "0")], b"")),
-        1 => Action::Raw(response(503, &[("Retry-After", "0")], b"")),
+        0 if is_configuration_read(req) => json(200, &unknown_form_configuration("cfg-1")),
+        1 => Action::Raw(response(429, &[("Retry-After", "0")], b"")),
+        2 => Action::Raw(response(503, &[("Retry-After", "0")], b"")),
         _ => json(201, &created("job-46")),
     });
     let r = run(&UPLOAD, &pairs(&base_env(&server.url)));
     assert_eq!((r.code, r.stdout.as_str()), (0, "job-46\n"), "{r:?}");
-    assert_eq!(server.requests(), 3);
+    assert_eq!(server.requests(), 4, "the configuration read, then 3 POSTs");
 
     // A plain 503 or 500 may have created the job: not retried.
     for status in [503, 500, 502] {
-        let server =
-            TestServer::start(move |_| Action::Raw(response(status, &[], b"<html>down</html>")));
+        let server = TestServer::start(move |req| match req {
+            r if is_configuration_read(r) => json(200, &unknown_form_configuration("cfg-1")),
+            _ => Action::Raw(response(status, &[], b"<html>down</html>")),
+        });
         let r = run(&UPLOAD, &pairs(&base_env(&server.url)));
         assert_eq!(r.code, 6, "{status}: {r:?}");
-        assert_eq!(server.requests(), 1, "{status}");
+        assert_eq!(server.requests(), 2, "{status}: the read, then one POST");
     }
 }
 

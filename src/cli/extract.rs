@@ -176,15 +176,6 @@ impl ChainSeen {
     }
 }
 
-/// A core error with its settings named as the command's users know them
-/// (`extract` → `--extract / EC3_EXTRACT`, …).
-pub fn flag_names(e: Error) -> Error {
-    e.rename_setting("extract", "--extract / EC3_EXTRACT")
-        .rename_setting("extraction", "missing --extract (or --extraction-id)")
-        .rename_setting("extraction id", "--extraction-id / EC3_EXTRACTION_ID")
-        .rename_setting("iModel id", "--imodel-id / EC3_IMODEL_ID")
-}
-
 /// `upload --extract`: the core's chain, reported as `upload` reports one
 /// job or several.
 pub fn chain(
@@ -205,7 +196,7 @@ pub fn chain(
     progress.finish();
     let outcome = match result {
         Ok(outcome) => outcome,
-        Err(e) => return Outcome::Failed(flag_names(e)),
+        Err(e) => return Outcome::Failed(e),
     };
     record(seen, &outcome);
     for warning in &outcome.warnings {

@@ -112,7 +112,7 @@ pub fn upload_all(
         .map(|result| Member {
             id: result.as_ref().ok().cloned(),
             job: None,
-            result: result.map(|_| None).map_err(super::extract::flag_names),
+            result: result.map(|_| None),
         })
         .collect();
     let ids: Vec<Option<JobId>> = members.iter().map(|m| m.id.clone()).collect();

@@ -156,7 +156,10 @@ pub fn gate(args: args::Args, env: &Env, env_error: Option<Error>) -> Outcome {
         None => settings::validate(args, env),
     };
     let outcome = match settings {
-        Ok(settings) => supervise(settings, &reporter, &seen),
+        Ok(mut settings) => {
+            let names = std::mem::take(&mut settings.names);
+            names.outcome(supervise(settings, &reporter, &seen))
+        }
         Err(e) => Outcome::Failed(e),
     };
     reporter::finish(&*reporter, &seen, outcome, started.elapsed(), gates)
@@ -164,7 +167,7 @@ pub fn gate(args: args::Args, env: &Env, env_error: Option<Error>) -> Outcome {
 
 /// Calls the service on a worker thread, and answers a signal at once.
 fn supervise(settings: Settings, reporter: &Arc<dyn Reporter>, seen: &LastSeen) -> Outcome {
-    let Settings { client, task } = settings;
+    let Settings { client, task, .. } = settings;
     if let Task::Status { job_id, .. } | Task::Wait { job_id, .. } = &task {
         seen.job_id(job_id.clone());
     }
@@ -243,7 +246,7 @@ fn call_service(
             let mut creating = progress(None, false);
             let job_id = match client.create_job(&job, timeout, cancel, &mut creating) {
                 Ok(id) => id,
-                Err(e) => return Outcome::Failed(extract::flag_names(e)),
+                Err(e) => return Outcome::Failed(e),
             };
             seen.job_id(job_id.clone());
             reporter.job_created(&job_id, seen);

@@ -312,11 +312,89 @@ pub struct Settings {
     pub client: Client,
     /// What to run.
     pub task: Task,
+    /// How the run's errors name the settings the core names.
+    pub names: Names,
+}
+
+/// How errors found while the run talks to the service (a configuration
+/// that needs `--extract`, an iModel the configuration does not name) name
+/// the settings the core names (`extract`, `extraction`, `extraction id`,
+/// `iModel id`): as the user set them, flag, variable or Action input.
+#[derive(Default)]
+pub struct Names(Vec<(&'static str, String)>);
+
+impl Names {
+    /// The names for `command`.
+    fn of(command: &Command, env: &Env) -> Self {
+        let Command::Upload {
+            extract,
+            extraction_id,
+            ..
+        } = command
+        else {
+            return Self::default();
+        };
+        let github = env.github();
+        let extract_name = if github || !*extract {
+            env.name("EC3_EXTRACT")
+        } else {
+            "--extract".to_owned()
+        };
+        let missing = if github {
+            "missing input 'extract' (or 'extraction-id')"
+        } else {
+            "missing --extract (or --extraction-id)"
+        };
+        let imodel = if github {
+            env.name("EC3_IMODEL_ID")
+        } else {
+            "--imodel-id / EC3_IMODEL_ID".to_owned()
+        };
+        Self(vec![
+            ("extract", extract_name),
+            ("extraction", missing.to_owned()),
+            (
+                "extraction id",
+                env.source(
+                    extraction_id.as_deref(),
+                    "--extraction-id",
+                    "EC3_EXTRACTION_ID",
+                ),
+            ),
+            ("iModel id", imodel),
+        ])
+    }
+
+    /// `outcome` with its errors' settings renamed.
+    pub fn outcome(&self, outcome: super::Outcome) -> super::Outcome {
+        use super::Outcome;
+        match outcome {
+            Outcome::Failed(e) => Outcome::Failed(self.apply(e)),
+            Outcome::Group(members) => Outcome::Group(
+                members
+                    .into_iter()
+                    .map(|mut m| {
+                        m.result = m.result.map_err(|e| self.apply(e));
+                        m
+                    })
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+
+    /// `e` with its setting renamed, if it is one of these.
+    pub fn apply(&self, e: Error) -> Error {
+        self.0
+            .iter()
+            .fold(e, |e, (from, to)| e.rename_setting(from, to))
+    }
 }
 
 /// Validates the flags and the environment into settings.
 pub fn validate(args: Args, env: &Env) -> Result<Settings, Error> {
     let shown = matches!(args.command, Command::Doctor { .. }).then(|| provenance(&args, env));
+    let names = Names::of(&args.command, env);
     let mut task = task(args.command, env)?;
     if let (Task::Doctor { settings, .. }, Some(shown)) = (&mut task, shown) {
         *settings = shown;
@@ -401,7 +479,11 @@ pub fn validate(args: Args, env: &Env) -> Result<Settings, Error> {
             .rename_setting("max requests per minute", &budget_name)
             .rename_setting("CA certificate", &ca_cert_name)
     })?;
-    Ok(Settings { client, task })
+    Ok(Settings {
+        client,
+        task,
+        names,
+    })
 }
 
 /// The items of a list variable: separated by whitespace, commas or newlines.

@@ -12,6 +12,20 @@ use ec3_sim::runner::{Allowed, parse_output_file, unintended};
 pub const JOBS: &str = "/insights/carbon-calculation/ec3/jobs";
 /// A token the tests check never leaks.
 pub const TOKEN: &str = "s3cr3t-t0ken.abc";
+/// Where the tests' configurations live (`{CONFIGURATIONS}/{id}`: one).
+pub const CONFIGURATIONS: &str = "/insights/carbon-calculation/ec3/configurations";
+
+/// `{"configuration": …}` of neither form (no labels, no links): a job is
+/// created from it without a check, the service decides.
+pub fn unknown_form_configuration(id: &str) -> String {
+    serde_json::json!({"configuration": {"id": id, "displayName": "Tower"}}).to_string()
+}
+
+/// For a scripted server: whether `request` reads a configuration (the
+/// `GET` that comes before a job is created).
+pub fn is_configuration_read(request: &ec3_sim::scripted::Request) -> bool {
+    request.head.starts_with("GET ") && request.path().starts_with(CONFIGURATIONS)
+}
 
 /// The simulated service, its jobs answering `Running` `running_polls` times.
 pub fn sim(running_polls: u64) -> ec3_sim::Sim {

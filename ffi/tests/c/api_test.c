@@ -497,14 +497,19 @@ static void test_create_rejected(void) {
   CHECK_STR(ec3_gate_strerror(EC3_GATE_RESULT_REJECTED),
             "the service rejected the request as invalid");
 
-  /* 400: an extraction id where the configuration expects none. */
+  /* An extraction id for a report-based configuration: refused on reading
+   * the configuration, before the job is asked for. */
   snprintf(cfg, sizeof cfg, "cfg-%s-report", tag);
   CHECK_CODE(ec3_gate_client_create_job(client, cfg, PROJECT_NAME, EC3_TOKEN,
                                         EXTRACTION_ID, 30000, NULL, &id),
-             EC3_GATE_RESULT_REJECTED);
-  CHECK_STR(ec3_gate_client_last_error(client),
-            "request rejected as invalid (HTTP 400 InvalidEC3JobRequest: "
-            "extractionId is missing, unexpected or wrong.)");
+             EC3_GATE_RESULT_INVALID_ARGUMENT);
+  snprintf(want, sizeof want,
+           "configuration '%s' is report-based (it uploads report "
+           "'report-cfg-%s') and takes no extraction",
+           cfg, tag);
+  CHECK_CONTAINS(ec3_gate_client_last_error(client), want);
+  CHECK_CONTAINS(ec3_gate_client_last_error(client), "no job was created");
+  CHECK(ec3_gate_client_last_error_http_status(client) == 0);
   CHECK(id == SENTINEL_STRING);
   ec3_gate_client_free(client);
 }

@@ -457,11 +457,17 @@ void test_create_rejected() {
         nullptr);
   CHECK_STR(ec3_gate_strerror(EC3_GATE_RESULT_REJECTED),
             "the service rejected the request as invalid");
-  CHECK_CODE(create(client, "cfg-" + tag + "-report", extraction_id, id),
-             EC3_GATE_RESULT_REJECTED);
-  CHECK_STR(ec3_gate_client_last_error(client.get()),
-            "request rejected as invalid (HTTP 400 InvalidEC3JobRequest: "
-            "extractionId is missing, unexpected or wrong.)");
+  // An extraction id for a report-based configuration: refused on reading
+  // the configuration, before the job is asked for.
+  cfg = "cfg-" + tag + "-report";
+  CHECK_CODE(create(client, cfg, extraction_id, id),
+             EC3_GATE_RESULT_INVALID_ARGUMENT);
+  std::string want = "configuration '" + cfg +
+                     "' is report-based (it uploads report 'report-cfg-" +
+                     tag + "') and takes no extraction";
+  CHECK_CONTAINS(ec3_gate_client_last_error(client.get()), want.c_str());
+  CHECK_CONTAINS(ec3_gate_client_last_error(client.get()),
+                 "no job was created");
   CHECK(id == nullptr);
 }
 
