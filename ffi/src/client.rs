@@ -145,6 +145,14 @@ pub extern "C" fn ec3_gate_client_new(
 /// Creates an EC3 upload job (`POST /insights/carbon-calculation/ec3/jobs`)
 /// and stores its id in `*job_id_out`, ready for `ec3_gate_client_wait_with`.
 ///
+/// The configuration is read first (`GET …/ec3/configurations/{id}`): a job
+/// its form says the service cannot run (an extraction-based configuration
+/// without `extraction_id` or `extract`, a report-based one with
+/// `extraction_id`) is refused with `EC3_GATE_RESULT_INVALID_ARGUMENT`,
+/// naming the configuration and the field to change, and no job is created.
+/// A configuration the service does not let be read goes on to the creation,
+/// where the service decides.
+///
 /// `params` (required) says what to upload; see
 /// `ec3_gate_create_job_params`. The ids are 1-256 ASCII letters, digits,
 /// `.`, `_` or `-`; the project name is 1-256
@@ -189,7 +197,8 @@ pub extern "C" fn ec3_gate_client_new(
 /// service's code and message), `_AUTH`, `_SERVICE`, `_CANCELLED`,
 /// `_INVALID_ARGUMENT` (a blank or over-long string, a control character, a
 /// bad timeout or `struct_size`, an extraction field other than 0 or NULL
-/// without `extract`, `extraction_id` with `extract`: nothing was sent),
+/// without `extract`, `extraction_id` with `extract`: nothing was sent; a
+/// configuration of the wrong form: only it was read),
 /// `_NULL_ARGUMENT`
 /// (`client`, `params`, a required string or `job_id_out` NULL) or
 /// `_INVALID_UTF8`; then `*job_id_out` is untouched and the
@@ -346,7 +355,10 @@ unsafe fn create_job(
     if let Some(id) = extraction_id {
         job = job.extraction_id(id);
     }
-    let id = client.core.create_job(&job, timeout, &cancel, &mut ())?;
+    let id = client
+        .core
+        .create_job(&job, timeout, &cancel, &mut ())
+        .map_err(upload::c_names)?;
     // SAFETY: `job_id_out` is non-NULL (checked) and writable (contract).
     unsafe { out.write(to_owned_c_string(id.as_str())) };
     Ok(())

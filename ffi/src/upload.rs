@@ -69,6 +69,16 @@ pub(crate) unsafe fn chain_of(
     Ok(Some(chain))
 }
 
+/// `error` with the core's names of the job creation and chain settings
+/// replaced by the C fields that set them.
+pub(crate) fn c_names(error: ec3::Error) -> ec3::Error {
+    error
+        .rename_setting("iModel id", "imodel_id")
+        .rename_setting("changeset id", "changeset_id")
+        .rename_setting("extraction id", "extraction_id")
+        .rename_setting("extraction", "extract (or extraction_id)")
+}
+
 /// Runs the chain; errors name the C fields.
 pub(crate) fn run_chain(
     client: &Client,
@@ -81,13 +91,7 @@ pub(crate) fn run_chain(
     client
         .core
         .extract_and_upload(chain, options, wait, cancel, observer)
-        .map_err(|e| {
-            Failure::from(
-                e.rename_setting("iModel id", "imodel_id")
-                    .rename_setting("changeset id", "changeset_id")
-                    .rename_setting("extraction id", "extraction_id"),
-            )
-        })
+        .map_err(|e| Failure::from(c_names(e)))
 }
 
 /// The created job's id, or why there is none.

@@ -24,6 +24,7 @@ const SCENARIOS: &[&str] = &[
     "partial_extraction_refused",
     "partial_extraction_allowed",
     "report_based_configuration_refused",
+    "wrong_form_refused_without_extract",
     "create_job_with_extract",
     "first_version_struct_still_works",
     "timeout_names_the_extraction",
@@ -131,6 +132,9 @@ fn run_extract(exe: &Path, wrapper: &[&str], slowness: &str) -> String {
         assert!(runs_of(&runs, &stem).is_empty(), "{stem}: {runs:?}");
     }
     assert!(job_of(&format!("ok-{tag}-usage-ext")).is_empty());
+    // A job of the wrong form is never created.
+    assert!(job_of(&format!("ok-{tag}-plain-ext")).is_empty());
+    assert!(job_of(&format!("ok-{tag}-plain-report")).is_empty());
     assert!(job_of(&format!("ok-{tag}-chain-report")).is_empty());
     // The report-based configuration was read (twice: both calls), and
     // nothing else was sent for it: every extraction run is accounted for.

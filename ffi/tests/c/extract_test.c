@@ -279,6 +279,31 @@ static void test_report_based_configuration_refused(void) {
   ec3_gate_client_free(client);
 }
 
+/* Without extract: a job of the wrong form is refused after the
+ * configuration was read, naming the field to set or clear; no job. */
+static void test_wrong_form_refused_without_extract(void) {
+  char cfg[128];
+  ec3_gate_client *client = client_with_token("c-token");
+  ec3_gate_create_job_params p =
+      chain_params(config_id(cfg, sizeof cfg, NULL, "ok", "plain", "ext"));
+  char *job_id = (char *)SENTINEL_JOB;
+  p.extract = 0;
+  p.timeout_ms = limit_ms(20000);
+  CHECK_CODE(ec3_gate_client_create_job_with(client, &p, &job_id),
+             EC3_GATE_RESULT_INVALID_ARGUMENT);
+  CHECK_CONTAINS(ec3_gate_client_last_error(client),
+                 "extract (or extraction_id): ");
+  CHECK_CONTAINS(ec3_gate_client_last_error(client), "is extraction-based");
+  p.configuration_id =
+      config_id(cfg, sizeof cfg, NULL, "ok", "plain", "report");
+  p.extraction_id = "extraction-1";
+  CHECK_CODE(ec3_gate_client_create_job_with(client, &p, &job_id),
+             EC3_GATE_RESULT_INVALID_ARGUMENT);
+  CHECK_CONTAINS(ec3_gate_client_last_error(client), "extraction_id: ");
+  CHECK(job_id == (char *)SENTINEL_JOB);
+  ec3_gate_client_free(client);
+}
+
 /* ec3_gate_client_create_job_with with extract = 1: the extraction (polled
  * at the default interval), then the job, whose id comes back. */
 static void test_create_job_with_extract(void) {
@@ -481,6 +506,7 @@ static const struct scenario scenarios[] = {
     SCENARIO(partial_extraction_refused)
     SCENARIO(partial_extraction_allowed)
     SCENARIO(report_based_configuration_refused)
+    SCENARIO(wrong_form_refused_without_extract)
     SCENARIO(create_job_with_extract)
     SCENARIO(first_version_struct_still_works)
     SCENARIO(timeout_names_the_extraction)
