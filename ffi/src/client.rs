@@ -358,7 +358,7 @@ unsafe fn create_job(
     let id = client
         .core
         .create_job(&job, timeout, &cancel, &mut ())
-        .map_err(upload::c_names)?;
+        .map_err(upload::job_names)?;
     // SAFETY: `job_id_out` is non-NULL (checked) and writable (contract).
     unsafe { out.write(to_owned_c_string(id.as_str())) };
     Ok(())

@@ -69,14 +69,21 @@ pub(crate) unsafe fn chain_of(
     Ok(Some(chain))
 }
 
-/// `error` with the core's names of the job creation and chain settings
-/// replaced by the C fields that set them.
+/// `error` of a job creation with the core's setting `extraction` (an
+/// extraction-based configuration without an extraction) named by the C
+/// fields that give one. The core's other job settings keep their names
+/// (`configuration id`, `extraction id`: the messages C callers know).
+pub(crate) fn job_names(error: ec3::Error) -> ec3::Error {
+    error.rename_setting("extraction", "extract (or extraction_id)")
+}
+
+/// `error` of the chain with the core's names of its settings replaced by
+/// the C fields that set them.
 pub(crate) fn c_names(error: ec3::Error) -> ec3::Error {
-    error
+    job_names(error)
         .rename_setting("iModel id", "imodel_id")
         .rename_setting("changeset id", "changeset_id")
         .rename_setting("extraction id", "extraction_id")
-        .rename_setting("extraction", "extract (or extraction_id)")
 }
 
 /// Runs the chain; errors name the C fields.
@@ -97,7 +104,7 @@ pub(crate) fn run_chain(
 /// The created job's id, or why there is none.
 pub(crate) fn created_job(outcome: &ChainOutcome) -> Result<JobId, Failure> {
     if let Some(stopped) = &outcome.stopped {
-        return Err(stopped.clone().into());
+        return Err(Failure::from(c_names(stopped.clone())));
     }
     let job = outcome
         .jobs
@@ -105,7 +112,7 @@ pub(crate) fn created_job(outcome: &ChainOutcome) -> Result<JobId, Failure> {
         .ok_or_else(|| Failure::new(ec3_gate_result::Panic, "the chain returned no job"))?;
     match (&job.id, &job.result) {
         (Some(id), _) => Ok(id.clone()),
-        (None, Err(error)) => Err(error.clone().into()),
+        (None, Err(error)) => Err(Failure::from(c_names(error.clone()))),
         (None, Ok(_)) => Err(Failure::new(
             ec3_gate_result::Panic,
             "the chain returned no job id",
@@ -127,7 +134,7 @@ fn outcome_of(outcome: &ChainOutcome) -> (Job, Result<(), Failure>) {
         outcome.extraction_of(0),
     );
     let result = match (&outcome.stopped, &chain_job.result) {
-        (Some(stopped), _) => Err(stopped.clone().into()),
+        (Some(stopped), _) => Err(Failure::from(c_names(stopped.clone()))),
         (None, Ok(Some(answer))) if answer.status == JobStatus::Failed => Err(Failure::new(
             ec3_gate_result::JobFailed,
             failed_message(answer),
@@ -137,7 +144,7 @@ fn outcome_of(outcome: &ChainOutcome) -> (Job, Result<(), Failure>) {
             ec3_gate_result::Panic,
             "the chain did not wait for the job",
         )),
-        (None, Err(error)) => Err(error.clone().into()),
+        (None, Err(error)) => Err(Failure::from(c_names(error.clone()))),
     };
     (job, result)
 }

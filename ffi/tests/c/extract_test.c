@@ -299,7 +299,8 @@ static void test_wrong_form_refused_without_extract(void) {
   p.extraction_id = "extraction-1";
   CHECK_CODE(ec3_gate_client_create_job_with(client, &p, &job_id),
              EC3_GATE_RESULT_INVALID_ARGUMENT);
-  CHECK_CONTAINS(ec3_gate_client_last_error(client), "extraction_id: ");
+  CHECK_CONTAINS(ec3_gate_client_last_error(client), "extraction id: ");
+  CHECK_CONTAINS(ec3_gate_client_last_error(client), "is report-based");
   CHECK(job_id == (char *)SENTINEL_JOB);
   ec3_gate_client_free(client);
 }
