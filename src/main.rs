@@ -15,7 +15,9 @@ fn main() -> ExitCode {
         Ok(args) => cli::gate(args, &env, env_error),
         // --help and --version are not errors.
         Err(e) if !e.use_stderr() => {
-            let _ = e.print();
+            use std::io::Write as _;
+            // A closed stdout (`ec3-gate --help | head -1`) is no error.
+            let _ = std::io::stdout().write_all(cli::args::rendered(&e).as_bytes());
             return ExitCode::SUCCESS;
         }
         Err(e) => cli::refuse_args(&e, &env),

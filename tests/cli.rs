@@ -198,6 +198,35 @@ fn help_has_exit_codes_and_env_vars_and_version_matches() {
 }
 
 #[test]
+fn the_project_name_help_shows_its_placeholders_as_typed() {
+    // clap reads `{n}` in a help text as a line break.
+    for args in [
+        &["upload", "--help"][..],
+        &["upload", "-h"],
+        &["help", "upload"],
+    ] {
+        let r = run(args, &[]);
+        assert_eq!(r.code, 0, "{args:?}: {r:?}");
+        let line = r
+            .stdout
+            .lines()
+            .find(|l| l.contains("--project-name <NAME>"))
+            .unwrap_or_else(|| panic!("{args:?}: {}", r.stdout));
+        assert!(
+            line.ends_with(
+                "it must hold `{configuration}` (the configuration's name) or `{n}` (its \
+                 position) [env: EC3_PROJECT_NAME]"
+            ),
+            "{args:?}: {line:?}"
+        );
+        assert!(
+            !r.stdout.contains('\u{2060}'),
+            "{args:?}: the stand-in leaked"
+        );
+    }
+}
+
+#[test]
 fn a_mistyped_flag_gets_a_suggestion_in_the_tools_error_style() {
     let r = run(&["wait", "j1", "--intervl", "1s"], &[]);
     assert_eq!(r.code, 2, "{r:?}");

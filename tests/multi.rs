@@ -373,6 +373,31 @@ fn upload_creates_one_job_per_configuration_then_waits_for_all() {
     r.assert_clean();
 }
 
+#[test]
+fn upload_creates_no_job_when_one_configuration_needs_an_extraction() {
+    // `cfg-b` is unknown to the simulator (its read is refused, the service
+    // would decide); `a-ext` is extraction-based and no extraction is given.
+    let sim = common::sim(0);
+    let mut e = env(&sim);
+    e.push(("EC3_BEARER_TOKEN", "ec3-s3cret-token"));
+    e.push(("EC3_CONFIGURATION_ID", "cfg-b\na-ext"));
+    let r = run(&["upload", "--project-name", "Campus {n}", "--wait"], &e);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains(
+            "error: missing --extract (or --extraction-id): configuration 'a-ext' is \
+             extraction-based"
+        ),
+        "{}",
+        r.stderr
+    );
+    let stats = sim.stats();
+    assert!(stats.created.is_empty(), "{stats:?}");
+    assert_eq!(stats.routes.get("POST /ec3/jobs"), None, "{stats:?}");
+    assert_eq!(stats.routes["GET /ec3/configurations/{id}"], 2);
+    assert_eq!(stats.requests, 2);
+}
+
 #[cfg(unix)]
 #[test]
 fn sigterm_writes_everything_known_so_far() {

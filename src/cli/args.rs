@@ -8,6 +8,7 @@ use clap::{Args as ClapArgs, CommandFactory as _, FromArgMatches as _, Parser, S
 use ec3_gate::{
     Check, DEFAULT_API_URL, DEFAULT_AUTHORITY, DEFAULT_CALL_TIMEOUT_MS, DEFAULT_INTERVAL_MS,
     DEFAULT_MAX_REQUESTS_PER_MINUTE, DEFAULT_SCOPE, DEFAULT_TIMEOUT_MS, MAX_REQUESTS_PER_MINUTE,
+    PLACEHOLDER_N,
 };
 
 use super::settings::VARIABLES;
@@ -234,8 +235,37 @@ pub fn parse() -> Result<Args, clap::Error> {
             "{help} [default: {DEFAULT_MAX_REQUESTS_PER_MINUTE}; at most {MAX_REQUESTS_PER_MINUTE}]"
         ))
     });
+    // clap turns `{n}` in a help text into a line break; the placeholder
+    // goes in as a stand-in, put back by `rendered`.
+    command = command
+        .mut_args(keep_placeholder)
+        .mut_subcommands(|c| c.mut_args(keep_placeholder));
     let matches = command.try_get_matches()?;
     Args::from_arg_matches(&matches)
+}
+
+/// Stands in for [`PLACEHOLDER_N`] in help texts while clap renders them
+/// (clap would print `{n}` as a line break); [`rendered`] puts it back.
+/// Zero-width, so a stand-in that slipped through would still read `{n}`.
+const PLACEHOLDER_N_STAND_IN: &str = "{\u{2060}n}";
+
+/// `arg` with [`PLACEHOLDER_N`] in its help replaced by its stand-in.
+fn keep_placeholder(arg: clap::Arg) -> clap::Arg {
+    match arg.get_help().map(ToString::to_string) {
+        Some(help) if help.contains(PLACEHOLDER_N) => {
+            arg.help(help.replace(PLACEHOLDER_N, PLACEHOLDER_N_STAND_IN))
+        }
+        _ => arg,
+    }
+}
+
+/// What clap says for `error` (the help or the version when `--help` or
+/// `--version` was asked for), with [`PLACEHOLDER_N`] as the user types it.
+pub fn rendered(error: &clap::Error) -> String {
+    error
+        .render()
+        .to_string()
+        .replace(PLACEHOLDER_N_STAND_IN, PLACEHOLDER_N)
 }
 
 /// A duration in milliseconds as people write it (`30m`, `5s`).
