@@ -1587,3 +1587,26 @@ fn extract_on_a_report_based_configuration_is_refused_before_anything_but_readin
     assert!(extraction_ids(&sim).is_empty());
     assert!(sim.created_requests().is_empty());
 }
+
+#[test]
+fn a_cancelled_extraction_still_sets_the_extraction_outputs() {
+    let sim = sim();
+    let mut runner = runner_with_real_release();
+    let installed = runner.run_steps(&create_with(&[]), Some("install"));
+    assert_eq!(installed.code(), 0, "{}", installed.show());
+    runner.cancel_after = Some(Duration::from_millis(1500));
+    // A `slow` extraction stays Running: the runner's SIGTERM comes while it is waited for.
+    let run = runner.run_action(&extract_with(
+        &sim,
+        "slow-action-ext",
+        &[("interval", "5s"), ("timeout", "20s")],
+    ));
+    assert_eq!(run.code(), 143, "{}", run.show());
+    let extraction = extraction_ids(&sim);
+    assert_eq!(extraction.len(), 1, "{extraction:?}");
+    assert_eq!(run.outputs["extraction-id"], extraction[0]);
+    assert_eq!(run.outputs["extraction-state"], "Running");
+    assert_eq!(run.outputs["stage"], "extraction");
+    assert_eq!(run.outputs["job-id"], "");
+    assert!(sim.created_requests().is_empty(), "no job after a cancel");
+}
