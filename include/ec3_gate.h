@@ -10,8 +10,9 @@
  * they came from; static strings are never freed. Out-params are written
  * on success, and by the waits also on other codes: ec3_gate_client_wait_with
  * on EC3_GATE_RESULT_JOB_FAILED and EC3_GATE_RESULT_TIMED_OUT,
- * ec3_gate_client_wait_all on every code once the wait ran; free whatever
- * was written, whatever the code. Every function accepts NULL pointers and returns
+ * ec3_gate_client_wait_all on every code once the wait ran, and
+ * ec3_gate_client_extract_and_upload on every code once the extraction
+ * started; free whatever was written, whatever the code. Every function accepts NULL pointers and returns
  * EC3_GATE_RESULT_NULL_ARGUMENT (or NULL/false) for them.
  *
  * SPDX-License-Identifier: MIT OR Apache-2.0
@@ -170,6 +171,18 @@ enum ec3_gate_progress_kind
   // A request failed in a way worth retrying; the next try is in
   // `retry_in_ms`. `error` and `detail` say why; `job` is NULL.
   EC3_GATE_PROGRESS_KIND_RETRYING = 2,
+  // In `ec3_gate_client_extract_and_upload`: the service started the
+  // extraction and gave its id, before it is polled (so a caller cut
+  // short later still knows it). `job` has no id (`ec3_gate_job_id` is
+  // NULL) and `status` is `EC3_GATE_STATUS_UNKNOWN`: read
+  // `ec3_gate_job_extraction_id` (its state is NULL: not read yet).
+  // `elapsed_ms` counts from the call.
+  EC3_GATE_PROGRESS_KIND_EXTRACTION_STARTED = 3,
+  // In `ec3_gate_client_extract_and_upload`: the extraction's state
+  // differs from the previous poll's (or it is the first poll). `job`
+  // and `status` as for `EXTRACTION_STARTED`, with
+  // `ec3_gate_job_extraction_state` set.
+  EC3_GATE_PROGRESS_KIND_EXTRACTION_CHANGED = 4,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -258,9 +271,11 @@ typedef struct ec3_gate_client ec3_gate_client;
 typedef struct ec3_gate_client_options ec3_gate_client_options;
 
 // A job's status, failure message and EC3 project link, as answered by the
-// service.
+// service; for `ec3_gate_client_extract_and_upload`, also the extraction
+// it uploads (`ec3_gate_job_extraction_id`, `ec3_gate_job_extraction_state`).
 //
-// Made by `ec3_gate_client_job_status` and the waits; the
+// Made by `ec3_gate_client_job_status`, the waits and
+// `ec3_gate_client_extract_and_upload`; the
 // caller owns it and frees it with `ec3_gate_job_free`. A job passed to a
 // progress callback is borrowed: it lives until the callback returns and is
 // never freed by the caller. A job is immutable, so any thread may read it.
@@ -290,6 +305,26 @@ typedef struct ec3_gate_create_job_params {
   // NULL, or a flag that ends the call with `EC3_GATE_RESULT_CANCELLED`
   // when triggered.
   const struct ec3_gate_cancel *cancel;
+  // 1: run a Grouping & Mapping extraction for the (extraction-based)
+  // configuration first, wait for it, then create the job with its id;
+  // 0 (the default): create the job at once. Any other value is refused
+  // (`EC3_GATE_RESULT_INVALID_ARGUMENT`). Not with `extraction_id`.
+  // This field and the next three came after the struct's first version
+  // (which ended at `cancel`): callers built against it get their
+  // defaults.
+  uint32_t extract;
+  // With `extract`: the iModel to extract; NULL: the one the
+  // configuration links to (`_links.iModel`). Without `extract`: must be
+  // NULL.
+  const char *imodel_id;
+  // With `extract`: the changeset to extract; NULL: the iModel's latest.
+  // Without `extract`: must be NULL.
+  const char *changeset_id;
+  // With `extract`: 1 to go on after an extraction that
+  // `PartiallySucceeded` (some mappings failed), 0 (the default) to stop
+  // there with `EC3_GATE_RESULT_JOB_FAILED`. Any other value is refused;
+  // without `extract`, it must be 0.
+  uint32_t allow_partial_extraction;
 } ec3_gate_create_job_params;
 
 // One progress report, passed to an `ec3_gate_progress_callback`.
@@ -310,7 +345,10 @@ typedef struct ec3_gate_progress {
   // Milliseconds since the wait started.
   uint64_t elapsed_ms;
   // For `STATUS_CHANGED`: the job as answered (read it with the
-  // `ec3_gate_job_*` accessors). Otherwise NULL.
+  // `ec3_gate_job_*` accessors; in `ec3_gate_client_extract_and_upload`
+  // it also names its extraction). For `EXTRACTION_CHANGED`: the
+  // extraction, as a job not created yet; for `EXTRACTION_STARTED`, too.
+  // Otherwise NULL.
   const struct ec3_gate_job *job;
   // For `RETRYING`: milliseconds until the next try. Otherwise 0.
   uint64_t retry_in_ms;
@@ -323,7 +361,8 @@ typedef struct ec3_gate_progress {
   // Which job the report is about: for `ec3_gate_client_wait_all`, its
   // position in `job_ids` (the first one, for an id given twice), or
   // `SIZE_MAX` for a report about no single job (a token request being
-  // retried); for `ec3_gate_client_wait`, 0.
+  // retried); for `ec3_gate_client_wait` and
+  // `ec3_gate_client_extract_and_upload`, 0.
   size_t job_index;
 } ec3_gate_progress;
 
@@ -410,6 +449,14 @@ ec3_gate_result ec3_gate_client_new(const struct ec3_gate_client_options *option
 // Creates an EC3 upload job (`POST /insights/carbon-calculation/ec3/jobs`)
 // and stores its id in `*job_id_out`, ready for `ec3_gate_client_wait_with`.
 //
+// The configuration is read first (`GET …/ec3/configurations/{id}`): a job
+// its form says the service cannot run (an extraction-based configuration
+// without `extraction_id` or `extract`, a report-based one with
+// `extraction_id`) is refused with `EC3_GATE_RESULT_INVALID_ARGUMENT`,
+// naming the configuration and the field to change, and no job is created.
+// A configuration the service does not let be read goes on to the creation,
+// where the service decides.
+//
 // `params` (required) says what to upload; see
 // `ec3_gate_create_job_params`. The ids are 1-256 ASCII letters, digits,
 // `.`, `_` or `-`; the project name is 1-256
@@ -436,11 +483,29 @@ ec3_gate_result ec3_gate_client_new(const struct ec3_gate_client_options *option
 // project before creating it again. Note that the service does
 // not check the EC3 token here: a bad one makes the job `Failed` later.
 //
+// With `extract` = 1 (an extraction-based configuration), the call first
+// reads the configuration, runs a Grouping & Mapping extraction of its
+// mappings (on `imodel_id`, else the configuration's iModel, at
+// `changeset_id`, else the latest), polls it every
+// `EC3_GATE_DEFAULT_INTERVAL_MS` until it ends, then creates the job with
+// its id, all within `timeout_ms` (0 here means
+// `EC3_GATE_DEFAULT_WAIT_TIMEOUT_MS`); `{configuration}` and `{n}` in
+// `project_name` are replaced as the command does. Its rules and codes are
+// `ec3_gate_client_extract_and_upload`'s (which also waits for the job,
+// paces the polls as you choose, and hands back the extraction's id):
+// `EC3_GATE_RESULT_JOB_FAILED`, and no job, when the extraction `Failed` or
+// `PartiallySucceeded` without `allow_partial_extraction`;
+// `_INVALID_ARGUMENT` for a report-based configuration (only the
+// configuration was read).
+//
 // Returns `EC3_GATE_RESULT_OK` when the service created the job. Else
 // `EC3_GATE_RESULT_REJECTED` (HTTP 400/422: the last error has the
 // service's code and message), `_AUTH`, `_SERVICE`, `_CANCELLED`,
 // `_INVALID_ARGUMENT` (a blank or over-long string, a control character, a
-// bad timeout or `struct_size`: nothing was sent), `_NULL_ARGUMENT`
+// bad timeout or `struct_size`, an extraction field other than 0 or NULL
+// without `extract`, `extraction_id` with `extract`: nothing was sent; a
+// configuration of the wrong form: only it was read),
+// `_NULL_ARGUMENT`
 // (`client`, `params`, a required string or `job_id_out` NULL) or
 // `_INVALID_UTF8`; then `*job_id_out` is untouched and the
 // `ec3_gate_client_last_error*` functions have the details (except when
@@ -661,18 +726,46 @@ ec3_gate_result ec3_gate_client_wait_all(const struct ec3_gate_client *client,
                                          ec3_gate_result *results_out);
 
 // The job's id (1-128 ASCII letters, digits, `-`, `_` or `.`), as given to
-// the call that made the job.
+// the call that made the job, or as the service gave it to
+// `ec3_gate_client_extract_and_upload`.
 //
 // Owned by `job`, like `ec3_gate_job_status_text`; do not free it. NULL when
-// `job` is NULL.
+// `job` is NULL, or when no job was created: a job of
+// `ec3_gate_client_extract_and_upload` whose chain stopped before the job
+// (its extraction failed, or the call timed out or was cancelled first), or
+// an extraction's progress report.
 const char *ec3_gate_job_id(const struct ec3_gate_job *job);
 
-// The job's status. `EC3_GATE_STATUS_UNKNOWN` when `job` is NULL or the
-// service answered a status this version does not know.
+// The id of the Grouping & Mapping extraction the job uploads, as the
+// service gave it to `ec3_gate_client_extract_and_upload` (1-256 ASCII
+// letters, digits, `.`, `_` or `-`): set as soon as the extraction exists,
+// so also when the chain failed, timed out or was cancelled after it
+// started. NULL when `job` is NULL or came from another call
+// (`ec3_gate_client_job_status`, the waits), or the chain stopped before
+// the service gave an id.
+//
+// Owned by `job`, like `ec3_gate_job_status_text`; do not free it.
+const char *ec3_gate_job_extraction_id(const struct ec3_gate_job *job);
+
+// The last state the service gave for the job's extraction, spelled as the
+// service spells it: `"Queued"`, `"Running"`, `"Succeeded"`,
+// `"PartiallySucceeded"`, `"Failed"`, or a word this version does not know
+// (server text, one line, at most 64 characters; such a state is waited
+// through as unfinished). NULL when `ec3_gate_job_extraction_id` is NULL,
+// and in an `EC3_GATE_PROGRESS_KIND_EXTRACTION_STARTED` report (not read
+// yet).
+//
+// Owned by `job`, like `ec3_gate_job_status_text`; do not free it.
+const char *ec3_gate_job_extraction_state(const struct ec3_gate_job *job);
+
+// The job's status. `EC3_GATE_STATUS_UNKNOWN` when `job` is NULL, the
+// service answered a status this version does not know, or it has not
+// answered about the job (see `ec3_gate_job_id`).
 ec3_gate_status ec3_gate_job_status(const struct ec3_gate_job *job);
 
 // The status word exactly as the service spelled it (`"Running"`, or an
-// unknown word, at most 64 characters), NUL-terminated.
+// unknown word, at most 64 characters), NUL-terminated; `""` when the
+// service has not answered about the job (see `ec3_gate_job_id`).
 //
 // Owned by `job`: valid until `ec3_gate_job_free(job)` (or, in a progress
 // callback, until the callback returns); do not free it. NULL when `job` is
@@ -813,6 +906,70 @@ const char *ec3_gate_strerror(uint32_t code);
 // or memory from elsewhere; never free one twice; do not write into the
 // string before freeing it. Thread-safe: any thread may free it.
 void ec3_gate_string_free(char *string);
+
+// From "the iModel changed" to "EC3 has the new numbers": runs a Grouping
+// & Mapping extraction for the configuration, waits for it, creates the
+// EC3 job with its id, and waits for the job; what the command's
+// `ec3-gate upload --extract --wait` does, in one call under one deadline.
+//
+// `params` (required): as for `ec3_gate_client_create_job_with`, with
+// `extract` = 1 (0 is refused: the same struct means the same thing to
+// both calls, and this one always extracts). `imodel_id` NULL extracts the
+// iModel the configuration links to; `changeset_id` NULL, its latest
+// changeset; `allow_partial_extraction` = 1 goes on after an extraction
+// that `PartiallySucceeded`. `extraction_id` must be NULL. Its
+// `timeout_ms` must be 0 and its `cancel` NULL: `wait` bounds and cancels
+// the whole call. As with the command, `{configuration}` and `{n}` in
+// `project_name` are replaced by the configuration's display name and 1.
+//
+// `wait`: NULL for the defaults, else read as `ec3_gate_client_wait_with`
+// reads it: `timeout_ms` is the one deadline of the whole chain (reading
+// the configuration, the extraction, creating the job, waiting for it),
+// `interval_ms` paces the extraction's polls and then the job's, `cancel`
+// ends the call, and `progress` gets an
+// `EC3_GATE_PROGRESS_KIND_EXTRACTION_STARTED` report as soon as the
+// extraction has an id, `_EXTRACTION_CHANGED` reports as its state
+// changes, then the job's reports, whose job also names the extraction.
+//
+// What is sent: the configuration is read once
+// (`GET /ec3/configurations/{id}`); a report-based one (it cannot be
+// extracted) is refused with `EC3_GATE_RESULT_INVALID_ARGUMENT`, naming it
+// and its report, and nothing more is sent; so is one that names no
+// mapping, or no iModel when `imodel_id` is NULL. Then one extraction of
+// the configuration's distinct mappings (`POST` then polls of
+// `GET /grouping-and-mapping/…/extractions/{id}`); when it ends `Failed`,
+// or `PartiallySucceeded` without `allow_partial_extraction`, its logs
+// are read, no job is created, and the call returns
+// `EC3_GATE_RESULT_JOB_FAILED` with the logs' errors in the last error.
+// Otherwise the job is created (as `ec3_gate_client_create_job_with`
+// creates it) and waited for (as `ec3_gate_client_wait_with` waits).
+//
+// Returns `EC3_GATE_RESULT_OK` when the extraction and then the job
+// `Succeeded` (or the extraction `PartiallySucceeded`, allowed);
+// `_JOB_FAILED` when the job `Failed` or the extraction did not succeed
+// (the last error says which and why); `_TIMED_OUT` at the deadline;
+// `_CANCELLED`; `_NOT_FOUND` (the extraction or the job vanished),
+// `_AUTH`, `_SERVICE`, `_REJECTED` (the service refused the extraction or
+// the job); `_INVALID_ARGUMENT` (as for `ec3_gate_client_create_job_with`
+// and `ec3_gate_client_wait_with`, a bad `imodel_id` or `changeset_id`, a
+// configuration that cannot be extracted), `_NULL_ARGUMENT` (`client`,
+// `params`, a required string or `job_out` NULL) or `_INVALID_UTF8`.
+//
+// `*job_out` is written once an extraction was started, whatever the
+// code: the job's last answer (`ec3_gate_job_id` NULL when no job was
+// created: read `ec3_gate_job_extraction_id` and
+// `ec3_gate_job_extraction_state` to see how far it got). For the codes
+// that come before (bad arguments, the configuration could not be read or
+// extracted) it is untouched. The `ec3_gate_client_last_error*` functions
+// have the details of every code but OK (except when `client` itself is
+// NULL).
+//
+// The caller owns the job and frees it with `ec3_gate_job_free`.
+// Thread-safe; blocks the calling thread for at most about `timeout_ms`.
+ec3_gate_result ec3_gate_client_extract_and_upload(const struct ec3_gate_client *client,
+                                                   const struct ec3_gate_create_job_params *params,
+                                                   const struct ec3_gate_wait_params *wait,
+                                                   struct ec3_gate_job **job_out);
 
 // The library's version, such as `"0.1.0"`: the one the program runs with,
 // which may differ from the `EC3_GATE_VERSION_*` macros of the header it was

@@ -17,6 +17,7 @@ use crate::params::{self, Params, ec3_gate_create_job_params, ec3_gate_wait_para
 use crate::progress::{Progress, ec3_gate_progress_callback};
 use crate::result::{Failure, ec3_gate_result};
 use crate::string::to_owned_c_string;
+use crate::upload;
 
 // The core's bounds and defaults, compiled from the core's own file so that
 // cbindgen writes them into the header (renamed `EC3_GATE_*` in
@@ -144,6 +145,14 @@ pub extern "C" fn ec3_gate_client_new(
 /// Creates an EC3 upload job (`POST /insights/carbon-calculation/ec3/jobs`)
 /// and stores its id in `*job_id_out`, ready for `ec3_gate_client_wait_with`.
 ///
+/// The configuration is read first (`GET …/ec3/configurations/{id}`): a job
+/// its form says the service cannot run (an extraction-based configuration
+/// without `extraction_id` or `extract`, a report-based one with
+/// `extraction_id`) is refused with `EC3_GATE_RESULT_INVALID_ARGUMENT`,
+/// naming the configuration and the field to change, and no job is created.
+/// A configuration the service does not let be read goes on to the creation,
+/// where the service decides.
+///
 /// `params` (required) says what to upload; see
 /// `ec3_gate_create_job_params`. The ids are 1-256 ASCII letters, digits,
 /// `.`, `_` or `-`; the project name is 1-256
@@ -170,11 +179,29 @@ pub extern "C" fn ec3_gate_client_new(
 /// project before creating it again. Note that the service does
 /// not check the EC3 token here: a bad one makes the job `Failed` later.
 ///
+/// With `extract` = 1 (an extraction-based configuration), the call first
+/// reads the configuration, runs a Grouping & Mapping extraction of its
+/// mappings (on `imodel_id`, else the configuration's iModel, at
+/// `changeset_id`, else the latest), polls it every
+/// `EC3_GATE_DEFAULT_INTERVAL_MS` until it ends, then creates the job with
+/// its id, all within `timeout_ms` (0 here means
+/// `EC3_GATE_DEFAULT_WAIT_TIMEOUT_MS`); `{configuration}` and `{n}` in
+/// `project_name` are replaced as the command does. Its rules and codes are
+/// `ec3_gate_client_extract_and_upload`'s (which also waits for the job,
+/// paces the polls as you choose, and hands back the extraction's id):
+/// `EC3_GATE_RESULT_JOB_FAILED`, and no job, when the extraction `Failed` or
+/// `PartiallySucceeded` without `allow_partial_extraction`;
+/// `_INVALID_ARGUMENT` for a report-based configuration (only the
+/// configuration was read).
+///
 /// Returns `EC3_GATE_RESULT_OK` when the service created the job. Else
 /// `EC3_GATE_RESULT_REJECTED` (HTTP 400/422: the last error has the
 /// service's code and message), `_AUTH`, `_SERVICE`, `_CANCELLED`,
 /// `_INVALID_ARGUMENT` (a blank or over-long string, a control character, a
-/// bad timeout or `struct_size`: nothing was sent), `_NULL_ARGUMENT`
+/// bad timeout or `struct_size`, an extraction field other than 0 or NULL
+/// without `extract`, `extraction_id` with `extract`: nothing was sent; a
+/// configuration of the wrong form: only it was read),
+/// `_NULL_ARGUMENT`
 /// (`client`, `params`, a required string or `job_id_out` NULL) or
 /// `_INVALID_UTF8`; then `*job_id_out` is untouched and the
 /// `ec3_gate_client_last_error*` functions have the details (except when
@@ -199,8 +226,13 @@ pub extern "C" fn ec3_gate_client_create_job_with(
             // SAFETY: non-NULL, and a live struct whose `struct_size` bytes
             // are readable (documented).
             let p = unsafe { params::read(params, "params") }?;
-            let timeout =
-                call_timeout(or_default(p.timeout_ms, EC3_GATE_DEFAULT_CREATE_TIMEOUT_MS))?;
+            // With `extract` the call also waits for the extraction.
+            let default = if p.extract == 0 {
+                EC3_GATE_DEFAULT_CREATE_TIMEOUT_MS
+            } else {
+                limits::DEFAULT_TIMEOUT_MS
+            };
+            let timeout = call_timeout(or_default(p.timeout_ms, default))?;
             // SAFETY: the strings in `params` are NULL or NUL-terminated and
             // `job_id_out` is NULL or writable (documented).
             unsafe { create_job(client, &p, timeout, job_id_out) }
@@ -304,14 +336,31 @@ unsafe fn create_job(
     let token = unsafe { arg_str(p.ec3_token, "ec3_token") }?;
     // SAFETY: as above.
     let extraction_id = unsafe { optional_arg_str(p.extraction_id, "extraction_id") }?;
+    // SAFETY: as above.
+    let chain = unsafe { upload::chain_of(p) }?;
     let out = Out::new(job_id_out, "job_id_out")?;
     // SAFETY: `cancel` is NULL or live (this function's contract).
     let cancel = unsafe { cancel_flag(p.cancel) };
+    if let Some(chain) = chain {
+        // The extraction is polled at the default interval, within `timeout`.
+        let options = wait_options(
+            u64::try_from(timeout.get().as_millis()).unwrap_or(u64::MAX),
+            limits::DEFAULT_INTERVAL_MS,
+        )?;
+        let outcome = upload::run_chain(client, &chain, &options, false, &cancel, &mut ())?;
+        let id = upload::created_job(&outcome)?;
+        // SAFETY: `job_id_out` is non-NULL (checked) and writable (contract).
+        unsafe { out.write(to_owned_c_string(id.as_str())) };
+        return Ok(());
+    }
     let mut job = NewJob::new(configuration_id, project_name, Secret::new(token));
     if let Some(id) = extraction_id {
         job = job.extraction_id(id);
     }
-    let id = client.core.create_job(&job, timeout, &cancel, &mut ())?;
+    let id = client
+        .core
+        .create_job(&job, timeout, &cancel, &mut ())
+        .map_err(upload::job_names)?;
     // SAFETY: `job_id_out` is non-NULL (checked) and writable (contract).
     unsafe { out.write(to_owned_c_string(id.as_str())) };
     Ok(())

@@ -3,7 +3,7 @@
 use std::ffi::{CString, c_char};
 use std::ptr::null;
 
-use ec3::{JobId, JobStatus};
+use ec3::{ChainExtraction, Extraction, ExtractionId, ExtractionState, JobId, JobStatus};
 
 use crate::ffi::{Castable, c_string, free_box, try_from};
 use crate::panic::ffi_panic_boundary;
@@ -42,9 +42,11 @@ impl ec3_gate_status {
 }
 
 /// A job's status, failure message and EC3 project link, as answered by the
-/// service.
+/// service; for `ec3_gate_client_extract_and_upload`, also the extraction
+/// it uploads (`ec3_gate_job_extraction_id`, `ec3_gate_job_extraction_state`).
 ///
-/// Made by `ec3_gate_client_job_status` and the waits; the
+/// Made by `ec3_gate_client_job_status`, the waits and
+/// `ec3_gate_client_extract_and_upload`; the
 /// caller owns it and frees it with `ec3_gate_job_free`. A job passed to a
 /// progress callback is borrowed: it lives until the callback returns and is
 /// never freed by the caller. A job is immutable, so any thread may read it.
@@ -56,11 +58,15 @@ pub struct ec3_gate_job {
 /// so the accessors hand out pointers that live as long as the job.
 #[derive(Debug)]
 pub(crate) struct Job {
-    id: CString,
+    /// `None` when no job was created (an extraction's report, or a chain
+    /// that stopped at its extraction).
+    id: Option<CString>,
     status: ec3_gate_status,
     status_text: CString,
     message: Option<CString>,
     ec3_project_url: Option<CString>,
+    extraction_id: Option<CString>,
+    extraction_state: Option<CString>,
 }
 
 impl Castable for ec3_gate_job {
@@ -71,12 +77,57 @@ impl Job {
     /// The service's answer about job `id`.
     pub(crate) fn new(id: &JobId, job: &ec3::Job) -> Self {
         Self {
-            id: c_string(id.as_str()),
+            id: Some(c_string(id.as_str())),
             status: ec3_gate_status::of(&job.status),
             status_text: c_string(job.status.as_str()),
             message: job.message.as_deref().map(c_string),
             ec3_project_url: job.ec3_project_url.as_deref().map(c_string),
+            extraction_id: None,
+            extraction_state: None,
         }
+    }
+
+    /// What is known of a job of the extraction chain: `id` once created,
+    /// `last` once the service answered about it (else status `Unknown`,
+    /// text `""`), and its extraction.
+    pub(crate) fn of_chain(
+        id: Option<&JobId>,
+        last: Option<&ec3::Job>,
+        extraction: Option<&ChainExtraction>,
+    ) -> Self {
+        let mut job = match (id, last) {
+            (Some(id), Some(last)) => Self::new(id, last),
+            (id, _) => Self {
+                id: id.map(|id| c_string(id.as_str())),
+                status: ec3_gate_status::Unknown,
+                status_text: CString::default(),
+                message: None,
+                ec3_project_url: None,
+                extraction_id: None,
+                extraction_state: None,
+            },
+        };
+        if let Some(e) = extraction {
+            job.set_extraction(e.id.as_ref(), e.state());
+        }
+        job
+    }
+
+    /// Adds the job's extraction, as far as it is known.
+    pub(crate) fn set_extraction(
+        &mut self,
+        id: Option<&ExtractionId>,
+        state: Option<&ExtractionState>,
+    ) {
+        self.extraction_id = id.map(|id| c_string(id.as_str()));
+        self.extraction_state = id.and(state).map(state_text);
+    }
+
+    /// An extraction's progress, before any job exists.
+    pub(crate) fn of_extraction(extraction: &Extraction) -> Self {
+        let mut job = Self::of_chain(None, None, None);
+        job.set_extraction(Some(&extraction.id), Some(&extraction.state));
+        job
     }
 
     pub(crate) fn status(&self) -> ec3_gate_status {
@@ -84,21 +135,69 @@ impl Job {
     }
 }
 
+/// An extraction state as C reads it: the service's word (an unknown one
+/// verbatim, one line, at most 64 characters).
+fn state_text(state: &ExtractionState) -> CString {
+    c_string(&state.to_string())
+}
+
 /// The job's id (1-128 ASCII letters, digits, `-`, `_` or `.`), as given to
-/// the call that made the job.
+/// the call that made the job, or as the service gave it to
+/// `ec3_gate_client_extract_and_upload`.
 ///
 /// Owned by `job`, like `ec3_gate_job_status_text`; do not free it. NULL when
-/// `job` is NULL.
+/// `job` is NULL, or when no job was created: a job of
+/// `ec3_gate_client_extract_and_upload` whose chain stopped before the job
+/// (its extraction failed, or the call timed out or was cancelled first), or
+/// an extraction's progress report.
 #[unsafe(no_mangle)]
 pub extern "C" fn ec3_gate_job_id(job: *const ec3_gate_job) -> *const c_char {
     ffi_panic_boundary! {
         // SAFETY: `job` is NULL or a live job (documented on ec3_gate_job).
-        unsafe { try_from(job) }.map_or(null(), |job: &Job| job.id.as_ptr())
+        let job: Option<&Job> = unsafe { try_from(job) };
+        job.and_then(|j| j.id.as_ref()).map_or(null(), |id| id.as_ptr())
     }
 }
 
-/// The job's status. `EC3_GATE_STATUS_UNKNOWN` when `job` is NULL or the
-/// service answered a status this version does not know.
+/// The id of the Grouping & Mapping extraction the job uploads, as the
+/// service gave it to `ec3_gate_client_extract_and_upload` (1-256 ASCII
+/// letters, digits, `.`, `_` or `-`): set as soon as the extraction exists,
+/// so also when the chain failed, timed out or was cancelled after it
+/// started. NULL when `job` is NULL or came from another call
+/// (`ec3_gate_client_job_status`, the waits), or the chain stopped before
+/// the service gave an id.
+///
+/// Owned by `job`, like `ec3_gate_job_status_text`; do not free it.
+#[unsafe(no_mangle)]
+pub extern "C" fn ec3_gate_job_extraction_id(job: *const ec3_gate_job) -> *const c_char {
+    ffi_panic_boundary! {
+        // SAFETY: `job` is NULL or a live job (documented on ec3_gate_job).
+        let job: Option<&Job> = unsafe { try_from(job) };
+        job.and_then(|j| j.extraction_id.as_ref()).map_or(null(), |id| id.as_ptr())
+    }
+}
+
+/// The last state the service gave for the job's extraction, spelled as the
+/// service spells it: `"Queued"`, `"Running"`, `"Succeeded"`,
+/// `"PartiallySucceeded"`, `"Failed"`, or a word this version does not know
+/// (server text, one line, at most 64 characters; such a state is waited
+/// through as unfinished). NULL when `ec3_gate_job_extraction_id` is NULL,
+/// and in an `EC3_GATE_PROGRESS_KIND_EXTRACTION_STARTED` report (not read
+/// yet).
+///
+/// Owned by `job`, like `ec3_gate_job_status_text`; do not free it.
+#[unsafe(no_mangle)]
+pub extern "C" fn ec3_gate_job_extraction_state(job: *const ec3_gate_job) -> *const c_char {
+    ffi_panic_boundary! {
+        // SAFETY: `job` is NULL or a live job (documented on ec3_gate_job).
+        let job: Option<&Job> = unsafe { try_from(job) };
+        job.and_then(|j| j.extraction_state.as_ref()).map_or(null(), |s| s.as_ptr())
+    }
+}
+
+/// The job's status. `EC3_GATE_STATUS_UNKNOWN` when `job` is NULL, the
+/// service answered a status this version does not know, or it has not
+/// answered about the job (see `ec3_gate_job_id`).
 #[unsafe(no_mangle)]
 pub extern "C" fn ec3_gate_job_status(job: *const ec3_gate_job) -> ec3_gate_status {
     ffi_panic_boundary! {
@@ -108,7 +207,8 @@ pub extern "C" fn ec3_gate_job_status(job: *const ec3_gate_job) -> ec3_gate_stat
 }
 
 /// The status word exactly as the service spelled it (`"Running"`, or an
-/// unknown word, at most 64 characters), NUL-terminated.
+/// unknown word, at most 64 characters), NUL-terminated; `""` when the
+/// service has not answered about the job (see `ec3_gate_job_id`).
 ///
 /// Owned by `job`: valid until `ec3_gate_job_free(job)` (or, in a progress
 /// callback, until the callback returns); do not free it. NULL when `job` is
@@ -210,6 +310,8 @@ mod tests {
             assert_eq!(text(ec3_gate_job_status_text(job)), Some("Paused"));
             assert_eq!(text(ec3_gate_job_message(job)), Some("a\u{FFFD}b"));
             assert_eq!(text(ec3_gate_job_ec3_project_url(job)), None);
+            assert_eq!(text(ec3_gate_job_extraction_id(job)), None);
+            assert_eq!(text(ec3_gate_job_extraction_state(job)), None);
         }
         ec3_gate_job_free(job);
         assert_eq!(ec3_gate_job_status(null()), ec3_gate_status::Unknown);
@@ -217,6 +319,8 @@ mod tests {
         assert!(ec3_gate_job_id(null()).is_null());
         assert!(ec3_gate_job_message(null()).is_null());
         assert!(ec3_gate_job_ec3_project_url(null()).is_null());
+        assert!(ec3_gate_job_extraction_id(null()).is_null());
+        assert!(ec3_gate_job_extraction_state(null()).is_null());
         ec3_gate_job_free(std::ptr::null_mut());
     }
 

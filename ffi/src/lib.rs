@@ -7,8 +7,8 @@
 //! documentation.
 //!
 //! One file per C object family: `options.rs`, `client.rs`, `group.rs`
-//! (waiting for several jobs), `job.rs`, `cancel.rs`, `params.rs` (argument
-//! structs that grow), `progress.rs`, `result.rs`, `string.rs`, `version.rs`. `panic.rs` holds the
+//! (waiting for several jobs), `job.rs`, `upload.rs` (the extraction
+//! chain), `cancel.rs`, `params.rs` (argument structs that grow), `progress.rs`, `result.rs`, `string.rs`, `version.rs`. `panic.rs` holds the
 //! boundary every exported function runs in; `ffi.rs` is the only place where
 //! C pointers become Rust references.
 //!
@@ -45,6 +45,7 @@ mod params;
 mod progress;
 mod result;
 mod string;
+mod upload;
 mod version;
 
 pub use cancel::*;
@@ -56,4 +57,5 @@ pub use params::*;
 pub use progress::*;
 pub use result::*;
 pub use string::*;
+pub use upload::*;
 pub use version::*;

@@ -42,6 +42,26 @@ pub struct ec3_gate_create_job_params {
     /// NULL, or a flag that ends the call with `EC3_GATE_RESULT_CANCELLED`
     /// when triggered.
     pub cancel: *const ec3_gate_cancel,
+    /// 1: run a Grouping & Mapping extraction for the (extraction-based)
+    /// configuration first, wait for it, then create the job with its id;
+    /// 0 (the default): create the job at once. Any other value is refused
+    /// (`EC3_GATE_RESULT_INVALID_ARGUMENT`). Not with `extraction_id`.
+    /// This field and the next three came after the struct's first version
+    /// (which ended at `cancel`): callers built against it get their
+    /// defaults.
+    pub extract: u32,
+    /// With `extract`: the iModel to extract; NULL: the one the
+    /// configuration links to (`_links.iModel`). Without `extract`: must be
+    /// NULL.
+    pub imodel_id: *const c_char,
+    /// With `extract`: the changeset to extract; NULL: the iModel's latest.
+    /// Without `extract`: must be NULL.
+    pub changeset_id: *const c_char,
+    /// With `extract`: 1 to go on after an extraction that
+    /// `PartiallySucceeded` (some mappings failed), 0 (the default) to stop
+    /// there with `EC3_GATE_RESULT_JOB_FAILED`. Any other value is refused;
+    /// without `extract`, it must be 0.
+    pub allow_partial_extraction: u32,
 }
 
 /// How `ec3_gate_client_wait_with` and `ec3_gate_client_wait_all` wait;
@@ -87,6 +107,7 @@ pub(crate) trait Params: Copy {
 }
 
 impl Params for ec3_gate_create_job_params {
+    /// The first version (0.1) ended at `cancel`.
     const FIRST_SIZE: usize =
         std::mem::offset_of!(Self, cancel) + size_of::<*const ec3_gate_cancel>();
     fn defaults() -> Self {
@@ -98,7 +119,24 @@ impl Params for ec3_gate_create_job_params {
             extraction_id: std::ptr::null(),
             timeout_ms: 0,
             cancel: std::ptr::null(),
+            extract: 0,
+            imodel_id: std::ptr::null(),
+            changeset_id: std::ptr::null(),
+            allow_partial_extraction: 0,
         }
+    }
+}
+
+/// A yes/no field of a params struct: 0 or 1, anything else refused (a C
+/// caller can store any number; a typo must not read as "yes").
+pub(crate) fn flag(value: u32, name: &str) -> Result<bool, Failure> {
+    match value {
+        0 => Ok(false),
+        1 => Ok(true),
+        other => Err(Failure::invalid(
+            name,
+            &format!("is {other}; use 1 (yes) or 0 (no)"),
+        )),
     }
 }
 
@@ -234,5 +272,41 @@ mod tests {
         // SAFETY: as above.
         let err = unsafe { read(ptr, "params") }.unwrap_err();
         assert!(err.message.contains("does not know"), "{err:?}");
+    }
+
+    #[test]
+    fn create_params_of_the_first_version_read_without_the_extraction_fields() {
+        // A caller's struct of the first version: up to `cancel`, followed
+        // by bytes that are not its own (here: all ones).
+        let mut bytes = [0xFF_u8; size_of::<ec3_gate_create_job_params>()];
+        let mut first = ec3_gate_create_job_params::defaults();
+        first.struct_size = ec3_gate_create_job_params::FIRST_SIZE;
+        first.timeout_ms = 9;
+        // SAFETY: both are as large as the struct; the source is a live one.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                (&raw const first).cast::<u8>(),
+                bytes.as_mut_ptr(),
+                ec3_gate_create_job_params::FIRST_SIZE,
+            );
+        }
+        let ptr = bytes.as_ptr().cast::<ec3_gate_create_job_params>();
+        // SAFETY: `struct_size` (the first version's) bytes are readable.
+        let p = unsafe { read(ptr, "params") }.unwrap();
+        assert_eq!(p.timeout_ms, 9);
+        assert_eq!((p.extract, p.allow_partial_extraction), (0, 0));
+        assert!(p.imodel_id.is_null() && p.changeset_id.is_null());
+        assert_eq!(
+            ec3_gate_create_job_params::FIRST_SIZE,
+            std::mem::offset_of!(ec3_gate_create_job_params, cancel) + size_of::<usize>()
+        );
+    }
+
+    #[test]
+    fn flags_are_zero_or_one() {
+        assert!(!flag(0, "extract").unwrap());
+        assert!(flag(1, "extract").unwrap());
+        let err = flag(2, "extract").unwrap_err();
+        assert_eq!(err.message, "extract: is 2; use 1 (yes) or 0 (no)");
     }
 }

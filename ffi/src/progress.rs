@@ -21,6 +21,18 @@ pub enum ec3_gate_progress_kind {
     /// A request failed in a way worth retrying; the next try is in
     /// `retry_in_ms`. `error` and `detail` say why; `job` is NULL.
     Retrying = 2,
+    /// In `ec3_gate_client_extract_and_upload`: the service started the
+    /// extraction and gave its id, before it is polled (so a caller cut
+    /// short later still knows it). `job` has no id (`ec3_gate_job_id` is
+    /// NULL) and `status` is `EC3_GATE_STATUS_UNKNOWN`: read
+    /// `ec3_gate_job_extraction_id` (its state is NULL: not read yet).
+    /// `elapsed_ms` counts from the call.
+    ExtractionStarted = 3,
+    /// In `ec3_gate_client_extract_and_upload`: the extraction's state
+    /// differs from the previous poll's (or it is the first poll). `job`
+    /// and `status` as for `EXTRACTION_STARTED`, with
+    /// `ec3_gate_job_extraction_state` set.
+    ExtractionChanged = 4,
 }
 
 /// One progress report, passed to an `ec3_gate_progress_callback`.
@@ -43,7 +55,10 @@ pub struct ec3_gate_progress {
     /// Milliseconds since the wait started.
     pub elapsed_ms: u64,
     /// For `STATUS_CHANGED`: the job as answered (read it with the
-    /// `ec3_gate_job_*` accessors). Otherwise NULL.
+    /// `ec3_gate_job_*` accessors; in `ec3_gate_client_extract_and_upload`
+    /// it also names its extraction). For `EXTRACTION_CHANGED`: the
+    /// extraction, as a job not created yet; for `EXTRACTION_STARTED`, too.
+    /// Otherwise NULL.
     pub job: *const ec3_gate_job,
     /// For `RETRYING`: milliseconds until the next try. Otherwise 0.
     pub retry_in_ms: u64,
@@ -56,7 +71,8 @@ pub struct ec3_gate_progress {
     /// Which job the report is about: for `ec3_gate_client_wait_all`, its
     /// position in `job_ids` (the first one, for an id given twice), or
     /// `SIZE_MAX` for a report about no single job (a token request being
-    /// retried); for `ec3_gate_client_wait`, 0.
+    /// retried); for `ec3_gate_client_wait` and
+    /// `ec3_gate_client_extract_and_upload`, 0.
     pub job_index: usize,
 }
 
@@ -74,10 +90,12 @@ pub type ec3_gate_progress_callback =
 
 /// The core's observer for one wait: forwards events to the C callback, and
 /// keeps the last job answered (what a timed-out wait hands back).
-pub(crate) struct Progress<'a> {
-    /// The job of a one-job wait; `None` for a group, whose events name
-    /// their job.
-    id: Option<&'a JobId>,
+pub(crate) struct Progress {
+    /// The job of a one-job wait (for the extraction chain, once created);
+    /// `None` for a group, whose events name their job.
+    id: Option<JobId>,
+    /// The extraction chain's extraction, as last answered.
+    extraction: Option<ec3::Extraction>,
     callback: ec3_gate_progress_callback,
     user_data: *mut c_void,
     start: Instant,
@@ -86,15 +104,16 @@ pub(crate) struct Progress<'a> {
     pub(crate) last: Option<ec3::Job>,
 }
 
-impl<'a> Progress<'a> {
+impl Progress {
     /// For `ec3_gate_client_wait`: every report is about its one job.
     pub(crate) fn new(
-        id: &'a JobId,
+        id: &JobId,
         callback: ec3_gate_progress_callback,
         user_data: *mut c_void,
     ) -> Self {
         Self {
-            id: Some(id),
+            id: Some(id.clone()),
+            extraction: None,
             callback,
             user_data,
             start: Instant::now(),
@@ -107,11 +126,21 @@ impl<'a> Progress<'a> {
     pub(crate) fn for_group(callback: ec3_gate_progress_callback, user_data: *mut c_void) -> Self {
         Self {
             id: None,
+            extraction: None,
             callback,
             user_data,
             start: Instant::now(),
             bare_index: usize::MAX,
             last: None,
+        }
+    }
+
+    /// For `ec3_gate_client_extract_and_upload`: one extraction, then one
+    /// job, whose id comes with its creation.
+    pub(crate) fn for_chain(callback: ec3_gate_progress_callback, user_data: *mut c_void) -> Self {
+        Self {
+            bare_index: 0,
+            ..Self::for_group(callback, user_data)
         }
     }
 }
@@ -120,23 +149,34 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-impl Observer for Progress<'_> {
+impl Observer for Progress {
     fn on_event(&mut self, event: Event<'_>) {
-        if let Event::Polled { job, .. } = event {
-            self.last = Some(job.clone());
-            return;
+        match event {
+            Event::Polled { job, .. } => {
+                self.last = Some(job.clone());
+                return;
+            }
+            Event::Created { id, .. } => self.id = Some(id.clone()),
+            Event::ExtractionPolled { extraction, .. } => {
+                self.extraction = Some(extraction.clone());
+            }
+            Event::ExtractionStateChanged { extraction, .. } => {
+                self.extraction = Some(extraction.clone());
+            }
+            _ => {}
         }
-        self.report(&event, self.id, self.bare_index);
+        let id = self.id.clone();
+        self.report(&event, id.as_ref(), self.bare_index);
     }
 }
 
-impl Progress<'_> {
+impl Progress {
     fn report(&mut self, event: &Event<'_>, id: Option<&JobId>, job_index: usize) {
         let Some(callback) = self.callback else {
             return;
         };
         // Kept alive until the callback has returned.
-        let job: Job;
+        let mut job: Job;
         let detail: CString;
         let report = match event {
             Event::ForJob { id, index, event } => return self.report(event, Some(id), *index),
@@ -147,11 +187,43 @@ impl Progress<'_> {
                 // Every job of a group names itself (`ForJob`).
                 let Some(id) = id else { return };
                 job = Job::new(id, answer);
+                if let Some(e) = &self.extraction {
+                    job.set_extraction(Some(&e.id), Some(&e.state));
+                }
                 ec3_gate_progress {
                     struct_size: size_of::<ec3_gate_progress>(),
                     kind: ec3_gate_progress_kind::StatusChanged,
                     status: job.status(),
                     elapsed_ms: millis(*elapsed),
+                    job: to_const_ptr::<ec3_gate_job>(&job),
+                    retry_in_ms: 0,
+                    error: ec3_gate_result::Ok,
+                    detail: null(),
+                    job_index,
+                }
+            }
+            Event::ExtractionStarted { id, .. } => {
+                job = Job::of_chain(None, None, None);
+                job.set_extraction(Some(id), None);
+                ec3_gate_progress {
+                    struct_size: size_of::<ec3_gate_progress>(),
+                    kind: ec3_gate_progress_kind::ExtractionStarted,
+                    status: ec3_gate_status::Unknown,
+                    elapsed_ms: millis(self.start.elapsed()),
+                    job: to_const_ptr::<ec3_gate_job>(&job),
+                    retry_in_ms: 0,
+                    error: ec3_gate_result::Ok,
+                    detail: null(),
+                    job_index,
+                }
+            }
+            Event::ExtractionStateChanged { extraction, .. } => {
+                job = Job::of_extraction(extraction);
+                ec3_gate_progress {
+                    struct_size: size_of::<ec3_gate_progress>(),
+                    kind: ec3_gate_progress_kind::ExtractionChanged,
+                    status: ec3_gate_status::Unknown,
+                    elapsed_ms: millis(self.start.elapsed()),
                     job: to_const_ptr::<ec3_gate_job>(&job),
                     retry_in_ms: 0,
                     error: ec3_gate_result::Ok,

@@ -37,7 +37,10 @@ info() {
 }
 
 # Which job: `job-id` waits for an existing one, `configuration-id` creates one
-# (with project-name, ec3-token and optionally extraction-id) and then waits.
+# (with project-name, ec3-token and optionally extraction-id, or extract and
+# its imodel-id, changeset-id and allow-partial-extraction) and then waits.
+# The values of extract and allow-partial-extraction are ec3-gate's to check
+# (EC3_EXTRACT, EC3_ALLOW_PARTIAL_EXTRACTION); here `false` is as good as unset.
 validate_job() {
   local job=${INPUT_JOB_ID:-} config=${INPUT_CONFIGURATION_ID:-}
   local project=${INPUT_PROJECT_NAME:-} extraction=${INPUT_EXTRACTION_ID:-} ec3=${INPUT_EC3_TOKEN:-}
@@ -45,12 +48,17 @@ validate_job() {
   case "${job:+J}${config:+C}" in
     J)
       local name value
-      for name in project-name extraction-id ec3-token; do
+      for name in project-name extraction-id ec3-token extract imodel-id changeset-id allow-partial-extraction; do
         case $name in
           project-name) value=$project ;;
           extraction-id) value=$extraction ;;
+          extract) value=${INPUT_EXTRACT:-} ;;
+          imodel-id) value=${INPUT_IMODEL_ID:-} ;;
+          changeset-id) value=${INPUT_CHANGESET_ID:-} ;;
+          allow-partial-extraction) value=${INPUT_ALLOW_PARTIAL_EXTRACTION:-} ;;
           *) value=$ec3 ;;
         esac
+        if [[ $value == false ]]; then value=; fi
         if [[ -n $value ]]; then
           bail "input '$name' is only for creating a job with 'configuration-id', but 'job-id' names an existing job: remove '$name', or give 'configuration-id' instead of 'job-id'"
         fi
@@ -63,6 +71,22 @@ validate_job() {
       if [[ -z $ec3 ]]; then
         bail "input 'ec3-token' is required with 'configuration-id': the EC3 (Building Transparency) token the job uploads with, e.g. ec3-token: \${{ secrets.EC3_TOKEN }} (is the secret defined for this repository and event?)"
       fi
+      # These say how to extract: without extract they would be ignored.
+      case ${INPUT_EXTRACT:-false} in
+        '' | false)
+          local name value
+          for name in imodel-id changeset-id allow-partial-extraction; do
+            case $name in
+              imodel-id) value=${INPUT_IMODEL_ID:-} ;;
+              changeset-id) value=${INPUT_CHANGESET_ID:-} ;;
+              *) value=${INPUT_ALLOW_PARTIAL_EXTRACTION:-} ;;
+            esac
+            if [[ -n $value && $value != false ]]; then
+              bail "input '$name' goes with 'extract: true' (it says how to extract), but 'extract' is false: add extract: true, or remove '$name'"
+            fi
+          done
+          ;;
+      esac
       ;;
     JC) bail "give either 'job-id' (wait for an existing job) or 'configuration-id' (create a job, then wait for it), not both: got job-id '$job' and configuration-id '$config'" ;;
     '') bail "input 'job-id' or 'configuration-id' is required: the EC3 upload job id to wait for, e.g. job-id: \${{ steps.export.outputs.job-id }}, or the EC3 configuration to create the job from (with project-name and ec3-token)" ;;

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Runs `ec3-gate wait` (input job-id) or `ec3-gate upload --wait` (input
-# configuration-id: create the job, then wait for it) for the composite action.
+# configuration-id: create the job, then wait for it; with extract, run the
+# extraction first) for the composite action.
 # Either input may hold several values, one per line: ec3-gate reads the lists
 # from EC3_JOB_ID / EC3_CONFIGURATION_ID as they are.
 #
 # ec3-gate itself writes the step outputs (status, message, ec3-project-url,
-# job-id), the step summary, annotations and masks when GITHUB_ACTIONS=true;
-# `upload` writes job-id as soon as the job exists, so a cancelled wait still
-# names it. This script only checks which inputs are given, turns them into the
+# job-id; with extract also extraction-id, extraction-state and stage), the
+# step summary, annotations and masks when GITHUB_ACTIONS=true; `upload`
+# writes job-id (and extraction-id) as soon as it exists, so a cancelled wait
+# still names it. This script only checks which inputs are given, turns them into the
 # environment ec3-gate reads, runs it, and applies `fail-on-failed`.
 set -euo pipefail
 
@@ -45,6 +47,12 @@ if [[ -n ${INPUT_CONFIGURATION_ID:-} ]]; then
   set_env EC3_CONFIGURATION_ID "$INPUT_CONFIGURATION_ID"
   set_env EC3_PROJECT_NAME "${INPUT_PROJECT_NAME:-}"
   set_env EC3_EXTRACTION_ID "${INPUT_EXTRACTION_ID:-}"
+  # extract: ec3-gate runs the extraction, waits for it, then creates the job
+  # (it checks the values and which of these go together).
+  set_env EC3_EXTRACT "${INPUT_EXTRACT:-}"
+  set_env EC3_IMODEL_ID "${INPUT_IMODEL_ID:-}"
+  set_env EC3_CHANGESET_ID "${INPUT_CHANGESET_ID:-}"
+  set_env EC3_ALLOW_PARTIAL_EXTRACTION "${INPUT_ALLOW_PARTIAL_EXTRACTION:-}"
   # The EC3 token only ever travels in the environment, never as an argument.
   set_env EC3_BEARER_TOKEN "${INPUT_EC3_TOKEN:-}"
 else
@@ -71,7 +79,9 @@ fi
 # fail-on-failed: false maps exit 1 to 0, so this script outlives ec3-gate.
 # Exit 1 means that every job that did not succeed Failed (ec3-gate's
 # precedence ranks every other outcome above a Failed job), so with several
-# jobs a timeout or an error still fails the step.
+# jobs a timeout or an error still fails the step; with extract, it may also
+# mean that the extraction Failed or PartiallySucceeded (no job was created:
+# the output 'stage' is 'extraction').
 # The runner signals only this process on cancel: pass SIGINT and SIGTERM on,
 # so ec3-gate still writes its outputs and exits 130/143.
 "$bin" "${command[@]}" &
@@ -93,7 +103,7 @@ done
 trap - INT TERM
 
 if [[ $code -eq 1 ]]; then
-  info "every EC3 job that did not succeed Failed; fail-on-failed is false, so this step passes (see the outputs 'status' and 'message')"
+  info "every EC3 job (or extraction) that did not succeed Failed; fail-on-failed is false, so this step passes (see the outputs 'status', 'message' and, with extract, 'stage' and 'extraction-state')"
   exit 0
 fi
 exit "$code"

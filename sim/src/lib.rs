@@ -23,7 +23,8 @@
 //! | anything else | 404 `JobNotFound` |
 //!
 //! An `ok` or `fail` id with a `-ms{N}` part (`ok-ms1500-a`) lasts a time instead of a
-//! number of polls: `Running` until N ms after its first poll. [`Stats::notice_delays`]
+//! number of polls: `Running` until N ms after its first poll; so does a created job whose
+//! configuration id has one (`ok-ms1500-a-ext` makes `ok-ok-ms1500-a-ext`). [`Stats::notice_delays`]
 //! says how long after that each such job's terminal status was first sent.
 //!
 //! One configuration (`GET /insights/carbon-calculation/ec3/configurations/{id}`), by suffix:

@@ -86,6 +86,13 @@ struct Job {
     noticed_after: Option<Duration>,
 }
 
+/// For a job id with a `-ms{N}` part: it ends N ms after its first poll.
+fn length_of(id: &str) -> Option<Duration> {
+    id.split('-')
+        .find_map(|part| part.strip_prefix("ms")?.parse().ok())
+        .map(Duration::from_millis)
+}
+
 /// Everything that changes, behind one lock.
 #[derive(Default)]
 struct Book {
@@ -353,13 +360,11 @@ impl State {
         let now = Instant::now();
         let job = book.jobs.entry(id.to_string()).or_insert_with(|| Job {
             outcome: Outcome::of(id),
-            length: id
-                .split('-')
-                .find_map(|part| part.strip_prefix("ms")?.parse().ok())
-                .map(Duration::from_millis),
+            length: length_of(id),
             first_poll: Some(now),
             ..Job::default()
         });
+        job.first_poll.get_or_insert(now);
         job.polls += 1;
         job.after_terminal += u64::from(job.terminal_sent);
         let mut polls = job.polls;
@@ -481,6 +486,8 @@ impl State {
             id.clone(),
             Job {
                 outcome,
+                // A configuration id's `-ms{N}` part carries over to its job's id.
+                length: length_of(&id),
                 ..Job::default()
             },
         );

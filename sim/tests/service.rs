@@ -230,6 +230,31 @@ fn created_jobs_walk_and_the_ec3_token_is_never_echoed() {
 }
 
 #[test]
+fn a_created_job_lasts_the_time_its_configuration_id_says_and_its_notice_is_timed() {
+    let sim = start(1);
+    let mut conn = Conn::open(sim.url());
+    let body = json!({
+        "configurationId": "ok-ms1000-timed-ext", "projectName": "P", "ec3BearerToken": "t",
+        "extractionId": "ok-x1"
+    });
+    let reply = conn.request("POST", JOBS, &[BEARER, JSON], &body.to_string());
+    let id = "ok-ok-ms1000-timed-ext";
+    assert_eq!(
+        (reply.status, reply.json["job"]["id"].as_str()),
+        (201, Some(id))
+    );
+    // By time, not by polls: still Running after more polls than `running_polls` allows.
+    assert_eq!(
+        poll_statuses(&mut conn, id, 4),
+        ["Queued", "Running", "Running", "Running"]
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(poll_statuses(&mut conn, id, 1), ["Succeeded"]);
+    let noticed = sim.stats().notice_delays[id];
+    assert!(noticed < Duration::from_secs(5), "{noticed:?}");
+}
+
+#[test]
 fn bad_job_requests_are_refused_with_422() {
     let sim = start(2);
     let base = sim.url();

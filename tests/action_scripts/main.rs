@@ -61,6 +61,10 @@ fn with_overrides<'a>(
     with
 }
 
+/// The outputs action.yml declares that a run for one job without `extract` leaves unset:
+/// `jobs` is for several jobs only, the other three for `extract` only (action.yml says so).
+const NOT_FOR_ONE_PLAIN_JOB: &[&str] = &["jobs", "extraction-id", "extraction-state", "stage"];
+
 /// The EC3 token of [`create_with`]: distinctive, so any place it leaks to is found.
 const EC3_TOKEN: &str = "ec3-S3CRET-t0ken-9f1c";
 
@@ -157,6 +161,10 @@ fn action_yml_is_thin_and_maps_every_input_through_env() {
             "configuration-id",
             "project-name",
             "extraction-id",
+            "extract",
+            "imodel-id",
+            "changeset-id",
+            "allow-partial-extraction",
             "ec3-token",
             "access-token",
             "client-id",
@@ -195,6 +203,11 @@ fn action_yml_is_thin_and_maps_every_input_through_env() {
     assert_eq!(default("timeout").as_deref(), Some(""));
     assert_eq!(default("interval").as_deref(), Some(""));
     assert_eq!(default("fail-on-failed").as_deref(), Some("true"));
+    assert_eq!(default("extract").as_deref(), Some("false"));
+    assert_eq!(
+        default("allow-partial-extraction").as_deref(),
+        Some("false")
+    );
     // job-id or configuration-id: neither is `required` (actionlint would then demand it in
     // every `uses:`); the scripts check that exactly one is given.
     for name in [
@@ -202,6 +215,8 @@ fn action_yml_is_thin_and_maps_every_input_through_env() {
         "configuration-id",
         "project-name",
         "extraction-id",
+        "imodel-id",
+        "changeset-id",
         "ec3-token",
     ] {
         assert_eq!(default(name).as_deref(), Some(""), "{name}");
@@ -251,6 +266,12 @@ fn action_yml_is_thin_and_maps_every_input_through_env() {
             ),
             ("job-id", "${{ steps.run.outputs.job-id }}"),
             ("jobs", "${{ steps.run.outputs.jobs }}"),
+            ("extraction-id", "${{ steps.run.outputs.extraction-id }}"),
+            (
+                "extraction-state",
+                "${{ steps.run.outputs.extraction-state }}"
+            ),
+            ("stage", "${{ steps.run.outputs.stage }}"),
         ]
     );
     assert!(
@@ -378,7 +399,19 @@ fn bad_input_values_are_refused_by_ec3_gate_naming_the_input_before_anything_is_
         ("project-name", "  \t ", "input 'project-name' (EC3_PROJECT_NAME): must be"),
         ("project-name", &long_name, "input 'project-name' (EC3_PROJECT_NAME): must be"),
         ("extraction-id", "ext 1", "input 'extraction-id' (EC3_EXTRACTION_ID): must be"),
+        ("extract", "yes", "input 'extract' (EC3_EXTRACT): must be `true` or `false`, got 'yes'"),
     ];
+    // How to extract, checked by ec3-gate's id rule.
+    #[rustfmt::skip]
+    let extracts: &[(&str, &str, &str)] = &[
+        ("imodel-id", "../imodel", "input 'imodel-id' (EC3_IMODEL_ID): must be"),
+        ("changeset-id", "cs 1", "input 'changeset-id' (EC3_CHANGESET_ID): must be"),
+        ("allow-partial-extraction", "maybe", "input 'allow-partial-extraction' (EC3_ALLOW_PARTIAL_EXTRACTION): must be"),
+    ];
+    let with_extract = |input, value| create_with(&[("extract", "true"), (input, value)]);
+    for &(input, value, names) in extracts {
+        assert_refused_by_ec3_gate(&runner, &with_extract(input, value), names);
+    }
     for &(input, value, names) in creates {
         let with = create_with(&[(input, value)]);
         let shown = assert_refused_by_ec3_gate(&runner, &with, names);
@@ -770,14 +803,16 @@ fn outputs_match_action_yml_for_a_succeeded_job() {
     written.sort();
     let mut declared: Vec<&str> = run.outputs.keys().map(String::as_str).collect();
     declared.sort();
-    // `jobs` is for several jobs only (action.yml says so).
-    declared.retain(|name| *name != "jobs");
+    declared.retain(|name| !NOT_FOR_ONE_PLAIN_JOB.contains(name));
     assert_eq!(
         written, declared,
         "ec3-gate writes exactly the outputs action.yml declares"
     );
     let expected: BTreeMap<String, String> = [
         ("jobs", ""),
+        ("extraction-id", ""),
+        ("extraction-state", ""),
+        ("stage", ""),
         ("status", "Succeeded"),
         ("message", ""),
         (
@@ -831,7 +866,12 @@ fn several_job_ids_one_per_line_set_every_output_action_yml_declares() {
     written.sort();
     let mut declared: Vec<&str> = run.outputs.keys().map(String::as_str).collect();
     declared.sort();
-    assert_eq!(written, declared, "every declared output is written");
+    // The extraction outputs are for `extract` only.
+    declared.retain(|name| !["extraction-id", "extraction-state", "stage"].contains(name));
+    assert_eq!(
+        written, declared,
+        "every declared output (but extract's) is written"
+    );
     assert_eq!(run.outputs["job-id"], "ok-action-1\nfail-action-2");
     assert_eq!(run.outputs["status"], "Failed");
     let jobs: Vec<serde_json::Value> = serde_json::from_str(&run.outputs["jobs"]).unwrap();
@@ -1090,6 +1130,39 @@ fn bad_or_missing_create_inputs_fail_exactly_with_exit_2_before_any_download() {
             "::error::input 'extraction-id' is only for creating a job with 'configuration-id', but 'job-id' \
              names an existing job: remove 'extraction-id', or give 'configuration-id' instead of 'job-id'",
         ),
+        (
+            &[
+                ("configuration-id", ""),
+                ("project-name", ""),
+                ("ec3-token", ""),
+                ("extract", "true"),
+                ("job-id", "ok-action-1"),
+            ],
+            "::error::input 'extract' is only for creating a job with 'configuration-id', but 'job-id' \
+             names an existing job: remove 'extract', or give 'configuration-id' instead of 'job-id'",
+        ),
+        (
+            &[
+                ("configuration-id", ""),
+                ("project-name", ""),
+                ("ec3-token", ""),
+                ("changeset-id", "changeset-1"),
+                ("job-id", "ok-action-1"),
+            ],
+            "::error::input 'changeset-id' is only for creating a job with 'configuration-id', but 'job-id' \
+             names an existing job: remove 'changeset-id', or give 'configuration-id' instead of 'job-id'",
+        ),
+        // How to extract, without extract: it would be ignored.
+        (
+            &[("imodel-id", "imodel-1")],
+            "::error::input 'imodel-id' goes with 'extract: true' (it says how to extract), but 'extract' \
+             is false: add extract: true, or remove 'imodel-id'",
+        ),
+        (
+            &[("extract", "false"), ("allow-partial-extraction", "true")],
+            "::error::input 'allow-partial-extraction' goes with 'extract: true' (it says how to extract), \
+             but 'extract' is false: add extract: true, or remove 'allow-partial-extraction'",
+        ),
         // The credential checks still apply when creating.
         (
             &[("access-token", "")],
@@ -1143,8 +1216,7 @@ fn creating_a_job_then_waiting_sets_the_outputs_action_yml_declares() {
         written.dedup();
         let mut declared: Vec<&str> = run.outputs.keys().map(String::as_str).collect();
         declared.sort();
-        // `jobs` is for several jobs only (action.yml says so).
-        declared.retain(|name| *name != "jobs");
+        declared.retain(|name| !NOT_FOR_ONE_PLAIN_JOB.contains(name));
         assert_eq!(
             written, declared,
             "ec3-gate writes exactly the outputs action.yml declares"
@@ -1163,8 +1235,11 @@ fn creating_a_job_then_waiting_sets_the_outputs_action_yml_declares() {
             ("message", String::new()),
             ("ec3-project-url", ec3_sim::project_link(&job)),
             ("job-id", job.clone()),
-            // For several jobs only.
+            // For several jobs only, and with extract only.
             ("jobs", String::new()),
+            ("extraction-id", String::new()),
+            ("extraction-state", String::new()),
+            ("stage", String::new()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
@@ -1321,4 +1396,217 @@ fn ca_cert_input_trusts_a_private_ca_given_as_pem_text() {
     let trusted = runner.run_action(&valid_with(&with));
     assert_eq!(trusted.code(), 0, "{}", trusted.show());
     assert_eq!(trusted.outputs["status"], "Succeeded");
+}
+
+// ---------------------------------------------------------------------------------------------
+// extract: the extraction, then the job (issue 18).
+
+/// `with:` for an `extract` run of configuration `configuration` against `sim`.
+fn extract_with<'a>(
+    sim: &'a Sim,
+    configuration: &'a str,
+    extra: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
+    let base = [
+        ("configuration-id", configuration),
+        ("extract", "true"),
+        ("api-url", sim.url()),
+        ("authority", sim.url()),
+        ("interval", "50ms"),
+        ("timeout", "60s"),
+    ];
+    create_with(&[&base[..], extra].concat())
+}
+
+/// The ids of the extractions the simulator ran, in order.
+fn extraction_ids(sim: &Sim) -> Vec<String> {
+    sim.stats().extractions
+}
+
+#[test]
+fn extract_runs_the_extraction_then_the_job_and_sets_every_output() {
+    let sim = sim();
+    let runner = runner_with_real_release();
+    let run = runner.run_action(&extract_with(
+        &sim,
+        "ok-action-ext",
+        &[("imodel-id", "imodel-7"), ("changeset-id", "changeset-42")],
+    ));
+    assert_eq!(run.code(), 0, "{}", run.show());
+    let step = run.step("run");
+
+    // Every output action.yml declares but `jobs` (several jobs only).
+    let mut written: Vec<&str> = step.outputs.iter().map(|(k, _)| k.as_str()).collect();
+    written.sort();
+    written.dedup();
+    let mut declared: Vec<&str> = run.outputs.keys().map(String::as_str).collect();
+    declared.sort();
+    declared.retain(|name| *name != "jobs");
+    assert_eq!(
+        written, declared,
+        "ec3-gate writes every output action.yml declares"
+    );
+    let extraction = extraction_ids(&sim);
+    assert_eq!(extraction.len(), 1, "one extraction: {extraction:?}");
+    let extraction = &extraction[0];
+    let expected: BTreeMap<String, String> = [
+        ("status", "Succeeded".to_string()),
+        ("message", String::new()),
+        ("ec3-project-url", ec3_sim::project_link("ok-ok-action-ext")),
+        ("job-id", "ok-ok-action-ext".to_string()),
+        ("jobs", String::new()),
+        ("extraction-id", extraction.clone()),
+        ("extraction-state", "Succeeded".to_string()),
+        ("stage", "job".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    assert_eq!(run.outputs, expected);
+    // The extraction id is written as soon as it exists, before the job's.
+    let position = |name: &str| step.outputs.iter().position(|(k, _)| k == name).unwrap();
+    assert!(
+        position("extraction-id") < position("job-id"),
+        "{:?}",
+        step.outputs
+    );
+
+    // What was sent: the inputs' iModel and changeset, the configuration's distinct
+    // mappings; then one job with that extraction's id.
+    let runs = sim.extraction_requests();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0]["iModelId"], "imodel-7");
+    assert_eq!(runs[0]["changesetId"], "changeset-42");
+    assert_eq!(
+        runs[0]["mappings"],
+        serde_json::json!([{"id": "ok-action-m1"}, {"id": "ok-action-m2"}])
+    );
+    let created = sim.created_requests();
+    assert_eq!(created.len(), 1);
+    assert_eq!(created[0]["extractionId"], extraction.as_str());
+
+    // The summary gains the extraction's row, above the job's.
+    assert!(
+        step.summary.contains(&format!(
+            "| Extraction | {} (Succeeded) |",
+            extraction.replace('-', "\\-")
+        )),
+        "{}",
+        step.summary
+    );
+    assert!(
+        step.summary.contains("| Job | ok\\-ok\\-action\\-ext |"),
+        "{}",
+        step.summary
+    );
+}
+
+#[test]
+fn a_failed_extraction_fails_the_step_and_creates_no_job() {
+    let sim = sim();
+    let runner = runner_with_real_release();
+    // fail-on-failed: false lets a Failed extraction pass too (exit 1 is "Failed"),
+    // with the same outputs and annotation.
+    for (fail_on_failed, code) in [("true", 1), ("false", 0)] {
+        let run = runner.run_action(&extract_with(
+            &sim,
+            "fail-action-ext",
+            &[("fail-on-failed", fail_on_failed)],
+        ));
+        assert_eq!(run.code(), code, "{}", run.show());
+        assert_eq!(run.outputs["stage"], "extraction");
+        assert_eq!(run.outputs["extraction-state"], "Failed");
+        assert!(
+            run.outputs["extraction-id"].starts_with("fail-x"),
+            "{:?}",
+            run.outputs
+        );
+        assert_eq!(run.outputs["job-id"], "");
+        let text = run_text(&run);
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("::error title=EC3 extraction failed::")
+                    && l.contains("fail-action-m1")),
+            "{text}"
+        );
+        // The logs' fake workflow command never starts a line.
+        assert!(
+            !text
+                .lines()
+                .any(|l| l.trim_start().starts_with("::error::fake")),
+            "{text}"
+        );
+        assert!(run.step("run").summary.contains("(Failed) |"));
+    }
+    assert!(sim.created_requests().is_empty(), "no job may be created");
+    assert_eq!(extraction_ids(&sim).len(), 2);
+}
+
+#[test]
+fn a_partial_extraction_fails_the_step_unless_allowed() {
+    let sim = sim();
+    let runner = runner_with_real_release();
+    let run = runner.run_action(&extract_with(&sim, "partial-action-ext", &[]));
+    assert_eq!(run.code(), 1, "{}", run.show());
+    assert_eq!(run.outputs["stage"], "extraction");
+    assert_eq!(run.outputs["extraction-state"], "PartiallySucceeded");
+    assert_eq!(run.outputs["job-id"], "");
+    assert!(sim.created_requests().is_empty(), "refused: no job");
+
+    let run = runner.run_action(&extract_with(
+        &sim,
+        "partial-action-ext",
+        &[("allow-partial-extraction", "true")],
+    ));
+    assert_eq!(run.code(), 0, "{}", run.show());
+    assert_eq!(run.outputs["stage"], "job");
+    assert_eq!(run.outputs["extraction-state"], "PartiallySucceeded");
+    assert_eq!(run.outputs["status"], "Succeeded");
+    assert_eq!(sim.created_requests().len(), 1, "allowed: the job");
+    let text = run_text(&run);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("::warning") && l.contains("PartiallySucceeded")),
+        "a warning annotation: {text}"
+    );
+}
+
+#[test]
+fn extract_on_a_report_based_configuration_is_refused_before_anything_but_reading_it() {
+    let sim = sim();
+    let runner = runner_with_real_release();
+    let run = runner.run_action(&extract_with(&sim, "ok-action-report", &[]));
+    assert_eq!(run.code(), 2, "{}", run.show());
+    let text = run_text(&run);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("::error title=ec3-gate usage error::")
+                && l.contains("'ok-action-report' is report-based")),
+        "{text}"
+    );
+    assert!(extraction_ids(&sim).is_empty());
+    assert!(sim.created_requests().is_empty());
+}
+
+#[test]
+fn a_cancelled_extraction_still_sets_the_extraction_outputs() {
+    let sim = sim();
+    let mut runner = runner_with_real_release();
+    let installed = runner.run_steps(&create_with(&[]), Some("install"));
+    assert_eq!(installed.code(), 0, "{}", installed.show());
+    runner.cancel_after = Some(Duration::from_millis(1500));
+    // A `slow` extraction stays Running: the runner's SIGTERM comes while it is waited for.
+    let run = runner.run_action(&extract_with(
+        &sim,
+        "slow-action-ext",
+        &[("interval", "5s"), ("timeout", "20s")],
+    ));
+    assert_eq!(run.code(), 143, "{}", run.show());
+    let extraction = extraction_ids(&sim);
+    assert_eq!(extraction.len(), 1, "{extraction:?}");
+    assert_eq!(run.outputs["extraction-id"], extraction[0]);
+    assert_eq!(run.outputs["extraction-state"], "Running");
+    assert_eq!(run.outputs["stage"], "extraction");
+    assert_eq!(run.outputs["job-id"], "");
+    assert!(sim.created_requests().is_empty(), "no job after a cancel");
 }

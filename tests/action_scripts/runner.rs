@@ -224,6 +224,8 @@ pub struct StepResult {
     pub stderr: String,
     pub outputs: Vec<(String, String)>,
     pub path: Vec<String>,
+    /// What the step appended to `GITHUB_STEP_SUMMARY`.
+    pub summary: String,
 }
 
 impl StepResult {
@@ -555,6 +557,7 @@ exit 22
                 .lines()
                 .map(str::to_string)
                 .collect(),
+            summary: fs::read_to_string(&summary).unwrap(),
         }
     }
 
