@@ -45,7 +45,6 @@ pub struct Client {
     auth: Auth,
     user_agent: String,
     trust: Trust,
-    trust_source: TrustSource,
     /// Which addresses a connection may use (see [`Resolver`]).
     resolver: Resolver,
     agent: Mutex<Agent>,
@@ -196,13 +195,12 @@ impl Client {
             None => Trust::default(),
         };
         let resolver = Resolver::new(&[&api, &authority]);
-        let (agent, trust_source) = build_agent(&config.user_agent, &trust, &resolver);
+        let agent = build_agent(&config.user_agent, &trust, &resolver);
         let client = Self {
             api,
             auth: Auth::new(config.credentials, authority, config.scope),
             user_agent: config.user_agent,
             trust,
-            trust_source,
             resolver,
             agent: Mutex::new(agent),
             budget,
@@ -281,7 +279,7 @@ impl Client {
         cancel.detach(attached);
         if cancel.is_cancelled() {
             *self.agent.lock().unwrap_or_else(PoisonError::into_inner) =
-                build_agent(&self.user_agent, &self.trust, &self.resolver).0;
+                build_agent(&self.user_agent, &self.trust, &self.resolver);
         }
         Ok(result)
     }
@@ -301,9 +299,10 @@ impl Client {
         &self.trust
     }
 
-    /// Where the trusted roots come from.
+    /// Where the trusted roots come from (where the platform's store is
+    /// files, this reads it: once per process).
     pub(crate) fn trust_source(&self) -> TrustSource {
-        self.trust_source
+        self.trust.source()
     }
 
     /// Sends `request` once, without retrying: the status of any answer, or
@@ -610,10 +609,16 @@ fn configure<B>(
     builder
 }
 
-fn build_agent(user_agent: &str, trust: &Trust, resolver: &Resolver) -> (Agent, TrustSource) {
-    let (tls, source) = trust.tls_config();
+/// The client's agent: TCP (through a proxy's `CONNECT` when one is set),
+/// then TLS with `trust` where the URL is https; nothing reads the
+/// platform's certificate store before a connection needs TLS.
+fn build_agent(user_agent: &str, trust: &Trust, resolver: &Resolver) -> Agent {
+    use ureq::unversioned::transport::{ConnectProxyConnector, Connector as _, TcpConnector};
+    let connector =
+        ().chain(ConnectProxyConnector::default())
+            .chain(TcpConnector::default())
+            .chain(trust.connector());
     let config = Agent::config_builder()
-        .tls_config(tls)
         // 429 and 503 answers must keep their Retry-After header.
         .http_status_as_error(false)
         .user_agent(user_agent)
@@ -624,12 +629,7 @@ fn build_agent(user_agent: &str, trust: &Trust, resolver: &Resolver) -> (Agent, 
         .proxy(None)
         .max_idle_connections_per_host(2)
         .build();
-    let agent = Agent::with_parts(
-        config,
-        ureq::unversioned::transport::DefaultConnector::default(),
-        resolver.clone(),
-    );
-    (agent, source)
+    Agent::with_parts(config, connector, resolver.clone())
 }
 
 /// `Retry-After`, else the iTwin Platform's own rate-limit header.
