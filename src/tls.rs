@@ -242,7 +242,7 @@ mod store {
                 certs.read(file);
             }
             let mut rest = Rest { dirs, files, certs };
-            if rest.certs.distinct.is_empty() {
+            if rest.certs.roots.is_empty() {
                 let first = rest.read_dirs();
                 return Self {
                     first: Arc::new(first),
@@ -250,7 +250,7 @@ mod store {
                     all: OnceLock::new(),
                 };
             }
-            let first = Arc::new(rest.certs.parse());
+            let first = Arc::new(rest.certs.take_roots());
             let rest = (!rest.dirs.is_empty()).then_some(rest);
             Self {
                 first,
@@ -268,7 +268,7 @@ mod store {
                     files: rest.files.clone(),
                     certs: Certificates {
                         seen: rest.certs.seen.clone(),
-                        distinct: Vec::new(),
+                        roots: RootCertStore::empty(),
                     },
                 };
                 let more = rest.read_dirs();
@@ -301,7 +301,7 @@ mod store {
                     }
                 }
             }
-            self.certs.parse()
+            self.certs.take_roots()
         }
     }
 
@@ -439,41 +439,46 @@ mod store {
         (probed.cert_file, probed.cert_dir)
     }
 
-    /// Certificates read from the store, each distinct one once.
-    #[derive(Default)]
+    /// Certificates read from the store, each distinct one parsed once,
+    /// as it is read: neither a whole file nor the certificates' DER stay
+    /// in memory, only their SHA-256.
     struct Certificates {
-        seen: HashSet<CertificateDer<'static>>,
-        /// Read since the last [`Certificates::parse`].
-        distinct: Vec<CertificateDer<'static>>,
+        seen: HashSet<[u8; 32]>,
+        /// Parsed since the last [`Certificates::take_roots`].
+        roots: RootCertStore,
+    }
+
+    impl Default for Certificates {
+        fn default() -> Self {
+            Self {
+                seen: HashSet::new(),
+                roots: RootCertStore::empty(),
+            }
+        }
     }
 
     impl Certificates {
         /// Reads the PEM certificates of `path`; what cannot be read is
         /// skipped, as OpenSSL does.
         fn read(&mut self, path: &Path) {
-            use std::io::Read as _;
-            let Ok(mut file) = std::fs::File::open(path) else {
+            let Ok(file) = std::fs::File::open(path) else {
                 return;
             };
             FILES_OPENED.fetch_add(1, Ordering::Relaxed);
-            let mut pem = Vec::new();
-            if file.read_to_end(&mut pem).is_err() {
-                return;
-            }
-            for cert in CertificateDer::pem_slice_iter(&pem).flatten() {
-                if self.seen.insert(cert.clone()) {
-                    self.distinct.push(cert);
+            for cert in CertificateDer::pem_reader_iter(file).flatten() {
+                let digest = ring::digest::digest(&ring::digest::SHA256, cert.as_ref());
+                let mut id = [0; 32];
+                id.copy_from_slice(digest.as_ref());
+                if self.seen.insert(id) {
+                    CERTIFICATES_PARSED.fetch_add(1, Ordering::Relaxed);
+                    self.roots.add_parsable_certificates([cert]);
                 }
             }
         }
 
-        /// The trust anchors of the certificates read since the last call.
-        fn parse(&mut self) -> RootCertStore {
-            let certs = std::mem::take(&mut self.distinct);
-            CERTIFICATES_PARSED.fetch_add(certs.len(), Ordering::Relaxed);
-            let mut store = RootCertStore::empty();
-            store.add_parsable_certificates(certs);
-            store
+        /// The trust anchors parsed since the last call.
+        fn take_roots(&mut self) -> RootCertStore {
+            std::mem::replace(&mut self.roots, RootCertStore::empty())
         }
     }
 
