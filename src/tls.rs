@@ -10,7 +10,8 @@
 //! process, each file once, and each distinct certificate is parsed once
 //! however many files hold it. On macOS and Windows the operating system's
 //! verifier decides (rustls-platform-verifier), built at the first TLS
-//! connection of a client.
+//! connection of a client; with extra certificates, rustls verifies against
+//! the system's certificates (read once per process) and the extra ones.
 
 use std::fmt;
 use std::io::{Read as _, Write as _};
@@ -502,16 +503,21 @@ mod store {
 }
 
 /// The operating system's verifier (macOS: Keychain; Windows: the
-/// certificate store), with any extra roots.
+/// certificate store); with extra roots, rustls's verification against the
+/// system's certificates (read once per process) and the extra ones.
 #[cfg(any(target_vendor = "apple", windows))]
 mod store {
-    use std::sync::Arc;
+    use std::sync::{Arc, OnceLock};
 
     use rustls::client::WantsClientCert;
     use rustls::crypto::CryptoProvider;
     use rustls::pki_types::CertificateDer;
-    use rustls::{ClientConfig, ConfigBuilder, WantsVerifier};
+    use rustls::{ClientConfig, ConfigBuilder, RootCertStore, WantsVerifier};
     use rustls_platform_verifier::Verifier;
+
+    use super::{CERTIFICATES_PARSED, LOADS, Ordering};
+
+    static SYSTEM: OnceLock<Arc<RootCertStore>> = OnceLock::new();
 
     pub(super) fn has_system_roots() -> bool {
         true
@@ -522,13 +528,22 @@ mod store {
         extra: &[CertificateDer<'static>],
         provider: Arc<CryptoProvider>,
     ) -> Result<ConfigBuilder<ClientConfig, WantsClientCert>, rustls::Error> {
-        let verifier = match extra {
-            [] => Verifier::new(provider)?,
-            extra => Verifier::new_with_extra_roots(extra.iter().cloned(), provider)?,
-        };
-        Ok(builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(verifier)))
+        if extra.is_empty() {
+            return Ok(builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(Verifier::new(provider)?)));
+        }
+        let system = SYSTEM.get_or_init(|| {
+            LOADS.fetch_add(1, Ordering::Relaxed);
+            let certs = rustls_native_certs::load_native_certs().certs;
+            CERTIFICATES_PARSED.fetch_add(certs.len(), Ordering::Relaxed);
+            let mut store = RootCertStore::empty();
+            store.add_parsable_certificates(certs);
+            Arc::new(store)
+        });
+        let mut roots = RootCertStore::clone(system);
+        roots.add_parsable_certificates(extra.iter().cloned());
+        Ok(builder.with_root_certificates(roots))
     }
 }
 
