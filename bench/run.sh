@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # bench/run.sh: measure ec3-gate side by side with what users would write instead (a curl + jq
 # script, a Node script on @itwin/insights-client) against the simulated job service on
-# loopback, check the footprint budgets, and write the table to bench/results.md.
+# loopback, over plain http and over TLS, check the footprint budgets, and write the table to
+# bench/results.md.
 #
 # Usage: bench/run.sh [--runs N] [--status-runs N] [--polls N] [--interval-ms MS] [--build]
-#                     [--no-priority] [--out FILE] [--raw FILE]
+#                     [--gate FILE] [--no-priority] [--out FILE] [--raw FILE]
 #   --runs N         measured runs of each wait (default 5; at least 5)
 #   --status-runs N  measured runs of each status query (default 15; at least 5)
 #   --polls N        Running polls of the waited job: Queued, Running x N, Succeeded (default 20)
 #   --interval-ms MS poll interval of every waiting tool (default 50)
 #   --build          (re)build ec3-gate and the simulator with cargo even if they exist
+#   --gate FILE      measure this ec3-gate binary instead (an older build, for a before/after)
 #   --no-priority    measure at normal priority (default: SCHED_FIFO via chrt when allowed,
 #                    else nice -10: the machine is shared)
 #   --out FILE       where to write the table (default bench/results.md)
@@ -19,7 +21,8 @@
 # 2 on a usage error or when a tool misbehaves (wrong answer or exit code).
 #
 # Needs cargo, curl, jq and GNU time (/usr/bin/time; installed with apt-get when missing and
-# running as root). node and npm are optional: without them the Node rows are skipped.
+# running as root). node and npm are optional: without them the Node rows are skipped. strace is
+# optional: with it, the trust store files each ec3-gate run opens are counted.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -33,9 +36,10 @@ build=false
 priority=true
 out=bench/results.md
 raw=
+gate=
 
 usage() {
-  sed -n '6,17p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '7,19p' "$0" | sed 's/^# \{0,1\}//'
   exit "${1:-2}"
 }
 
@@ -46,6 +50,7 @@ while (($#)); do
     --polls) polls=${2:?--polls needs a value}; shift 2 ;;
     --interval-ms) interval_ms=${2:?--interval-ms needs a value}; shift 2 ;;
     --build) build=true; shift ;;
+    --gate) gate=${2:?--gate needs a value}; shift 2 ;;
     --no-priority) priority=false; shift ;;
     --out) out=${2:?--out needs a value}; shift 2 ;;
     --raw) raw=${2:?--raw needs a value}; shift 2 ;;
@@ -96,13 +101,19 @@ fi
 
 target=${CARGO_TARGET_DIR:-$root/target}
 triple=x86_64-unknown-linux-gnu
-gate=$target/$triple/dist/ec3-gate
+own_gate=false
+if [[ -z $gate ]]; then
+  gate=$target/$triple/dist/ec3-gate
+  own_gate=true
+fi
+[[ $own_gate == true || -x $gate ]] || die "--gate: '$gate' is not an executable file"
 sim=$target/release/examples/ec3-sim
 measure=$target/bench/measure
 
-if [[ $build == true || ! -x $gate ]]; then
+if [[ $own_gate == true && ($build == true || ! -x $gate) ]]; then
   log "building the static ec3-gate (cargo build --profile dist --target $triple)"
-  RUSTFLAGS='-C target-feature=+crt-static' \
+  # The release workflow's flags for Linux (.github/workflows/release.yml).
+  RUSTFLAGS='-C target-feature=+crt-static -C link-arg=-Wl,-z,pack-relative-relocs' \
     cargo build --profile dist --target "$triple" --bin ec3-gate >&2
 fi
 if [[ $build == true || ! -x $sim ]]; then
@@ -122,12 +133,14 @@ fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ec3-bench.XXXXXX")
 sim_pid=
+tls_pid=
 # shellcheck disable=SC2317 # called through the EXIT trap
 cleanup() {
-  if [[ -n $sim_pid ]]; then
-    kill "$sim_pid" 2>/dev/null || true
-    wait "$sim_pid" 2>/dev/null || true
-  fi
+  local pid
+  for pid in $sim_pid $tls_pid; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -148,41 +161,81 @@ if [[ $priority == true ]]; then
   fi
 fi
 
-"${prio[@]}" "$sim" --addr 127.0.0.1:0 --running-polls "$polls" --url-file "$work/url" \
-  >/dev/null 2>"$work/sim.log" &
-sim_pid=$!
-for _ in $(seq 100); do
-  [[ -s $work/url ]] && break
-  kill -0 "$sim_pid" 2>/dev/null || die "the simulator exited: $(cat "$work/sim.log")"
-  sleep 0.05
-done
-[[ -s $work/url ]] || die "the simulator did not start within 5 s"
+# The simulator twice: over plain http, and over TLS (`--tls`: a certificate for localhost from a
+# fresh test CA, written to $ca).
+ca=$work/ca.pem
+start_sim() { # start_sim URL_FILE [ARGS...]: starts one simulator, sets `started`
+  local url_file=$1
+  shift
+  "${prio[@]}" "$sim" --addr 127.0.0.1:0 --running-polls "$polls" --url-file "$url_file" "$@" \
+    >/dev/null 2>>"$work/sim.log" &
+  started=$!
+  for _ in $(seq 100); do
+    [[ -s $url_file ]] && return
+    kill -0 "$started" 2>/dev/null || die "the simulator exited: $(cat "$work/sim.log")"
+    sleep 0.05
+  done
+  die "the simulator did not start within 5 s"
+}
+start_sim "$work/url"
+sim_pid=$started
+start_sim "$work/url-tls" --tls "$ca"
+tls_pid=$started
 url=$(head -n1 "$work/url")
-log "simulator at $url (running polls: $polls)"
+tls_url=$(head -n1 "$work/url-tls")
+log "simulators at $url and $tls_url (running polls: $polls)"
 
 # Every measured tool sees the same environment: the simulator, any token (the simulator takes
 # any), no proxy, no GitHub Actions mode.
+# Trust is each tool's default (the platform store for ec3-gate, curl's bundle, Node's roots);
+# the TLS scenarios add the simulator's CA the way each tool takes it (command_for).
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy GITHUB_ACTIONS \
-  GITHUB_OUTPUT GITHUB_STEP_SUMMARY ITWIN_CLIENT_ID ITWIN_CLIENT_SECRET EC3_JOB_ID
-export ITWIN_API_URL=$url ITWIN_ACCESS_TOKEN=bench-token NO_COLOR=1
+  GITHUB_OUTPUT GITHUB_STEP_SUMMARY ITWIN_CLIENT_ID ITWIN_CLIENT_SECRET EC3_JOB_ID \
+  SSL_CERT_FILE SSL_CERT_DIR CURL_CA_BUNDLE NODE_EXTRA_CA_CERTS EC3_CA_CERT
+export ITWIN_ACCESS_TOKEN=bench-token NO_COLOR=1
 
 interval_s=$(awk -v ms="$interval_ms" 'BEGIN { printf "%.3f", ms / 1000 }')
 tools=(ec3-gate curl+jq)
 [[ $have_node == true ]] && tools+=(node)
 
-# The command line of one tool for one scenario and job id, into the array `cmd`.
+# The command line of one tool for one scenario and job id, into the array `cmd`; the variables
+# it needs, into `cmd_env` (set by `env` before the measured process starts). Over TLS each tool
+# gets the simulator's CA its own way: ec3-gate as an extra CA on top of the platform store
+# (EC3_CA_CERT, as --ca-cert), Node on top of its roots (NODE_EXTRA_CA_CERTS), curl as its
+# bundle (CURL_CA_BUNDLE, as --cacert: it then reads only that file).
 command_for() {
-  local scenario=$1 tool=$2 job=$3
-  case $scenario/$tool in
-    status/ec3-gate) cmd=("$gate" status "$job" --api-url "$url") ;;
+  local scenario=$1 tool=$2 job=$3 api=$url
+  [[ $scenario == *-tls ]] && api=$tls_url
+  cmd_env=("ITWIN_API_URL=$api")
+  case $scenario in
+    *-tls)
+      case $tool in
+        ec3-gate) cmd_env+=("EC3_CA_CERT=$ca") ;;
+        curl+jq) cmd_env+=("CURL_CA_BUNDLE=$ca") ;;
+        node) cmd_env+=("NODE_EXTRA_CA_CERTS=$ca") ;;
+      esac ;;
+  esac
+  case ${scenario%-tls}/$tool in
+    status/ec3-gate) cmd=("$gate" status "$job" --api-url "$api") ;;
     status/curl+jq) cmd=(bash bench/curl/status.sh "$job") ;;
     status/node) cmd=(node bench/node/ec3.js status "$job") ;;
     wait/ec3-gate)
-      cmd=("$gate" wait "$job" --api-url "$url" --interval "${interval_ms}ms" --timeout 60s) ;;
+      cmd=("$gate" wait "$job" --api-url "$api" --interval "${interval_ms}ms" --timeout 60s) ;;
     wait/curl+jq) cmd=(bash bench/curl/wait.sh "$job" "$interval_s") ;;
     wait/node) cmd=(node bench/node/ec3.js wait "$job" "$interval_ms") ;;
     *) die "no command for $scenario/$tool" ;;
   esac
+}
+
+# The simulator a scenario runs against, for its reset and counters.
+control() { # control SCENARIO PATH [CURL ARGS...]
+  local scenario=$1 path=$2
+  shift 2
+  if [[ $scenario == *-tls ]]; then
+    curl -fsS --cacert "$ca" "$@" "$tls_url$path"
+  else
+    curl -fsS "$@" "$url$path"
+  fi
 }
 
 results=$work/results.tsv
@@ -192,13 +245,13 @@ results=$work/results.tsv
 # scenario, tool, wall_us, user_us, sys_us, rss_kib, connections, requests, after_terminal, polls.
 run_once() {
   local scenario=$1 tool=$2 job=$3 record=$4 want_out want_polls
-  case $scenario in
+  case ${scenario%-tls} in
     status) want_out=Queued want_polls=1 ;;
     wait) want_out=Succeeded want_polls=$((polls + 2)) ;;
   esac
   command_for "$scenario" "$tool" "$job"
-  curl -fsS -X POST "$url/__reset" >/dev/null
-  "${prio[@]}" "$measure" "$work/m" -- "${cmd[@]}" >"$work/stdout" 2>"$work/stderr" ||
+  control "$scenario" /__reset -X POST >/dev/null
+  env "${cmd_env[@]}" "${prio[@]}" "$measure" "$work/m" -- "${cmd[@]}" >"$work/stdout" 2>"$work/stderr" ||
     die "measure failed for $tool $scenario"
   local wall user sys rss code
   read -r wall user sys rss code <"$work/m"
@@ -208,7 +261,7 @@ run_once() {
     die "$tool $scenario $job: exit $code, printed '$got' (want 0, '$want_out'); stderr: $(head -c 2000 "$work/stderr")"
   fi
   local conns reqs after jpolls
-  read -r conns reqs after jpolls < <(curl -fsS "$url/__stats" | jq -r --arg job "$job" \
+  read -r conns reqs after jpolls < <(control "$scenario" /__stats | jq -r --arg job "$job" \
     '[.connections - 1, .requests - 1, .requestsAfterTerminal, (.jobs[$job].polls // 0)] | @tsv')
   ((jpolls == want_polls)) ||
     die "$tool $scenario $job: the job was polled $jpolls times (want $want_polls)"
@@ -219,9 +272,10 @@ run_once() {
 }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-for scenario in status wait; do
+scenarios=(status wait status-tls wait-tls)
+for scenario in "${scenarios[@]}"; do
   n=$runs
-  [[ $scenario == status ]] && n=$status_runs
+  [[ $scenario == status* ]] && n=$status_runs
   log "$scenario: 1 warm-up + $n measured runs per tool, interleaved (${tools[*]})"
   for tool in "${tools[@]}"; do
     run_once "$scenario" "$tool" "ok-warmup-$scenario-${tool//+/-}" skip
@@ -238,11 +292,39 @@ log "cross-check: /usr/bin/time -f %M on $runs ec3-gate waits"
 gnu_rss=()
 for i in $(seq "$runs"); do
   command_for wait ec3-gate "ok-gnutime-$i"
-  curl -fsS -X POST "$url/__reset" >/dev/null
-  "${prio[@]}" /usr/bin/time -f '%M' -o "$work/gnutime" "${cmd[@]}" >/dev/null 2>&1 ||
+  control wait /__reset -X POST >/dev/null
+  env "${cmd_env[@]}" "${prio[@]}" /usr/bin/time -f '%M' -o "$work/gnutime" "${cmd[@]}" >/dev/null 2>&1 ||
     die "ec3-gate wait failed under /usr/bin/time"
   gnu_rss+=("$(tail -n1 "$work/gnutime")")
 done
+
+# The trust store files each ec3-gate run opens (strace, when installed): the bundle and
+# certificate directories of the platform store, not the extra CA it is given.
+opens=$work/opens.tsv
+: >"$opens"
+have_strace=false
+command -v strace >/dev/null && have_strace=true
+store_opens() { # store_opens LABEL: counts for the command in `cmd` and `cmd_env`
+  strace -f -qq -e trace=open,openat -o "$work/strace" env "${cmd_env[@]}" "${cmd[@]}" \
+    >/dev/null 2>&1 || true
+  local n
+  n=$(grep -v -F "$ca" "$work/strace" | grep -cE \
+    '"(/etc/ssl|/usr/lib/ssl|/etc/pki|/etc/ca-certificates|/usr/share/ca-certificates|/usr/local/share/certs|/etc/openssl)' ||
+    true)
+  printf '%s\t%s\n' "$1" "$n" >>"$opens"
+}
+if [[ $have_strace == true ]]; then
+  log "trust store opens (strace): --help, a usage error, status and wait over http and TLS"
+  cmd_env=("ITWIN_API_URL=$url") cmd=("$gate" --help)
+  store_opens "--help"
+  cmd=("$gate" status)
+  store_opens "usage error (status without a job id)"
+  for scenario in status wait status-tls wait-tls; do
+    command_for "$scenario" ec3-gate "ok-strace-$scenario"
+    control "$scenario" /__reset -X POST >/dev/null
+    store_opens "$scenario"
+  done
+fi
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---------------------------------------------------------------------------------------------
@@ -272,12 +354,16 @@ table=$work/table.md
 {
   echo '| scenario | tool | wall ms | × | CPU ms (user+sys) | × | peak RSS MiB | × | requests | TCP connections | requests after terminal |'
   echo '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
-  for scenario in status wait; do
+  for scenario in "${scenarios[@]}"; do
     base_wall=$(column "$scenario" ec3-gate 3 | median)
     base_cpu=$(cpu_column "$scenario" ec3-gate | median)
     base_rss=$(column "$scenario" ec3-gate 6 | median)
-    label="status (1 query)"
-    [[ $scenario == wait ]] && label="wait (Running × $polls: $((polls + 2)) polls, every ${interval_ms} ms)"
+    case $scenario in
+      status) label="status (1 query)" ;;
+      wait) label="wait (Running × $polls: $((polls + 2)) polls, every ${interval_ms} ms)" ;;
+      status-tls) label="status over TLS (1 query)" ;;
+      wait-tls) label="wait over TLS (Running × $polls: $((polls + 2)) polls, every ${interval_ms} ms)" ;;
+    esac
     for tool in "${tools[@]}"; do
       wall=$(column "$scenario" "$tool" 3 | median)
       cpu=$(cpu_column "$scenario" "$tool" | median)
@@ -308,31 +394,59 @@ kind=$(file -b "$gate")
 static=false stripped=false
 [[ $kind == *static* ]] && static=true
 [[ $kind == *", stripped"* ]] && stripped=true
+ms() { fmt "$(awk -v x="$1" 'BEGIN { print x / 1000 }')" 2; }
 ok=1
-[[ $static == true && $stripped == true ]] && ((size <= 4 * mib)) && ok=0
-verdict "$ok" "static stripped binary ≤ 4 MiB: $(fmt "$(awk -v s="$size" -v m="$mib" 'BEGIN { print s / m }')" 2) MiB ($size bytes; static: $static, stripped: $stripped)"
+[[ $static == true && $stripped == true ]] && ((size * 2 <= 7 * mib)) && ok=0
+verdict "$ok" "static stripped binary ≤ 3.5 MiB: $(fmt "$(awk -v s="$size" -v m="$mib" 'BEGIN { print s / m }')" 2) MiB ($size bytes; static: $static, stripped: $stripped)"
 
 wait_rss=$(column wait ec3-gate 6 | median)
 gnu_median=$(printf '%s\n' "${gnu_rss[@]}" | median)
 worst_rss=$(awk -v a="$wait_rss" -v b="$gnu_median" 'BEGIN { print (a > b) ? a : b }')
 ok=1
-awk -v r="$worst_rss" 'BEGIN { exit !(r <= 5 * 1024) }' && ok=0
-verdict "$ok" "peak RSS of a $polls-poll wait (Queued, Running × $polls, Succeeded) ≤ 5 MiB: median $(fmt "$(awk -v x="$wait_rss" 'BEGIN { print x / 1024 }')" 2) MiB (GNU time -f %M: $(fmt "$(awk -v x="$gnu_median" 'BEGIN { print x / 1024 }')" 2) MiB)"
+awk -v r="$worst_rss" 'BEGIN { exit !(r <= 3 * 1024) }' && ok=0
+verdict "$ok" "peak RSS of a $polls-poll wait (Queued, Running × $polls, Succeeded) ≤ 3 MiB: median $(fmt "$(awk -v x="$wait_rss" 'BEGIN { print x / 1024 }')" 2) MiB (GNU time -f %M: $(fmt "$(awk -v x="$gnu_median" 'BEGIN { print x / 1024 }')" 2) MiB)"
+
+status_cpu=$(cpu_column status ec3-gate | median)
+ok=1
+awk -v c="$status_cpu" 'BEGIN { exit !(c <= 2000) }' && ok=0
+verdict "$ok" "one status query over plain http ≤ 2.0 ms median CPU: $(ms "$status_cpu") ms over $status_runs runs"
+
+tls_cpu=$(cpu_column status-tls ec3-gate | median)
+ok=1
+awk -v c="$tls_cpu" 'BEGIN { exit !(c <= 4000) }' && ok=0
+verdict "$ok" "one status query over TLS (the platform store and the simulator's CA) ≤ 4.0 ms median CPU: $(ms "$tls_cpu") ms over $status_runs runs"
 
 status_wall=$(column status ec3-gate 3 | median)
 ok=1
 awk -v w="$status_wall" 'BEGIN { exit !(w <= 5000) }' && ok=0
-verdict "$ok" "one status query on loopback ≤ 5 ms median wall: $(fmt "$(awk -v x="$status_wall" 'BEGIN { print x / 1000 }')" 2) ms over $status_runs runs"
+verdict "$ok" "one status query on loopback ≤ 5 ms median wall: $(ms "$status_wall") ms over $status_runs runs"
 
-conns=$(range wait ec3-gate 7)
-ok=1
-[[ $conns == 1 ]] && ok=0
-verdict "$ok" "exactly one TCP connection per wait: $conns in each of $runs waits"
+for scenario in wait wait-tls; do
+  conns=$(range "$scenario" ec3-gate 7)
+  ok=1
+  [[ $conns == 1 ]] && ok=0
+  over="plain http"
+  [[ $scenario == wait-tls ]] && over=TLS
+  verdict "$ok" "exactly one TCP connection per wait over $over: $conns in each of $runs waits"
+done
 
 after=$(awk -F'\t' '$2 == "ec3-gate" { s += $9 } END { print s + 0 }' "$results")
 ok=1
 [[ $after == 0 ]] && ok=0
-verdict "$ok" "zero requests after a terminal status: $after over all $((runs + status_runs)) ec3-gate runs"
+verdict "$ok" "zero requests after a terminal status: $after over all $((2 * (runs + status_runs))) ec3-gate runs"
+
+if [[ $have_strace == true ]]; then
+  opened() { awk -F'\t' -v w="$1" '$1 == w { print $2 }' "$opens"; }
+  plain="$(opened --help) for --help, $(opened "usage error (status without a job id)") for a usage error, $(opened status) for a status and $(opened wait) for a wait over plain http"
+  ok=1
+  [[ $(opened --help)$(opened "usage error (status without a job id)")$(opened status)$(opened wait) == 0000 ]] && ok=0
+  verdict "$ok" "no trust store file opened without TLS: $plain"
+  ok=1
+  [[ $(opened status-tls) == "$(opened wait-tls)" && $(opened status-tls) -ge 1 ]] && ok=0
+  verdict "$ok" "the trust store read once per run over TLS: $(opened status-tls) file(s) opened by a status, $(opened wait-tls) by a $((polls + 2))-poll wait"
+else
+  echo "note: strace is not installed: the trust store files each run opens were not counted" >>"$budgets"
+fi
 
 [[ $polls == 20 ]] ||
   echo "note: the RSS budget is defined for 20 Running polls; this run used $polls" >>"$budgets"
@@ -356,10 +470,10 @@ fi
   echo
   echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "- machine: $(nproc) CPUs ($cpu_model), ${mem_gib} GiB, Linux $(uname -r); load average $load_before before, $load_after after (a shared machine: other work ran alongside)"
-  echo "- ec3-gate: $("$gate" --version) ($gate, static dist-profile build)"
+  echo "- ec3-gate: $("$gate" --version) ($gate, static dist-profile build$([[ $own_gate == true ]] && printf ', commit %s' "$(git describe --always --dirty 2>/dev/null || echo unknown)"))"
   echo "- curl+jq: $(curl --version | head -n1 | cut -d' ' -f1-2), $(jq --version), run by bash $(bash -c 'echo "${BASH_VERSION%%(*}"')"
   echo "- node: $node_line"
-  echo "- method: \`bench/run.sh\` against the simulator (the \`ec3-sim\` crate in \`sim/\`, run as \`examples/ec3-sim.rs\`) on 127.0.0.1; medians of $status_runs status queries and $runs waits per tool, runs interleaved across tools after one warm-up each$priority_note; the waited job answers Queued, Running × $polls, Succeeded; every tool polls every $interval_ms ms. Wall, CPU (user+sys) and peak RSS come from \`wait4(2)\` (\`bench/measure.rs\`, µs resolution; RSS is the largest single process of the tool's tree, as GNU time reports it); requests and TCP connections are counted by the simulator, which is reset before each run. × is the ratio to ec3-gate in the same scenario; ranges show min–max over the runs."
+  echo "- method: \`bench/run.sh\` against the simulator (the \`ec3-sim\` crate in \`sim/\`, run as \`examples/ec3-sim.rs\`) on 127.0.0.1; medians of $status_runs status queries and $runs waits per tool, runs interleaved across tools after one warm-up each$priority_note; the waited job answers Queued, Running × $polls, Succeeded; every tool polls every $interval_ms ms. The TLS rows run against a second simulator started with \`--tls\` (a certificate for localhost from a fresh test CA), whose CA each tool gets its own way: ec3-gate as an extra CA on top of the platform store (\`EC3_CA_CERT\`), Node on top of its bundled roots (\`NODE_EXTRA_CA_CERTS\`), curl as its whole bundle (\`CURL_CA_BUNDLE\`, so it reads that one file instead of its store); \`SSL_CERT_FILE\` and \`SSL_CERT_DIR\` are unset, so each tool's store is its default. Wall, CPU (user+sys) and peak RSS come from \`wait4(2)\` (\`bench/measure.rs\`, µs resolution; RSS is the largest single process of the tool's tree, as GNU time reports it); requests and TCP connections are counted by the simulator, which is reset before each run. × is the ratio to ec3-gate in the same scenario; ranges show min–max over the runs."
   echo
   cat "$table"
   echo

@@ -188,7 +188,7 @@ impl Checkup {
             } => {
                 let endpoints: Vec<&Endpoint> = api.iter().chain(authority).collect();
                 let resolver = Resolver::new(&endpoints);
-                let (agent, source) = build_agent(
+                let agent = build_agent(
                     user_agent,
                     trust.as_ref().unwrap_or(&Trust::default()),
                     &resolver,
@@ -196,7 +196,7 @@ impl Checkup {
                 Targets {
                     api: api.as_ref(),
                     authority: authority.as_ref(),
-                    trust: trust.as_ref().map(|t| (t, source)),
+                    trust: trust.as_ref().map(|t| (t, t.source())),
                     sender: Sender::Agent(agent),
                     credentials: credentials.as_ref(),
                     scope: &self.scope,

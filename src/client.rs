@@ -29,6 +29,10 @@ const BRIEF_ATTEMPTS: u32 = 4;
 /// not started): long enough for a resolver hiccup, short enough that a typo
 /// in a URL does not hold a CI job.
 const BRIEF_WINDOW: Duration = Duration::from_secs(30);
+/// A connection's input buffer (it grows for a larger answer header).
+const INPUT_BUFFER_BYTES: usize = 16 << 10;
+/// A connection's output buffer: it must hold a request's whole header.
+const OUTPUT_BUFFER_BYTES: usize = 32 << 10;
 /// The media type the iTwin Platform recommends.
 pub(crate) const ITWIN_ACCEPT: &str = "application/vnd.bentley.itwin-platform.v1+json";
 /// Redirects followed for one request at most; each hop is a request of its
@@ -59,7 +63,6 @@ pub struct Client {
     api: Endpoint,
     auth: Auth,
     trust: Trust,
-    trust_source: TrustSource,
     /// The proxy variables as read at [`Client::new`].
     proxy_env: Vec<(&'static str, String)>,
     /// One pool for every call; a cancel interrupts only its own call's
@@ -226,13 +229,12 @@ impl Client {
         let budget = parts.budget?;
         let trust = parts.trust?;
         let resolver = Resolver::new(&[&api, &authority]);
-        let (agent, trust_source) = build_agent(&config.user_agent, &trust, &resolver);
+        let agent = build_agent(&config.user_agent, &trust, &resolver);
         let client = Self {
             proxy_env: parts.proxy_env,
             api,
             auth: Auth::new(credentials, authority, config.scope),
             trust,
-            trust_source,
             agent,
             budget,
             redactor: Mutex::default(),
@@ -324,9 +326,10 @@ impl Client {
         &self.trust
     }
 
-    /// Where the trusted roots come from.
+    /// Where the trusted roots come from (where the platform's store is
+    /// files, this reads it: once per process).
     pub(crate) fn trust_source(&self) -> TrustSource {
-        self.trust_source
+        self.trust.source()
     }
 
     /// Sends `request` once, without retrying: the status of any answer, or
@@ -791,14 +794,17 @@ pub(crate) fn configure<B>(
     builder
 }
 
-pub(crate) fn build_agent(
-    user_agent: &str,
-    trust: &Trust,
-    resolver: &Resolver,
-) -> (Agent, TrustSource) {
-    let (tls, source) = trust.tls_config();
+/// The client's agent: TCP (through a proxy's `CONNECT` when one is set),
+/// then TLS with `trust` where the URL is https, every connection
+/// interruptible by its call's cancel; nothing reads the platform's
+/// certificate store before a connection needs TLS.
+pub(crate) fn build_agent(user_agent: &str, trust: &Trust, resolver: &Resolver) -> Agent {
+    use ureq::unversioned::transport::{ConnectProxyConnector, Connector as _, TcpConnector};
+    let connector =
+        ().chain(ConnectProxyConnector::default())
+            .chain(TcpConnector::default())
+            .chain(trust.connector());
     let config = Agent::config_builder()
-        .tls_config(tls)
         // 429 and 503 answers must keep their Retry-After header.
         .http_status_as_error(false)
         .user_agent(user_agent)
@@ -810,13 +816,19 @@ pub(crate) fn build_agent(
         // Proxies are chosen per endpoint (curl's rules), never by ureq.
         .proxy(None)
         .max_idle_connections_per_host(2)
+        // Each connection's buffers are zero-filled, so they are resident
+        // (ureq's default: 128 KiB each). The input buffer grows when an
+        // answer's header needs it (up to ureq's 64 KiB header limit); the
+        // output buffer holds a request's header (an Authorization header of
+        // a few KiB). Measured: -208 KiB of peak RSS (docs/performance.md).
+        .input_buffer_size(INPUT_BUFFER_BYTES)
+        .output_buffer_size(OUTPUT_BUFFER_BYTES)
         .build();
-    let agent = Agent::with_parts(
+    Agent::with_parts(
         config,
-        crate::interrupt::InterruptibleConnector::default(),
+        crate::interrupt::InterruptibleConnector(connector),
         resolver.clone(),
-    );
-    (agent, source)
+    )
 }
 
 /// `Retry-After`, else the iTwin Platform's own rate-limit header.

@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use ureq::unversioned::transport::{
-    Buffers, ConnectionDetails, Connector, DefaultConnector, NextTimeout, ShutdownHandle, Transport,
+    Buffers, ConnectionDetails, Connector, NextTimeout, ShutdownHandle, Transport,
 };
 
 use crate::Cancel;
@@ -99,11 +99,12 @@ fn cancelled() -> ureq::Error {
     ))
 }
 
-/// ureq's connectors, with every connection made [`Interruptible`].
-#[derive(Debug, Default)]
-pub(crate) struct InterruptibleConnector(DefaultConnector);
+/// A chain of ureq's connectors, every connection it makes
+/// [`Interruptible`].
+#[derive(Debug)]
+pub(crate) struct InterruptibleConnector<C>(pub(crate) C);
 
-impl Connector for InterruptibleConnector {
+impl<C: Connector> Connector for InterruptibleConnector<C> {
     type Out = Box<dyn Transport>;
 
     fn connect(
@@ -141,7 +142,7 @@ impl Connector for InterruptibleConnector {
         let shut = io.end();
         Ok(inner?.map(|inner| {
             Box::new(Interruptible {
-                inner,
+                inner: Box::new(inner),
                 handles,
                 shut,
             }) as Box<dyn Transport>

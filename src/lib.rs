@@ -128,5 +128,9 @@ pub use new_jobs::{NewJobs, PLACEHOLDER_CONFIGURATION, PLACEHOLDER_N};
 pub use retry::parse_retry_after;
 pub use secret::Secret;
 pub use tls::{CaCert, TrustSource};
+/// For the tests of how the platform's certificate store is read; not part
+/// of the API.
+#[doc(hidden)]
+pub use tls::{StoreReads, store_reads};
 pub use upload::{NewJob, check_id};
 pub use wait::{Timeout, WaitOptions};
