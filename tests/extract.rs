@@ -348,6 +348,110 @@ fn bad_ids_and_flags_are_refused_before_anything_is_sent() {
 }
 
 #[test]
+fn extraction_variables_without_extract_are_refused_like_their_flags() {
+    let sim = sim(0);
+    let e = env(&sim);
+    // Each of these would create a job (exit 0) if the variable were ignored.
+    let plain = upload("a-ext", &["--extraction-id", "x-1"]);
+    let how = "goes with --extract (or EC3_EXTRACT=true): it says how to extract; \
+               set EC3_EXTRACT=true, or unset it";
+    let cases: Vec<(Vec<String>, Env, String)> = vec![
+        (
+            plain.clone(),
+            vec![("EC3_IMODEL_ID", "im-1".into())],
+            format!("error: EC3_IMODEL_ID: {how}"),
+        ),
+        (
+            plain.clone(),
+            vec![("EC3_CHANGESET_ID", "cs-9".into())],
+            format!("error: EC3_CHANGESET_ID: {how}"),
+        ),
+        (
+            plain.clone(),
+            vec![("EC3_ALLOW_PARTIAL_EXTRACTION", "true".into())],
+            format!("error: EC3_ALLOW_PARTIAL_EXTRACTION: {how}"),
+        ),
+        // EC3_EXTRACT=false says "not extracting" as loudly as leaving it out.
+        (
+            plain.clone(),
+            vec![
+                ("EC3_EXTRACT", "false".into()),
+                ("EC3_CHANGESET_ID", "cs-9".into()),
+            ],
+            format!("error: EC3_CHANGESET_ID: {how}"),
+        ),
+        // A value that is neither true nor false is never ignored either.
+        (
+            plain.clone(),
+            vec![("EC3_ALLOW_PARTIAL_EXTRACTION", "maybe".into())],
+            "error: EC3_ALLOW_PARTIAL_EXTRACTION: must be `true` or `false`, got 'maybe'".into(),
+        ),
+        // The flag is still named as the flag, with its own fix.
+        (
+            upload(
+                "a-ext",
+                &["--extraction-id", "x-1", "--changeset-id", "cs-9"],
+            ),
+            vec![("EC3_IMODEL_ID", "im-1".into())],
+            "error: --changeset-id: goes with --extract (or EC3_EXTRACT=true): it says how to \
+             extract; add --extract, or leave the flag out"
+                .into(),
+        ),
+        // Mappings come from the configurations: upload takes none, either way.
+        (
+            upload("a-ext", &["--extract", "--wait"]),
+            vec![("EC3_MAPPING_ID", "a-m1".into())],
+            "error: EC3_MAPPING_ID: is for `extract` only: `upload` takes no mapping ids".into(),
+        ),
+        (
+            plain.clone(),
+            vec![("EC3_MAPPING_ID", "a-m1".into())],
+            "error: EC3_MAPPING_ID: is for `extract` only".into(),
+        ),
+    ];
+    for (args, extra, want) in cases {
+        let mut all = e.clone();
+        all.extend(extra);
+        let r = run(&strs(&args), &common::pairs(&all));
+        assert_eq!(r.code, 2, "{args:?} {all:?}: {r:?}");
+        assert!(r.stderr.contains(&want), "{args:?}: {}", r.stderr);
+        assert_eq!(r.stdout, "", "no job id: {args:?}");
+    }
+    assert_eq!(sim.stats().requests, 0, "nothing was sent");
+
+    // In GitHub mode the error names the Action's inputs.
+    let mut all = e.clone();
+    all.push(("EC3_IMODEL_ID", "im-1".into()));
+    let r = run_github(&strs(&plain), &common::pairs(&all));
+    assert_eq!(r.code, 2, "{r:?}");
+    let error = r
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("::error"))
+        .expect("an ::error annotation");
+    assert!(
+        error.ends_with(
+            "input 'imodel-id' (EC3_IMODEL_ID): goes with input 'extract' (EC3_EXTRACT) set to \
+             true: it says how to extract; set 'extract' to true, or remove this input"
+        ),
+        "{error}"
+    );
+    r.assert_commands_intended();
+    assert_eq!(sim.stats().requests, 0, "nothing was sent");
+
+    // `false` (the Action's default for allow-partial-extraction) says
+    // nothing: the plain upload goes on.
+    let mut all = e.clone();
+    all.push(("EC3_ALLOW_PARTIAL_EXTRACTION", "false".into()));
+    all.push(("EC3_EXTRACT", "false".into()));
+    let r = run(&strs(&plain), &common::pairs(&all));
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.stdout, "ok-a-ext\n");
+    assert_eq!(sim.created_requests()[0]["extractionId"], "x-1");
+    r.assert_clean();
+}
+
+#[test]
 fn configurations_on_one_imodel_share_one_extraction_over_the_union_of_mappings() {
     let sim = sim(0);
     let e = env(&sim);

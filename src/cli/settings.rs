@@ -85,22 +85,23 @@ pub const VARIABLES: &[Variable] = &[
     var(
         "EC3_IMODEL_ID",
         Some("imodel-id"),
-        "`--imodel-id`: the iModel to extract",
+        "`--imodel-id`: the iModel to extract (`upload`: only with EC3_EXTRACT=true, else refused)",
     ),
     var(
         "EC3_CHANGESET_ID",
         Some("changeset-id"),
-        "`--changeset-id`: the changeset to extract (default: the latest)",
+        "`--changeset-id`: the changeset to extract (default: the latest; `upload`: only with EC3_EXTRACT=true, else refused)",
     ),
+    // No Action input: the Action runs `upload`, which refuses it.
     var(
         "EC3_MAPPING_ID",
-        Some("mapping-id"),
-        "`extract --mapping-id` (several: spaces, commas or newlines between)",
+        None,
+        "`extract --mapping-id` (several: spaces, commas or newlines between); refused by `upload`, which extracts its configurations' mappings",
     ),
     var(
         "EC3_ALLOW_PARTIAL_EXTRACTION",
         Some("allow-partial-extraction"),
-        "`true`: go on after a PartiallySucceeded extraction, with a warning; `false` (default)",
+        "`true`: go on after a PartiallySucceeded extraction, with a warning; `false` (default); `upload`: `true` only with EC3_EXTRACT=true, else refused",
     ),
     var(
         "EC3_MAX_REQUESTS_PER_MINUTE",
@@ -784,16 +785,74 @@ fn task(command: Command, env: &Env) -> Result<Task, Error> {
             ..
         } => {
             let extract = env.switch(extract, &env.ec3_extract, "EC3_EXTRACT")?;
-            let extract_flags = [
-                ("--imodel-id", imodel_id.is_some()),
-                ("--changeset-id", changeset_id.is_some()),
-                ("--allow-partial-extraction", allow_partial_extraction),
+            // Checked even when not extracting: a bad value is never ignored.
+            let allow_partial = env.switch(
+                allow_partial_extraction,
+                &env.ec3_allow_partial_extraction,
+                "EC3_ALLOW_PARTIAL_EXTRACTION",
+            )?;
+            // `upload` takes no mapping ids (the chain extracts those its
+            // configurations name): set, the variable would be lost.
+            if env.ec3_mapping_id.is_some() {
+                return Err(Error::config(
+                    env.name("EC3_MAPPING_ID"),
+                    "is for `extract` only: `upload` takes no mapping ids (with --extract it \
+                     extracts the mappings its configurations name); unset it",
+                ));
+            }
+            // The settings that say how to extract, by flag or by variable
+            // (`EC3_ALLOW_PARTIAL_EXTRACTION=false` says nothing): without
+            // extracting they would be lost, so they are refused.
+            let how_to_extract = [
+                (
+                    "--imodel-id",
+                    imodel_id.is_some(),
+                    "EC3_IMODEL_ID",
+                    env.ec3_imodel_id.is_some(),
+                ),
+                (
+                    "--changeset-id",
+                    changeset_id.is_some(),
+                    "EC3_CHANGESET_ID",
+                    env.ec3_changeset_id.is_some(),
+                ),
+                (
+                    "--allow-partial-extraction",
+                    allow_partial_extraction,
+                    "EC3_ALLOW_PARTIAL_EXTRACTION",
+                    allow_partial,
+                ),
             ];
             if !extract {
-                if let Some((flag, _)) = extract_flags.iter().find(|(_, given)| *given) {
+                let flag_way = (
+                    "--extract (or EC3_EXTRACT=true)",
+                    "add --extract, or leave the flag out",
+                );
+                let var_way = if env.github() {
+                    (
+                        "input 'extract' (EC3_EXTRACT) set to true",
+                        "set 'extract' to true, or remove this input",
+                    )
+                } else {
+                    (
+                        "--extract (or EC3_EXTRACT=true)",
+                        "set EC3_EXTRACT=true, or unset it",
+                    )
+                };
+                // Flags first: what the command line says, then the
+                // environment.
+                let by_flag = how_to_extract
+                    .iter()
+                    .find(|s| s.1)
+                    .map(|s| (s.0.to_owned(), flag_way));
+                let given = by_flag.or_else(|| {
+                    let by_var = how_to_extract.iter().find(|s| s.3);
+                    by_var.map(|s| (env.name(s.2), var_way))
+                });
+                if let Some((name, (with, fix))) = given {
                     return Err(Error::config(
-                        *flag,
-                        "goes with --extract (or EC3_EXTRACT=true): it says how to extract",
+                        name,
+                        format!("goes with {with}: it says how to extract; {fix}"),
                     ));
                 }
             }
@@ -870,11 +929,7 @@ fn task(command: Command, env: &Env) -> Result<Task, Error> {
                     ));
                 }
                 let jobs = NewJobs::new(configuration_ids, project_name, ec3_token);
-                let mut chain = ExtractAndUpload::new(jobs).allow_partial(env.switch(
-                    allow_partial_extraction,
-                    &env.ec3_allow_partial_extraction,
-                    "EC3_ALLOW_PARTIAL_EXTRACTION",
-                )?);
+                let mut chain = ExtractAndUpload::new(jobs).allow_partial(allow_partial);
                 if let Some(id) = imodel_id.or_else(|| env.ec3_imodel_id.clone()) {
                     chain = chain.imodel_id(id);
                 }
