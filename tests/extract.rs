@@ -154,6 +154,89 @@ fn a_failed_extraction_creates_no_job_exits_1_and_says_why_from_the_logs() {
 }
 
 #[test]
+fn a_stop_at_the_extraction_fills_the_message_output_json_and_summary_safely() {
+    let sim = sim(0);
+    let e = env(&sim);
+    let args = upload("fail-ext", &["--extract", "--wait", "--json"]);
+    let r = run_github(&strs(&args), &common::pairs(&e));
+    assert_eq!(r.code, 1, "{r:?}");
+    // The message is the core's failure text from the logs' Error entries:
+    // the hostile first entry (a fake `::error::` line, CR, ESC, BEL, NUL,
+    // far too long) kept as text and capped, the second entry after it.
+    let message = r.output("message");
+    assert!(
+        message.starts_with(
+            "fail-m1: Mapping fail-m1 could not be extracted.\n::error::fake failure\n\u{1b}[31mred\u{7}\u{0} query detail"
+        ),
+        "{message:?}"
+    );
+    assert!(
+        message.contains("\nfail-m2: Mapping fail-m2 could not be extracted."),
+        "{message:?}"
+    );
+    assert!(message.chars().count() <= 2100, "{}", message.len());
+    // The JSON object carries the same text.
+    let out = json(r.stdout.trim());
+    assert_eq!(out["message"], message);
+    assert_eq!(out["stage"], "extraction");
+    // The runner reads exactly the outputs ec3-gate wrote: the text ends
+    // none of them and starts no other.
+    let mut names: Vec<&str> = r.outputs.iter().map(|(k, _)| k.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "ec3-project-url",
+            "extraction-id",
+            "extraction-state",
+            "job-id",
+            "message",
+            "stage",
+            "status"
+        ],
+        "{:?}",
+        r.output_file
+    );
+    assert_eq!(r.output("status"), "");
+    // The summary's Message cell holds it, escaped into one inert row.
+    let row = r
+        .summary
+        .lines()
+        .find(|l| l.starts_with("| Message | "))
+        .expect("a Message row");
+    assert!(
+        row.starts_with(
+            r"| Message | fail\-m1\: Mapping fail\-m1 could not be extracted\.<br>\\u\{3a\}\:error\:\:fake failure<br>\\u\{1b\}\[31mred\\u\{7\}\\u\{0\} query detail"
+        ),
+        "{row}"
+    );
+    assert!(row.contains("fail\\-m2\\: Mapping"), "{row}");
+    assert!(row.ends_with(" |"), "{row}");
+    assert!(!r.summary.contains('\u{1b}') && !r.summary.contains('\0'));
+    assert!(!r.summary.lines().any(|l| l.trim_start().starts_with("::")));
+    r.assert_commands_intended();
+    r.assert_clean();
+
+    // PartiallySucceeded, not allowed: the message names its log errors.
+    let args = upload("partial-ext", &["--extract", "--wait"]);
+    let r = run_github(&strs(&args), &common::pairs(&e));
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(
+        r.output("message"),
+        "partial-m1: Mapping partial-m1: the query of group Walls is invalid.\n\
+         partial-m2: Mapping partial-m2: the query of group Walls is invalid."
+    );
+    assert!(
+        r.summary.contains(
+            r"| Message | partial\-m1\: Mapping partial\-m1\: the query of group Walls is invalid\.<br>partial\-m2\: Mapping partial\-m2\: the query of group Walls is invalid\. |"
+        ),
+        "{}",
+        r.summary
+    );
+    r.assert_commands_intended();
+}
+
+#[test]
 fn a_partial_extraction_fails_the_gate_unless_allowed_then_warns_and_goes_on() {
     let sim = sim(0);
     let e = env(&sim);

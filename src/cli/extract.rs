@@ -137,6 +137,22 @@ impl ChainSeen {
         outputs
     }
 
+    /// The `message` (output, JSON key, summary cell) of a run that
+    /// stopped at the extraction because it did not succeed (`Failed`, or
+    /// `PartiallySucceeded` not allowed): the failure's message, the core's
+    /// capped text from the logs' Error entries. `None` otherwise (a job's
+    /// message is the job's).
+    pub fn message(&self, outcome: &Outcome) -> Option<String> {
+        match outcome {
+            Outcome::Failed(Error::ExtractionFailed(failure))
+                if self.stage == Stage::Extraction =>
+            {
+                Some(failure.message.clone())
+            }
+            _ => None,
+        }
+    }
+
     /// The verdict of a chain names its stage: a failed or timed-out
     /// extraction, and that no job was created.
     pub fn explain(&self, verdict: &mut Verdict, outcome: &Outcome) {

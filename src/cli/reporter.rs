@@ -491,7 +491,12 @@ pub fn finish(
         _ => seen.job.clone(),
     };
     let mut report = Report::new(seen.job_id.as_ref(), job.as_ref());
-    report.extraction = seen.chain.as_ref().map(|c| c.fields(0));
+    if let Some(chain) = &seen.chain {
+        report.extraction = Some(chain.fields(0));
+        if report.message.is_none() {
+            report.message = chain.message(&outcome);
+        }
+    }
     reporter.result(&outcome, &report);
     let mut verdict = verdict(&outcome, job.as_ref(), &report, elapsed, gates);
     if let Some(chain) = &seen.chain {
