@@ -8,7 +8,8 @@ use std::{env, fs};
 use crate::tls::Pki;
 use crate::{Options, RateLimit, Sim};
 
-const USAGE: &str = "\
+/// What `ec3-sim --help` prints.
+pub const USAGE: &str = "\
 Usage: ec3-sim [--addr ADDR] [--running-polls N] [--rate-limit N] [--url-file PATH] [--tls CA_FILE]
 
 Options:

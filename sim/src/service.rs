@@ -228,7 +228,8 @@ impl State {
         }
     }
 
-    /// The EC3 routes: authorization, the rate limit, then the route itself.
+    /// The API routes (EC3 and Grouping & Mapping): authorization, the rate limit (one
+    /// window over both), then the route itself.
     fn api(&self, req: &Request, route: &str) -> Option<Response> {
         let bearer = req
             .header("authorization")

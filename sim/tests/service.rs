@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use ec3_sim::cli::{parse_args, write_atomically};
+use ec3_sim::cli::{USAGE, parse_args, write_atomically};
 use ec3_sim::{Options, RateLimit, Sim, base_url};
 use serde_json::{Value, json};
 
@@ -442,6 +442,16 @@ fn arguments_are_parsed_and_checked() {
     );
     assert_eq!(base_url(args.addr), "http://127.0.0.1:8080");
     assert_eq!(parse(&["--help"]), Ok(None));
+    // The help says what the limit counts: the requests of both APIs.
+    let rate_limit = USAGE
+        .split("\n  --")
+        .find(|o| o.starts_with("rate-limit"))
+        .unwrap();
+    assert!(
+        rate_limit.contains("API requests (EC3 and Grouping & Mapping together)"),
+        "{rate_limit}"
+    );
+    assert!(!rate_limit.contains("EC3 requests"), "{rate_limit}");
     let args = parse(&["--tls", "ca.pem"]).unwrap().unwrap();
     assert_eq!(args.tls.as_deref(), Some("ca.pem"));
     let args = parse(&["--rate-limit", "500", "--quiet"]).unwrap().unwrap();
