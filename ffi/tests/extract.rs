@@ -175,3 +175,18 @@ fn c_program_runs_the_extraction_chain_under_valgrind() {
     let stderr = run_extract(&exe, VALGRIND, "8");
     assert_valgrind_clean(&stderr);
 }
+
+/// An AddressSanitizer (and LeakSanitizer) build of the program: the job
+/// objects of every outcome, the progress reports' borrowed jobs.
+#[test]
+fn c_program_runs_the_extraction_chain_with_address_sanitizer() {
+    let flags = ["-fsanitize=address", "-fno-omit-frame-pointer"];
+    let exe = build_program(
+        "extract_test_asan",
+        Lang::C,
+        &source(),
+        Link::Static,
+        &flags,
+    );
+    run_extract(&exe, &[], "3");
+}
