@@ -1,6 +1,7 @@
 //! The HTTP client: one ureq agent, retries within a deadline, and the
 //! service's endpoints.
 
+use std::collections::HashSet;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -731,6 +732,50 @@ impl Client {
     }
 }
 
+/// The rule for following a paged answer's `_links.next`: only under the
+/// API root, and never back to a page already read (a loop).
+pub(crate) struct Pages {
+    /// What is paged, for errors ("the configuration list").
+    what: &'static str,
+    /// The pages read, as the service wrote their links.
+    seen: HashSet<String>,
+}
+
+impl Pages {
+    /// Following the pages of `what`.
+    pub(crate) fn new(what: &'static str) -> Self {
+        Self {
+            what,
+            seen: HashSet::new(),
+        }
+    }
+
+    /// Records `url` as read.
+    pub(crate) fn read(&mut self, url: &str) {
+        self.seen.insert(url.to_owned());
+    }
+
+    /// The page to read after one whose next link is `next`: `None` at the
+    /// end; an error for a loop or a link that leaves the API root.
+    pub(crate) fn next(
+        &self,
+        client: &Client,
+        next: Option<String>,
+    ) -> Result<Option<String>, Error> {
+        let what = self.what;
+        match next {
+            Some(next) if self.seen.contains(&next) => Err(Error::InvalidResponse(format!(
+                "the {what} links back to a page already read (a loop); not followed"
+            ))),
+            Some(next) if client.is_api_url(&next) => Ok(Some(next)),
+            Some(_) => Err(Error::InvalidResponse(format!(
+                "the next page link of the {what} leaves the API root; not followed"
+            ))),
+            None => Ok(None),
+        }
+    }
+}
+
 /// Tries until a final answer: after each retryable failure, reports it and
 /// sleeps its delay, as long as the next try can start before the deadline.
 fn retry(
@@ -744,18 +789,27 @@ fn retry(
             Step::Done(reply) => return Ok(reply),
             Step::Failed(error) => return Err(error),
             Step::Late => return Err(late(endpoint)),
-            Step::Retry { error, delay } => {
-                if !starts_in_time(delay, call.deadline) {
-                    return Err(error);
-                }
-                call.observer.on_event(Event::Retrying {
-                    error: &error,
-                    delay,
-                });
-                call.cancel.sleep(delay)?;
-            }
+            Step::Retry { error, delay } => pause_to_retry(call, error, delay)?,
         }
     }
+}
+
+/// After a try that failed with `error` and may be retried in `delay`:
+/// reports it and sleeps that delay, or, when the next try could not start
+/// before the deadline, gives `error` back.
+pub(crate) fn pause_to_retry(
+    call: &mut Call<'_>,
+    error: Error,
+    delay: Duration,
+) -> Result<(), Error> {
+    if !starts_in_time(delay, call.deadline) {
+        return Err(error);
+    }
+    call.observer.on_event(Event::Retrying {
+        error: &error,
+        delay,
+    });
+    call.cancel.sleep(delay)
 }
 
 /// True when a try `delay` from now starts before `deadline`.

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::client::{Call, Method, Policy};
+use crate::client::{Call, Method, Pages, Policy};
 use crate::{Cancel, Client, Error, Observer, Timeout, text};
 
 /// Most pages followed; a service that links on forever is an error.
@@ -237,10 +237,9 @@ impl Client {
             ));
             let mut all = Vec::new();
             let mut chars = 0;
-            let mut seen = std::collections::HashSet::new();
+            let mut pages = Pages::new("configuration list");
             for _ in 0..MAX_PAGES {
-                // Page links are compared as the service wrote them.
-                seen.insert(url.clone());
+                pages.read(&url);
                 let reply = client.api_call(Method::Get, url, None, Policy::Idempotent, call)?;
                 let body = reply.into_body(|detail| Error::Service {
                     status: 404,
@@ -261,20 +260,8 @@ impl Client {
                     }
                     all.push(c);
                 }
-                match page.links.and_then(|l| l.next).and_then(|n| n.href) {
-                    Some(next) if seen.contains(&next) => {
-                        return Err(Error::InvalidResponse(
-                            "the configuration list links back to a page already read (a loop); \
-                             not followed"
-                                .into(),
-                        ));
-                    }
-                    Some(next) if client.is_api_url(&next) => url = next,
-                    Some(_) => {
-                        return Err(Error::InvalidResponse(
-                            "the next page link leaves the API root; not followed".into(),
-                        ));
-                    }
+                match pages.next(client, page.links.and_then(|l| l.next).and_then(|n| n.href))? {
+                    Some(next) => url = next,
                     None => return Ok(all),
                 }
             }

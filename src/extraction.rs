@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::client::{Call, Method, Payload, Policy, Step, starts_in_time};
+use crate::client::{Call, Method, Pages, Payload, Policy, Step, pause_to_retry};
 use crate::retry::{Backoff, jitter};
 use crate::upload::check_id;
 use crate::{Cancel, Client, Error, Event, Observer, Timeout, WaitOptions, text};
@@ -629,9 +629,9 @@ impl Client {
     ) -> Result<Vec<ExtractionLog>, Error> {
         let mut url = self.api_url(&format!("{EXTRACTIONS_PATH}/{id}/logs"));
         let mut all = Vec::new();
-        let mut seen = HashSet::new();
+        let mut pages = Pages::new("extraction logs");
         for _ in 0..MAX_LOG_PAGES {
-            seen.insert(url.clone());
+            pages.read(&url);
             let reply = self.api_call(Method::Get, url, None, Policy::Idempotent, call)?;
             let (logs, next) = parse_log_page(&reply.into_body(Error::ExtractionNotFound)?)?;
             all.extend(logs);
@@ -639,22 +639,8 @@ impl Client {
                 all.truncate(MAX_LOG_ENTRIES);
                 return Ok(all);
             }
-            match next {
-                Some(next) if seen.contains(&next) => {
-                    return Err(Error::InvalidResponse(
-                        "the extraction logs link back to a page already read (a loop); \
-                         not followed"
-                            .into(),
-                    ));
-                }
-                Some(next) if self.is_api_url(&next) => url = next,
-                Some(_) => {
-                    return Err(Error::InvalidResponse(
-                        "the next page link of the extraction logs leaves the API root; \
-                         not followed"
-                            .into(),
-                    ));
-                }
+            match pages.next(self, next)? {
+                Some(next) => url = next,
                 None => return Ok(all),
             }
         }
@@ -693,14 +679,7 @@ impl Client {
                 Step::Done(reply) => reply,
                 Step::Failed(error) => return Err(error),
                 Step::Retry { error, delay } => {
-                    if !starts_in_time(delay, call.deadline) {
-                        return Err(error);
-                    }
-                    call.observer.on_event(Event::Retrying {
-                        error: &error,
-                        delay,
-                    });
-                    call.cancel.sleep(delay)?;
+                    pause_to_retry(call, error, delay)?;
                     continue;
                 }
                 Step::Late => {

@@ -220,12 +220,9 @@ pub extern "C" fn ec3_gate_client_create_job_with(
     ffi_panic_boundary! {
         let client: &Client = try_ref_from_ptr!(client);
         let result = (|| {
-            if params.is_null() {
-                return Err(Failure::null("params"));
-            }
-            // SAFETY: non-NULL, and a live struct whose `struct_size` bytes
-            // are readable (documented).
-            let p = unsafe { params::read(params, "params") }?;
+            // SAFETY: NULL or a live struct whose `struct_size` bytes are
+            // readable (documented).
+            let p = unsafe { params::read_required(params, "params") }?;
             // With `extract` the call also waits for the extraction.
             let default = if p.extract == 0 {
                 EC3_GATE_DEFAULT_CREATE_TIMEOUT_MS

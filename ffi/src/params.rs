@@ -155,6 +155,19 @@ impl Params for ec3_gate_wait_params {
     }
 }
 
+/// [`read`] for a struct the call cannot go without: NULL is refused,
+/// naming it.
+///
+/// # Safety
+/// As for [`read`].
+pub(crate) unsafe fn read_required<T: Params>(ptr: *const T, name: &str) -> Result<T, Failure> {
+    if ptr.is_null() {
+        return Err(Failure::null(name));
+    }
+    // SAFETY: non-NULL, and as the caller promised.
+    unsafe { read(ptr, name) }
+}
+
 /// The caller's struct as this version knows it: NULL gives the defaults; a
 /// smaller (older) struct gets the defaults for the fields it lacks; a larger
 /// (newer) one is accepted when the fields past this version's are zero.

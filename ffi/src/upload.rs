@@ -218,12 +218,9 @@ pub extern "C" fn ec3_gate_client_extract_and_upload(
     ffi_panic_boundary! {
         let client: &Client = try_ref_from_ptr!(client);
         let result = (|| {
-            if params.is_null() {
-                return Err(Failure::null("params"));
-            }
-            // SAFETY: non-NULL, and a live struct whose `struct_size` bytes
-            // are readable (documented).
-            let p = unsafe { params::read(params, "params") }?;
+            // SAFETY: NULL or a live struct whose `struct_size` bytes are
+            // readable (documented).
+            let p = unsafe { params::read_required(params, "params") }?;
             if p.timeout_ms != 0 {
                 return Err(Failure::invalid(
                     "params.timeout_ms",

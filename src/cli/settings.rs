@@ -414,20 +414,7 @@ impl Names {
 /// Validates the flags and the environment into settings: the first
 /// problem refuses the run (`doctor` lists them all: [`diagnose`]).
 pub fn validate(args: Args, env: &Env) -> Result<Settings, Error> {
-    let Args {
-        api_url,
-        authority,
-        max_requests_per_minute,
-        ca_cert,
-        command,
-        ..
-    } = args;
-    let flags = ClientFlags {
-        api_url,
-        authority,
-        max_requests_per_minute,
-        ca_cert,
-    };
+    let (flags, command) = ClientFlags::split(args);
     let mut names = Names::of_task(&command, env);
     let task = task(command, env)?;
     let (config, client_names, budget_problem) =
@@ -450,6 +437,27 @@ struct ClientFlags {
     authority: Option<String>,
     max_requests_per_minute: Option<u32>,
     ca_cert: Option<String>,
+}
+
+impl ClientFlags {
+    /// `args` as the flags that configure the client and the command.
+    fn split(args: Args) -> (Self, Command) {
+        let Args {
+            api_url,
+            authority,
+            max_requests_per_minute,
+            ca_cert,
+            command,
+            ..
+        } = args;
+        let flags = Self {
+            api_url,
+            authority,
+            max_requests_per_minute,
+            ca_cert,
+        };
+        (flags, command)
+    }
 }
 
 /// How the user gave the request budget: the variable, else the flag.
@@ -573,20 +581,7 @@ pub struct Diagnosis {
 pub fn diagnose(args: Args, env: &Env, env_errors: Vec<Error>) -> Diagnosis {
     let settings = provenance(&args, env);
     let mut problems = Vec::new();
-    let Args {
-        api_url,
-        authority,
-        max_requests_per_minute,
-        ca_cert,
-        command,
-        ..
-    } = args;
-    let flags = ClientFlags {
-        api_url,
-        authority,
-        max_requests_per_minute,
-        ca_cert,
-    };
+    let (flags, command) = ClientFlags::split(args);
     let doctor = match command {
         Command::Doctor(doctor) => doctor,
         _ => DoctorFlags::default(),
