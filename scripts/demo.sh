@@ -2,7 +2,9 @@
 # ec3-gate end to end against the local simulated job service: no credentials,
 # no network. Builds the binary and the simulator (sim/, run as the ec3-sim
 # example), then waits for a job that succeeds, one that fails, asks for one
-# job's status, and waits for one that does not exist, as a CI step would.
+# job's status, and waits for one that does not exist, as a CI step would;
+# then runs the whole chain of an extraction-based configuration (extract,
+# upload, wait) and one whose extraction only partially succeeds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,3 +47,7 @@ step wait ok-demo --interval 1s
 step wait fail-demo --interval 1s --json
 step status ok-demo --json
 step wait missing-job
+# The EC3 token of `upload` (a secret: only ever from the environment).
+export EC3_BEARER_TOKEN=demo-ec3-token
+step upload --configuration-id tower.ok-walls-ext --extract --project-name "Tower A" --wait --interval 1s
+step upload --configuration-id tower.partial-walls-ext --extract --project-name "Tower A" --wait --interval 1s
