@@ -8,7 +8,6 @@
 //! scrubbed after decoding: any character can be `\u`-escaped, and decoding
 //! first catches every spelling.
 
-use aho_corasick::{AhoCorasick, MatchKind};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
@@ -26,7 +25,50 @@ const REPLACEMENT: &str = "***";
 #[derive(Default)]
 pub(crate) struct Redactor {
     secrets: Vec<String>,
-    matcher: Option<AhoCorasick>,
+    matcher: Option<Matcher>,
+}
+
+/// Every spelling of every secret, found leftmost first and, of those that
+/// start at the same place, longest first: a secret's encoding that contains
+/// another secret goes as a whole. A run has a few secrets with about a
+/// dozen spellings each, and its answers are small, so a scan that tries
+/// each pattern where one can start does (an automaton crate cost the static
+/// binary about 95 KB).
+struct Matcher {
+    /// Longest first, so the first that matches at a position is the longest.
+    patterns: Vec<Vec<u8>>,
+    /// The bytes a pattern starts with: every other position is skipped.
+    starts: [bool; 256],
+}
+
+impl Matcher {
+    fn new(mut patterns: Vec<Vec<u8>>) -> Self {
+        patterns.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        patterns.dedup();
+        patterns.retain(|p| !p.is_empty());
+        let mut starts = [false; 256];
+        for p in &patterns {
+            starts[usize::from(p[0])] = true;
+        }
+        Matcher { patterns, starts }
+    }
+
+    /// The first match at or after `from`, as `(start, end)`.
+    fn find(&self, haystack: &[u8], from: usize) -> Option<(usize, usize)> {
+        let rest = haystack.get(from..)?;
+        rest.iter().enumerate().find_map(|(i, &b)| {
+            if !self.starts[usize::from(b)] {
+                return None;
+            }
+            let at = &rest[i..];
+            let p = self.patterns.iter().find(|p| at.starts_with(p))?;
+            Some((from + i, from + i + p.len()))
+        })
+    }
+
+    fn is_match(&self, haystack: &[u8]) -> bool {
+        self.find(haystack, 0).is_some()
+    }
 }
 
 impl Redactor {
@@ -36,15 +78,8 @@ impl Redactor {
             return;
         }
         self.secrets.push(secret.to_owned());
-        let mut patterns: Vec<String> = self.secrets.iter().flat_map(|s| spellings(s)).collect();
-        patterns.sort();
-        patterns.dedup();
-        // Longest first at each position: a secret's encoding that contains
-        // another secret goes as a whole.
-        self.matcher = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(&patterns)
-            .ok();
+        let patterns = self.secrets.iter().flat_map(|s| spellings(s));
+        self.matcher = Some(Matcher::new(patterns.map(String::into_bytes).collect()));
     }
 
     /// `body` with every spelling of every secret replaced by `***`; when it
@@ -75,7 +110,7 @@ impl Redactor {
     }
 
     /// True when something in `value` was replaced.
-    fn scrub_value(&self, matcher: &AhoCorasick, value: &mut Value) -> bool {
+    fn scrub_value(&self, matcher: &Matcher, value: &mut Value) -> bool {
         match value {
             Value::String(s) => scrub_string(matcher, s),
             Value::Array(items) => items
@@ -96,7 +131,7 @@ impl Redactor {
     }
 }
 
-fn scrub_string(matcher: &AhoCorasick, s: &mut String) -> bool {
+fn scrub_string(matcher: &Matcher, s: &mut String) -> bool {
     if !matcher.is_match(s.as_bytes()) {
         return false;
     }
@@ -104,12 +139,15 @@ fn scrub_string(matcher: &AhoCorasick, s: &mut String) -> bool {
     true
 }
 
-fn replace(matcher: &AhoCorasick, haystack: &[u8]) -> Vec<u8> {
+fn replace(matcher: &Matcher, haystack: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(haystack.len());
-    matcher.replace_all_with_bytes(haystack, &mut out, |_, _, dst| {
-        dst.extend_from_slice(REPLACEMENT.as_bytes());
-        true
-    });
+    let mut done = 0;
+    while let Some((start, end)) = matcher.find(haystack, done) {
+        out.extend_from_slice(&haystack[done..start]);
+        out.extend_from_slice(REPLACEMENT.as_bytes());
+        done = end;
+    }
+    out.extend_from_slice(&haystack[done..]);
     out
 }
 
@@ -242,6 +280,48 @@ mod tests {
         let encoded = STANDARD.encode(SECRET);
         assert!(encoded.ends_with('='), "{encoded}");
         assert_eq!(scrubbed(&format!("Basic {encoded}.")), "Basic ***.");
+    }
+
+    #[test]
+    fn leftmost_then_longest_then_onwards() {
+        let m = Matcher::new(vec![
+            b"abcdefgh".to_vec(),
+            b"abcdefghij".to_vec(),
+            b"cdefghijkl".to_vec(),
+        ]);
+        // Leftmost wins over longer later ones; at one start, the longest.
+        assert_eq!(replace(&m, b"xxabcdefghijkl"), b"xx***kl");
+        assert_eq!(replace(&m, b"abcdefghi"), b"***i");
+        // The search goes on after a match, never inside it; at the very end too.
+        assert_eq!(replace(&m, b"abcdefghabcdefgh"), b"******");
+        assert_eq!(replace(&m, b"xcdefghijkl"), b"x***");
+        // A pattern cut off by the end of the text is no match.
+        assert_eq!(replace(&m, b"zzabcdefg"), b"zzabcdefg");
+        assert!(!m.is_match(b"abcdefg"));
+    }
+
+    proptest::proptest! {
+        /// The same output as an Aho-Corasick automaton in leftmost-longest
+        /// mode (what the redactor used before), over a small alphabet so
+        /// that patterns overlap, nest and repeat.
+        #[test]
+        fn same_matches_as_aho_corasick_leftmost_longest(
+            patterns in proptest::collection::vec("[ab/%=]{1,6}", 1..8),
+            haystack in "[ab/%=x]{0,60}",
+        ) {
+            let reference = aho_corasick::AhoCorasick::builder()
+                .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+                .build(&patterns)
+                .unwrap();
+            let mut expected = Vec::new();
+            reference.replace_all_with_bytes(haystack.as_bytes(), &mut expected, |_, _, dst| {
+                dst.extend_from_slice(REPLACEMENT.as_bytes());
+                true
+            });
+            let ours = Matcher::new(patterns.iter().map(|p| p.as_bytes().to_vec()).collect());
+            proptest::prop_assert_eq!(replace(&ours, haystack.as_bytes()), expected);
+            proptest::prop_assert_eq!(ours.is_match(haystack.as_bytes()), reference.is_match(&haystack));
+        }
     }
 
     #[test]
