@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{TOKEN, finish, github_command, run, run_github, sim};
+use common::{TOKEN, finish, github_command, run, run_github, signal, sim};
 use serde_json::Value;
 
 /// Variables for a run.
@@ -665,11 +665,7 @@ fn a_signal_during_the_extraction_exits_143_and_still_names_it() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(route(&sim, STATE), 1);
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    signal(&child, "TERM");
     let r = finish(
         child.wait_with_output().unwrap(),
         Some(dir.path().to_owned()),

@@ -30,7 +30,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use base64::Engine as _;
-use common::{JOBS, Run, TOKEN, job_json, run_github};
+use common::{JOBS, Run, TOKEN, job_json, run_github, signal};
 use ec3_sim::scripted::{Action, Request, TestServer, json, refused_url, response};
 use libtest_mimic::{Arguments, Trial};
 
@@ -1252,11 +1252,7 @@ fn run_signal_case(case: &SignalCase) {
     // Let it settle into the sleep or read it is about to block in.
     std::thread::sleep(Duration::from_millis(300));
     let sent = Instant::now();
-    let killed = std::process::Command::new("kill")
-        .args([&format!("-{}", case.signal), &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    signal(&child, case.signal);
     let out = child.wait_with_output().unwrap();
     let took = sent.elapsed();
     let r = common::finish(out, Some(dir.path().to_owned()));

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TOKEN, finish, github_command, run, run_github};
+use common::{TOKEN, finish, github_command, run, run_github, signal};
 use ec3_sim::{Options, RateLimit, Sim};
 
 /// The simulator's address and a token; a budget large enough that the
@@ -431,11 +431,7 @@ fn sigterm_writes_everything_known_so_far() {
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(100));
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    signal(&child, "TERM");
     let r = finish(
         child.wait_with_output().unwrap(),
         Some(dir.path().to_owned()),
@@ -480,11 +476,7 @@ fn sigterm_during_creation_writes_the_ids_created_so_far() {
     }
     // Well into the second creation, which never ends.
     std::thread::sleep(Duration::from_millis(300));
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    signal(&child, "TERM");
     let r = finish(
         child.wait_with_output().unwrap(),
         Some(dir.path().to_owned()),

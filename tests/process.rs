@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{TOKEN, finish, github_command, job_json, run};
+use common::{TOKEN, finish, github_command, job_json, run, signal};
 use ec3_sim::scripted::{Action, TestServer, json};
 
 #[test]
@@ -27,13 +27,6 @@ fn a_six_poll_wait_uses_one_tcp_connection() {
 }
 
 #[cfg(unix)]
-fn signal(child: &std::process::Child, name: &str) {
-    let status = std::process::Command::new("kill")
-        .args([&format!("-{name}"), &child.id().to_string()])
-        .status();
-    assert!(status.unwrap().success());
-}
-
 #[cfg(unix)]
 fn interrupted(
     server: &TestServer,

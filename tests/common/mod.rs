@@ -198,6 +198,14 @@ pub fn sim_tls(pki: &ec3_sim::tls::Pki, client: Option<(&str, &str)>) -> ec3_sim
 }
 
 /// A loopback port nothing listens on.
+/// Sends `child` the signal `name` (`TERM`, `INT`) with `kill`, as a runner does.
+pub fn signal(child: &std::process::Child, name: &str) {
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status();
+    assert!(status.unwrap().success());
+}
+
 pub fn closed_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().port()
