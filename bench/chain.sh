@@ -63,13 +63,9 @@ if [[ ! -x $gate || ! -x $sim ]]; then
   log "building ec3-gate and the simulator (cargo build --release)"
   cargo build --release --bin ec3-gate --example ec3-sim >&2
 fi
-if [[ ! -x $measure || bench/measure.rs -nt $measure ]]; then
-  # As bench/run.sh builds it: small and static (a child's ru_maxrss starts at its launcher's).
-  log "building the measuring helper (rustc bench/measure.rs)"
-  mkdir -p "$(dirname "$measure")"
-  rustc --edition 2024 -C opt-level=s -C panic=abort -C strip=symbols \
-    -C target-feature=+crt-static --target "$triple" bench/measure.rs -o "$measure"
-fi
+# shellcheck source=bench/measure.sh
+source bench/measure.sh
+build_measure "$measure" "$triple"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ec3-chain.XXXXXX")
 sim_pid=

@@ -120,13 +120,9 @@ if [[ $build == true || ! -x $sim ]]; then
   log "building the simulator (cargo build --release --example ec3-sim)"
   cargo build --release --example ec3-sim >&2
 fi
-if [[ ! -x $measure || bench/measure.rs -nt $measure ]]; then
-  # Small and static on purpose: a child's ru_maxrss starts at its launcher's peak RSS.
-  log "building the measuring helper (rustc bench/measure.rs)"
-  mkdir -p "$(dirname "$measure")"
-  rustc --edition 2024 -C opt-level=s -C panic=abort -C strip=symbols \
-    -C target-feature=+crt-static --target "$triple" bench/measure.rs -o "$measure"
-fi
+# shellcheck source=bench/measure.sh
+source bench/measure.sh
+build_measure "$measure" "$triple"
 
 # ---------------------------------------------------------------------------------------------
 # The simulated service, on loopback, started and stopped by this script
